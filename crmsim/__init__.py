@@ -1,0 +1,21 @@
+"""crmsim: a customer relationship management simulation lab.
+
+An agent-based Mesa model follows customers through acquisition, the loyalty
+ladder, defection and reacquisition under configurable firm strategies, and
+reports customer lifetime value (CLV), retention and customer equity.
+
+Typical use::
+
+    from crmsim import CRMModel, load_scenario
+
+    scenario = load_scenario("scenarios/baseline.yaml")
+    model = CRMModel(scenario, rng=42)
+    model.run(months=60)
+    model.summary()
+"""
+
+from crmsim.model import CRMModel
+from crmsim.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["CRMModel", "Scenario", "ScenarioError", "load_scenario"]
+__version__ = "0.1.0"

@@ -1,0 +1,443 @@
+"""Closed-form results of customer-lifetime-value theory.
+
+These are the analytic benchmarks that the agent-based simulation is docked
+against and that the lessons teach. Every function is a formula from the
+literature, written out in its docstring, with parameters named as in the
+sources:
+
+* Constant retention ("margin multiple"): a customer who yields margin ``m``
+  per period, is retained from one period to the next with probability ``r``
+  and is valued at discount rate ``i`` per period is worth ``m * r / (1 + i - r)``
+  when margins arrive at the end of each period (Gupta & Lehmann 2003;
+  Gupta, Lehmann & Stuart 2004).
+* Shifted-beta-geometric (sBG) model of contractual retention: each customer
+  churns at every renewal opportunity with a constant probability ``theta``,
+  and ``theta`` varies across customers as Beta(alpha, beta) (Fader & Hardie
+  2007). Heterogeneity alone makes the aggregate retention rate rise with
+  tenure. Fader & Hardie (2010) give the discounted expected residual
+  lifetime (DERL) of a customer who has already renewed ``n`` times.
+* BG/NBD model of non-contractual repeat buying (Fader, Hardie & Lee 2005):
+  while alive a customer purchases as a Poisson process with rate
+  ``lambda ~ Gamma(shape r, rate alpha)``; after every repeat purchase the
+  customer drops out for good with probability ``p ~ Beta(a, b)``.
+
+Time is measured in periods. In the sBG functions ``t = 0`` is the moment of
+acquisition and ``t = 1, 2, ...`` are the successive renewal opportunities, so
+the survival function ``S(t)`` is the probability that a newly acquired
+customer makes at least ``t`` renewals.
+
+References:
+    Fader, P. S., & Hardie, B. G. S. (2007). How to project customer retention.
+    Journal of Interactive Marketing, 21(1), 76-90.
+
+    Fader, P. S., & Hardie, B. G. S. (2010). Customer-base valuation in a
+    contractual setting: The perils of ignoring heterogeneity. Marketing
+    Science, 29(1), 85-93.
+
+    Fader, P. S., Hardie, B. G. S., & Lee, K. L. (2005). "Counting your
+    customers" the easy way: An alternative to the Pareto/NBD model.
+    Marketing Science, 24(2), 275-284.
+
+    Gupta, S., & Lehmann, D. R. (2003). Customers as assets. Journal of
+    Interactive Marketing, 17(1), 9-24.
+
+    Gupta, S., Lehmann, D. R., & Stuart, J. A. (2004). Valuing customers.
+    Journal of Marketing Research, 41(1), 7-18.
+
+    Sabavala, D. J., & Morrison, D. G. (1977). A model of TV show loyalty.
+    Journal of Advertising Research, 17(6), 35-43 (the polarization index).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import betaln, hyp2f1
+
+__all__ = [
+    "beta_parameters_from_mean_polarization",
+    "bgnbd_expected_purchases",
+    "expected_clv_constant_retention",
+    "expected_derl",
+    "expected_residual_value_sbg",
+    "margin_multiple",
+    "sbg_churn_probability",
+    "sbg_retention_rate",
+    "sbg_survival",
+]
+
+MarginTiming = Literal["start", "end"]
+FloatOrArray = float | npt.NDArray[np.float64]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require_positive(**params: float) -> None:
+    """Raise ValueError unless every keyword value is a finite number > 0."""
+    for name, value in params.items():
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _as_float_array(values: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
+    """Convert to a float array and reject NaN or infinite entries."""
+    arr = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite numbers")
+    return arr
+
+
+def _as_periods(t: npt.ArrayLike, name: str, minimum: int) -> npt.NDArray[np.float64]:
+    """Validate whole-number periods >= ``minimum`` and return them as floats."""
+    arr = _as_float_array(t, name)
+    if np.any(arr < minimum):
+        raise ValueError(f"{name} must be >= {minimum}")
+    if np.any(arr != np.floor(arr)):
+        raise ValueError(f"{name} must contain whole numbers of periods")
+    return arr
+
+
+def _output(result: npt.NDArray[np.float64]) -> FloatOrArray:
+    """Return a Python float for 0-d results and the array otherwise."""
+    result = np.asarray(result, dtype=float)
+    return float(result) if result.ndim == 0 else result
+
+
+def _validate_retention_and_discount(retention_rate: float, discount_rate: float) -> None:
+    if not (math.isfinite(retention_rate) and 0.0 <= retention_rate < 1.0):
+        raise ValueError(f"retention_rate must satisfy 0 <= r < 1, got {retention_rate!r}")
+    if not (math.isfinite(discount_rate) and discount_rate >= 0.0):
+        raise ValueError(f"discount_rate must be a finite number >= 0, got {discount_rate!r}")
+
+
+def _validate_timing(margin_timing: str) -> None:
+    if margin_timing not in ("start", "end"):
+        raise ValueError(f"margin_timing must be 'start' or 'end', got {margin_timing!r}")
+
+
+# --------------------------------------------------------------------------- heterogeneity
+
+
+def beta_parameters_from_mean_polarization(mean: float, polarization: float) -> tuple[float, float]:
+    """Beta(alpha, beta) parameters with a given mean and polarization index.
+
+    The polarization index of a Beta(alpha, beta) distribution is
+
+        phi = 1 / (alpha + beta + 1),
+
+    the share of the variance of a Bernoulli draw that is due to differences
+    between individuals: phi -> 0 is a homogeneous population (every customer
+    has the same probability), phi -> 1 a fully polarized one (each customer's
+    probability is 0 or 1). Solving mean = alpha / (alpha + beta) together with
+    the definition of phi gives
+
+        alpha = mean * (1 / phi - 1),
+        beta  = (1 - mean) * (1 / phi - 1).
+
+    A polarization of exactly 0 has no Beta representation (alpha + beta would
+    be infinite); callers that want a homogeneous population must handle that
+    case themselves, and this function raises ValueError for it.
+
+    Args:
+        mean: Mean of the distribution, in the open interval (0, 1).
+        polarization: Polarization index phi, in the open interval (0, 1).
+
+    Returns:
+        The pair ``(alpha, beta)``, both > 0.
+
+    Raises:
+        ValueError: If ``mean`` or ``polarization`` is not strictly between 0 and 1.
+    """
+    if not 0.0 < mean < 1.0:
+        raise ValueError(f"mean must be strictly between 0 and 1, got {mean!r}")
+    if not 0.0 < polarization < 1.0:
+        raise ValueError(
+            "polarization must be strictly between 0 and 1 (0 means a homogeneous "
+            f"population, which has no Beta representation), got {polarization!r}"
+        )
+    total = 1.0 / polarization - 1.0
+    return mean * total, (1.0 - mean) * total
+
+
+# --------------------------------------------------------------------------- constant retention
+
+
+def margin_multiple(
+    retention_rate: float, discount_rate: float, margin_timing: MarginTiming = "end"
+) -> float:
+    """Margin multiple of a customer with constant retention.
+
+    With retention rate ``r`` and discount rate ``i`` per period, a customer
+    still active in period ``t`` (t = 0 is acquisition) is active with
+    probability ``r**t``, and a margin received at time ``t`` is discounted by
+    ``(1 + i)**t``. The multiple is the expected discounted number of margins
+    per unit of margin:
+
+        "end"   (first margin one period after acquisition, only if retained):
+                sum_{t=1}^{inf} (r / (1 + i))**t = r / (1 + i - r)
+        "start" (first margin at acquisition, undiscounted):
+                sum_{t=0}^{inf} (r / (1 + i))**t = (1 + i) / (1 + i - r)
+
+    Args:
+        retention_rate: Per-period retention probability ``r``, 0 <= r < 1.
+        discount_rate: Per-period discount rate ``i`` >= 0.
+        margin_timing: ``"end"`` (default, Gupta & Lehmann 2003) or ``"start"``.
+
+    Returns:
+        The margin multiple (dimensionless).
+
+    Raises:
+        ValueError: On a retention rate outside [0, 1), a negative discount rate
+            or an unknown ``margin_timing``.
+    """
+    _validate_retention_and_discount(retention_rate, discount_rate)
+    _validate_timing(margin_timing)
+    denominator = 1.0 + discount_rate - retention_rate
+    if margin_timing == "end":
+        return retention_rate / denominator
+    return (1.0 + discount_rate) / denominator
+
+
+def expected_clv_constant_retention(
+    margin_per_period: float,
+    retention_rate: float,
+    discount_rate: float,
+    margin_timing: MarginTiming = "end",
+    horizon_periods: int | None = None,
+) -> float:
+    """Expected customer lifetime value under constant retention.
+
+    With margin ``m`` per period, retention rate ``r``, discount rate ``i`` and
+    ``q = r / (1 + i)``:
+
+        infinite horizon (``horizon_periods=None``):
+            CLV = m * margin_multiple(r, i, margin_timing)
+        finite horizon of H margin payments:
+            "start": CLV = m * sum_{t=0}^{H-1} q**t = m * (1 - q**H) / (1 - q)
+            "end":   CLV = m * sum_{t=1}^{H}   q**t = m * q * (1 - q**H) / (1 - q)
+
+    Args:
+        margin_per_period: Margin ``m`` earned in each period the customer is active.
+        retention_rate: Per-period retention probability ``r``, 0 <= r < 1.
+        discount_rate: Per-period discount rate ``i`` >= 0.
+        margin_timing: ``"end"`` (default) or ``"start"``; see `margin_multiple`.
+        horizon_periods: Number ``H`` >= 0 of margin payments considered, or
+            None for an infinite horizon.
+
+    Returns:
+        The expected discounted value of the customer's margins.
+
+    Raises:
+        ValueError: On invalid rates, timing or a negative / non-integer horizon.
+    """
+    _validate_retention_and_discount(retention_rate, discount_rate)
+    _validate_timing(margin_timing)
+    if horizon_periods is None:
+        return margin_per_period * margin_multiple(retention_rate, discount_rate, margin_timing)
+    if isinstance(horizon_periods, bool) or int(horizon_periods) != horizon_periods:
+        raise ValueError(f"horizon_periods must be a whole number, got {horizon_periods!r}")
+    if horizon_periods < 0:
+        raise ValueError(f"horizon_periods must be >= 0, got {horizon_periods!r}")
+    q = retention_rate / (1.0 + discount_rate)
+    geometric = (1.0 - q ** int(horizon_periods)) / (1.0 - q)
+    if margin_timing == "end":
+        geometric *= q
+    return margin_per_period * geometric
+
+
+# --------------------------------------------------------------------------- shifted-beta-geometric
+
+
+def sbg_survival(t: npt.ArrayLike, alpha: float, beta: float) -> FloatOrArray:
+    """sBG survival function: probability of making at least ``t`` renewals.
+
+    With the churn probability theta ~ Beta(alpha, beta),
+
+        S(t) = E[(1 - theta)**t] = B(alpha, beta + t) / B(alpha, beta),   t = 0, 1, 2, ...
+
+    so S(0) = 1. Computed as ``exp(betaln(alpha, beta + t) - betaln(alpha, beta))``.
+
+    Args:
+        t: Renewal opportunities, non-negative whole numbers (scalar or array-like).
+        alpha: First Beta parameter of the churn probability, > 0.
+        beta: Second Beta parameter of the churn probability, > 0.
+
+    Returns:
+        S(t), a float for scalar ``t`` and an array of the same shape otherwise.
+    """
+    _require_positive(alpha=alpha, beta=beta)
+    t_arr = _as_periods(t, "t", minimum=0)
+    return _output(np.exp(betaln(alpha, beta + t_arr) - betaln(alpha, beta)))
+
+
+def sbg_churn_probability(t: npt.ArrayLike, alpha: float, beta: float) -> FloatOrArray:
+    """sBG probability that a new customer churns at renewal opportunity ``t``.
+
+        P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta) = S(t - 1) - S(t),   t = 1, 2, ...
+
+    Args:
+        t: Renewal opportunities, whole numbers >= 1 (scalar or array-like).
+        alpha: First Beta parameter of the churn probability, > 0.
+        beta: Second Beta parameter of the churn probability, > 0.
+
+    Returns:
+        P(T = t), a float for scalar ``t`` and an array otherwise.
+    """
+    _require_positive(alpha=alpha, beta=beta)
+    t_arr = _as_periods(t, "t", minimum=1)
+    return _output(np.exp(betaln(alpha + 1.0, beta + t_arr - 1.0) - betaln(alpha, beta)))
+
+
+def sbg_retention_rate(t: npt.ArrayLike, alpha: float, beta: float) -> FloatOrArray:
+    """sBG aggregate retention rate at renewal opportunity ``t``.
+
+        r_t = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1),   t = 1, 2, ...
+
+    It rises with ``t`` towards 1 although no individual's churn probability
+    changes: the customers most likely to churn leave first.
+
+    Args:
+        t: Renewal opportunities, whole numbers >= 1 (scalar or array-like).
+        alpha: First Beta parameter of the churn probability, > 0.
+        beta: Second Beta parameter of the churn probability, > 0.
+
+    Returns:
+        r_t, a float for scalar ``t`` and an array otherwise.
+    """
+    _require_positive(alpha=alpha, beta=beta)
+    t_arr = _as_periods(t, "t", minimum=1)
+    return _output((beta + t_arr - 1.0) / (alpha + beta + t_arr - 1.0))
+
+
+def expected_derl(
+    discount_rate: float, alpha: float, beta: float, renewals: npt.ArrayLike
+) -> FloatOrArray:
+    """Discounted expected residual lifetime (DERL) under the sBG model.
+
+    Fader & Hardie (2010, eq. 6) for a customer who has made ``n`` renewals:
+
+        DERL(d | alpha, beta, n)
+            = (beta + n) / (alpha + beta + n)
+              * 2F1(1, beta + n + 1; alpha + beta + n + 1; 1 / (1 + d)).
+
+    In terms of the survival function this is exactly
+
+        DERL = sum_{t=n+1}^{inf} [S(t) / S(n)] / (1 + d)**(t - n - 1),
+
+    the expected number of *future* renewal payments (renewal n + 1, n + 2, ...)
+    of a customer known to be alive after renewal n, discounted to the moment of
+    the (n + 1)-th renewal decision: the next renewal payment counts 1 (not
+    discounted) if it is made, the one after that ``1 / (1 + d)``, and so on.
+    The payment of renewal n itself (already received) is not counted. The
+    value of the same stream one period earlier, at renewal n, is
+    ``DERL / (1 + d)``. The identity follows term by term from the 2F1 series:
+    its k-th term times the leading factor equals S(n + 1 + k) / S(n) * x**k
+    with x = 1 / (1 + d).
+
+    As a check on the timing: in the homogeneous limit (alpha + beta -> inf with
+    beta / (alpha + beta) = r) DERL -> r * (1 + d) / (1 + d - r), which is
+    ``(1 + d) * margin_multiple(r, d, "end")``.
+
+    With d = 0 the series converges only for alpha > 1 (the undiscounted
+    expected residual lifetime is then (beta + n) / (alpha - 1)); otherwise the
+    result is infinite.
+
+    Args:
+        discount_rate: Per-period discount rate ``d`` >= 0.
+        alpha: First Beta parameter of the churn probability, > 0.
+        beta: Second Beta parameter of the churn probability, > 0.
+        renewals: Number of renewals ``n`` already made, whole numbers >= 0
+            (scalar or array-like; ``n = 0`` is a customer just acquired).
+
+    Returns:
+        DERL in periods' worth of margin, a float for scalar ``renewals`` and an
+        array otherwise.
+    """
+    _require_positive(alpha=alpha, beta=beta)
+    if not (math.isfinite(discount_rate) and discount_rate >= 0.0):
+        raise ValueError(f"discount_rate must be a finite number >= 0, got {discount_rate!r}")
+    n = _as_periods(renewals, "renewals", minimum=0)
+    if discount_rate == 0.0 and alpha <= 1.0:
+        return _output(np.full_like(n, np.inf))
+    x = 1.0 / (1.0 + discount_rate)
+    lead = (beta + n) / (alpha + beta + n)
+    return _output(lead * hyp2f1(1.0, beta + n + 1.0, alpha + beta + n + 1.0, x))
+
+
+def expected_residual_value_sbg(
+    margin_per_period: float,
+    discount_rate: float,
+    alpha: float,
+    beta: float,
+    renewals: npt.ArrayLike,
+) -> FloatOrArray:
+    """Expected residual lifetime value of an sBG customer after ``n`` renewals.
+
+        E[RLV] = m * DERL(d | alpha, beta, n)
+
+    with the same timing as `expected_derl`: future renewal payments of margin
+    ``m`` each, valued at the (n + 1)-th renewal decision (first one undiscounted).
+
+    Args:
+        margin_per_period: Margin ``m`` received at each renewal.
+        discount_rate: Per-period discount rate ``d`` >= 0.
+        alpha: First Beta parameter of the churn probability, > 0.
+        beta: Second Beta parameter of the churn probability, > 0.
+        renewals: Number of renewals ``n`` already made, whole numbers >= 0.
+
+    Returns:
+        The expected residual value, a float for scalar ``renewals`` and an
+        array otherwise.
+    """
+    derl = np.asarray(expected_derl(discount_rate, alpha, beta, renewals))
+    return _output(margin_per_period * derl)
+
+
+# --------------------------------------------------------------------------- BG/NBD
+
+
+def bgnbd_expected_purchases(
+    t: npt.ArrayLike, r: float, alpha: float, a: float, b: float
+) -> FloatOrArray:
+    """BG/NBD expected number of repeat purchases in (0, t] of a new customer.
+
+    Fader, Hardie & Lee (2005, eq. 7), for a customer acquired (first purchase)
+    at time 0:
+
+        E[X(t) | r, alpha, a, b]
+            = (a + b - 1) / (a - 1)
+              * [1 - (alpha / (alpha + t))**r * 2F1(r, b; a + b - 1; t / (alpha + t))].
+
+    Model: while alive the customer buys as a Poisson process with rate
+    ``lambda ~ Gamma(shape r, rate alpha)``; after each repeat purchase the
+    customer becomes inactive for good with probability ``p ~ Beta(a, b)``.
+    Given (lambda, p), E[X(t)] = (1 - exp(-lambda * p * t)) / p, and as
+    t -> inf, E[X(t)] -> E[1 / p] = (a + b - 1) / (a - 1).
+
+    Args:
+        t: Length of the period after acquisition, >= 0 (scalar or array-like).
+        r: Shape of the Gamma distribution of the purchase rate, > 0.
+        alpha: Rate (inverse scale) of the Gamma distribution of the purchase rate, > 0.
+        a: First Beta parameter of the dropout probability, > 1 (the closed form
+            needs E[1 / p] to be finite).
+        b: Second Beta parameter of the dropout probability, > 0.
+
+    Returns:
+        E[X(t)], a float for scalar ``t`` and an array otherwise.
+
+    Raises:
+        ValueError: On non-positive parameters, ``a <= 1`` or negative ``t``.
+    """
+    _require_positive(r=r, alpha=alpha, a=a, b=b)
+    if a <= 1.0:
+        raise ValueError(f"the closed form requires a > 1, got a={a!r}")
+    t_arr = _as_float_array(t, "t")
+    if np.any(t_arr < 0):
+        raise ValueError("t must be >= 0")
+    z = t_arr / (alpha + t_arr)
+    bracket = 1.0 - (alpha / (alpha + t_arr)) ** r * hyp2f1(r, b, a + b - 1.0, z)
+    return _output((a + b - 1.0) / (a - 1.0) * bracket)

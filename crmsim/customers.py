@@ -1,0 +1,250 @@
+"""The customer table: every person in the market as one row of numpy columns.
+
+Each person is an individual with their own traits (spend, purchase rate,
+churn propensity, price sensitivity, share of wallet, taste) and their own
+state (stage, rung of the loyalty ladder, tenure, satisfaction, expectation,
+months since defection, why they left, the value they have brought). Keeping
+them as columns lets every rule act on all customers in a few array
+operations; :class:`Customer` reads one row back as an object for teaching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from crmsim.schema import DEFECTION_REASONS, TIERS
+
+# Stages of the relationship; every person is in exactly one.
+SUSPECT, PROSPECT, ACTIVE, DEFECTED = 0, 1, 2, 3
+STAGES: tuple[str, ...] = ("suspect", "prospect", "active", "defected")
+
+# Defection reasons: the course's defector types, plus customers the firm let go.
+FIRED = len(DEFECTION_REASONS)
+REASONS: tuple[str, ...] = (*DEFECTION_REASONS, "fired")
+# Customers who leave over these reasons tell others (negative word of mouth).
+SERVICE_OR_PRODUCT = (DEFECTION_REASONS.index("service"), DEFECTION_REASONS.index("product"))
+NO_REASON = -1
+
+# Ladder rungs as codes 0..4 (shopper .. raving_fan).
+SHOPPER, CUSTOMER, MEMBER, ADVOCATE, RAVING_FAN = range(len(TIERS))
+
+
+class CustomerTable:
+    """Columnar state of every person in the market.
+
+    Attributes:
+        size: Number of people (rows).
+        stage: Stage code per person (suspect, prospect, active, defected).
+        tier: Rung of the loyalty ladder (0 = shopper .. 4 = raving fan); kept when they leave.
+        tenure_months: Months as an active customer in the current relationship.
+        months_since_defection: Months since the customer last left (0 while not defected).
+        defection_reason: Code of the last defection reason (-1 = never left).
+        source: How the customer was first acquired (channel code, or initial base, referral).
+        prospect_source: Channel that turned a suspect into a prospect.
+        acquired_month: Month of first purchase (-1 = never bought).
+        first_defected_month: Month the first relationship ended (-1 = not yet).
+        times_returned: How often the customer came back after leaving.
+        churn_probability: Own monthly churn probability (contractual setting).
+        purchase_rate: Own purchases per month while alive (non-contractual setting).
+        dropout_probability: Own chance of dropping out after a purchase (non-contractual).
+        purchases_left: Purchases before the (unobserved) dropout (non-contractual).
+        order_value: Spend per purchase at the basic share of wallet, currency.
+        base_share_of_wallet: Share of the customer's category spend won at first.
+        price_sensitivity: 0..1, how readily the customer follows a cheaper offer.
+        taste: Personal offset to the value the customer sees, value units.
+        resemblance: How much the person resembles the firm's best customers (mean 1).
+        expectation: What the customer expects, value units.
+        satisfaction: Delivered value minus expectation, value units.
+        churn_hazard: Last month's total chance of leaving (for expected CLV).
+        member: Enrolled in the loyalty programme.
+        purchases: Purchases this month.
+        revenue: Revenue this month, currency.
+        months_since_purchase: Recency, months.
+        value_at_start: Profit the customer brought, discounted to month 0, currency.
+        revenue_total, acquisition_cost, service_cost, programme_cost, return_cost:
+            Undiscounted totals per customer, currency.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.stage = np.zeros(size, np.int8)
+        self.tier = np.zeros(size, np.int8)
+        self.tenure_months = np.zeros(size, np.int16)
+        self.months_since_defection = np.zeros(size, np.int16)
+        self.defection_reason = np.full(size, NO_REASON, np.int8)
+        self.source = np.zeros(size, np.int8)
+        self.prospect_source = np.zeros(size, np.int8)
+        self.acquired_month = np.full(size, -1, np.int16)
+        self.first_defected_month = np.full(size, -1, np.int16)
+        self.times_returned = np.zeros(size, np.int16)
+        self.churn_probability = np.zeros(size, np.float32)
+        self.purchase_rate = np.zeros(size, np.float32)
+        self.dropout_probability = np.zeros(size, np.float32)
+        self.purchases_left = np.zeros(size, np.int32)
+        self.order_value = np.zeros(size, np.float32)
+        self.base_share_of_wallet = np.zeros(size, np.float32)
+        self.price_sensitivity = np.zeros(size, np.float32)
+        self.taste = np.zeros(size, np.float32)
+        self.resemblance = np.ones(size, np.float32)
+        self.expectation = np.zeros(size, np.float32)
+        self.satisfaction = np.zeros(size, np.float32)
+        self.churn_hazard = np.zeros(size, np.float32)
+        self.member = np.zeros(size, bool)
+        self.purchases = np.zeros(size, np.int32)
+        self.revenue = np.zeros(size, np.float32)
+        self.months_since_purchase = np.zeros(size, np.int16)
+        self.value_at_start = np.zeros(size, np.float64)
+        self.revenue_total = np.zeros(size, np.float64)
+        self.acquisition_cost = np.zeros(size, np.float64)
+        self.service_cost = np.zeros(size, np.float64)
+        self.programme_cost = np.zeros(size, np.float64)
+        self.return_cost = np.zeros(size, np.float64)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the columns, bytes."""
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+
+def beta_draws(rng: np.random.Generator, mean: float, polarization: float, size: int) -> np.ndarray:
+    """Draw ``size`` values from the Beta with this mean and polarization (0 = all equal).
+
+    Polarization is 1 / (alpha + beta + 1): 0 gives every customer the mean,
+    values near 1 split customers into extremes.
+    """
+    if polarization <= 0.0 or mean <= 0.0 or mean >= 1.0:
+        return np.full(size, mean, np.float32)
+    concentration = (1.0 - polarization) / polarization
+    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size).astype(np.float32)
+
+
+def draw_traits(table: CustomerTable, rng: np.random.Generator, customers: Any) -> None:
+    """Give every person their own traits, drawn once from the scenario's distributions.
+
+    Spend per purchase is lognormal and purchase rates are Gamma, so a minority
+    of heavy users ends up with most of the revenue without that being imposed.
+
+    Args:
+        table: The table to fill.
+        rng: Random stream for traits.
+        customers: The scenario's ``customers`` section.
+    """
+    n = table.size
+    c = customers
+    sigma = c.order_value_spread
+    # Lognormal with the requested mean: mu = log(mean) - sigma^2 / 2.
+    mu = np.log(max(c.order_value_mean, 1e-12)) - 0.5 * sigma**2
+    table.order_value[:] = rng.lognormal(mu, sigma, n) if c.order_value_mean > 0 else 0.0
+    table.churn_probability[:] = beta_draws(
+        rng, c.churn_probability_mean, c.churn_probability_polarization, n
+    )
+    table.purchase_rate[:] = rng.gamma(c.purchase_rate_r, 1.0 / c.purchase_rate_alpha, n)
+    table.dropout_probability[:] = rng.beta(c.dropout_a, c.dropout_b, n)
+    table.base_share_of_wallet[:] = beta_draws(
+        rng, c.share_of_wallet_mean, c.share_of_wallet_polarization, n
+    )
+    table.price_sensitivity[:] = beta_draws(
+        rng, c.price_sensitivity_mean, c.price_sensitivity_polarization, n
+    )
+    table.taste[:] = rng.uniform(-c.taste_spread, c.taste_spread, n)
+    expected_rate = table.purchase_rate if c.behaviour == "non_contractual" else 1.0
+    worth = table.order_value * expected_rate * (1.0 - table.churn_probability)
+    mean_worth = float(worth.mean())
+    table.resemblance[:] = worth / mean_worth if mean_worth > 0 else 1.0
+
+
+def draw_purchases_left(rng: np.random.Generator, dropout_probability: np.ndarray) -> np.ndarray:
+    """Purchases a customer makes before dropping out (geometric on 1, 2, ...).
+
+    In the BG/NBD story a customer may drop out after each purchase with their
+    own probability p; the purchase after which they go is geometric.
+    """
+    p = np.clip(dropout_probability.astype(np.float64), 1e-9, 1.0)
+    return np.minimum(rng.geometric(p), np.iinfo(np.int32).max).astype(np.int32)
+
+
+@dataclass
+class Customer:
+    """One customer read from the table, for following a single life.
+
+    Attributes:
+        id: Row of the customer in the table.
+        stage: suspect, prospect, active or defected.
+        tier: Rung of the loyalty ladder.
+        tenure_months: Months in the current relationship.
+        satisfaction: Delivered value minus expectation, value units.
+        expectation: What the customer expects, value units.
+        share_of_wallet: Share of the customer's category spend the firm gets now.
+        price_sensitivity: 0..1.
+        churn_probability: Own monthly churn probability (contractual).
+        defection_reason: Why the customer last left (or None).
+        months_since_defection: Months since leaving (0 if not defected).
+        acquired_month: Month of first purchase (None if never).
+        source: How the customer was first acquired.
+        times_returned: How often the customer came back.
+        member: In the loyalty programme.
+        realised_clv: Profit to date discounted to the month of first purchase, currency.
+        revenue_total: Undiscounted revenue to date, currency.
+        costs: Undiscounted costs to date by kind, currency.
+        history: Month-by-month record (if the customer was followed), a list of dicts.
+    """
+
+    id: int
+    stage: str
+    tier: str
+    tenure_months: int
+    satisfaction: float
+    expectation: float
+    share_of_wallet: float
+    price_sensitivity: float
+    churn_probability: float
+    defection_reason: str | None
+    months_since_defection: int
+    acquired_month: int | None
+    source: str
+    times_returned: int
+    member: bool
+    realised_clv: float
+    revenue_total: float
+    costs: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def story(self) -> str:
+        """The customer's life in plain words, one line per change of state."""
+        if not self.history:
+            return (
+                f"Customer {self.id} is {self.stage} ({self.tier}); "
+                "follow them from the start to see their story."
+            )
+        lines = []
+        previous: dict[str, Any] | None = None
+        for row in self.history:
+            if previous is None or (row["stage"], row["tier"]) != (
+                previous["stage"],
+                previous["tier"],
+            ):
+                lines.append(_describe_change(row, previous))
+            previous = row
+        lines.append(
+            f"Realised lifetime value so far: {self.realised_clv:,.2f} "
+            f"(revenue {self.revenue_total:,.2f})."
+        )
+        return "\n".join(lines)
+
+
+def _describe_change(row: dict[str, Any], previous: dict[str, Any] | None) -> str:
+    month = row["month"]
+    if row["stage"] == "active" and (previous is None or previous["stage"] != "active"):
+        verb = "returns" if previous is not None and previous["stage"] == "defected" else "buys"
+        if previous is None and month == 0:
+            verb = "is a customer"
+        return f"month {month:3d}: {verb} as {row['tier']}"
+    if row["stage"] == "active":
+        direction = "up" if TIERS.index(row["tier"]) > TIERS.index(previous["tier"]) else "down"
+        return f"month {month:3d}: moves {direction} to {row['tier']}"
+    if row["stage"] == "defected":
+        return f"month {month:3d}: leaves ({row['defection_reason']})"
+    return f"month {month:3d}: {row['stage']}"

@@ -1,0 +1,278 @@
+"""Economics and measures: lifetime value, customer equity, retention and the rest.
+
+Everything a strategist reads off a run is computed here, from the customer
+table and the monthly series the model collects:
+
+- **realised CLV** of each customer: the profit they brought (margins minus the
+  acquisition, service, programme and win-back costs attributed to them),
+  discounted to the month they first bought;
+- **expected CLV** of each active customer: their expected monthly margin times
+  the margin multiple r / (1 + i - r) of their own retention r
+  (``crmsim.analytic.margin_multiple``);
+- **customer equity**: the summed expected CLV of the active customers;
+- retention and churn per month, cohort survival, funnel conversion rates,
+  reacquisition rate, defections by reason, share of wallet, the Pareto share,
+  and the cost of acquiring a customer against the cost of keeping one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from crmsim.customers import ACTIVE, REASONS, STAGES, CustomerTable
+from crmsim.schema import TIERS
+
+if TYPE_CHECKING:
+    from crmsim.model import CRMModel
+
+
+def monthly_discount_rate(yearly_rate: float) -> float:
+    """The monthly rate equivalent to a yearly discount rate: (1 + y)^(1/12) - 1."""
+    return (1.0 + yearly_rate) ** (1.0 / 12.0) - 1.0
+
+
+def expected_margin_per_month(model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    """Expected profit each active customer brings next month at today's spend, currency.
+
+    Gross margin on expected spend (order value x purchase rate x current share
+    of wallet x price) less the cost to serve and the strategies' costs.
+    """
+    table = model.customers
+    factor = model.current_spend_factor(rows)
+    purchases = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
+    revenue = table.order_value[rows] * purchases * factor * np.float32(model.firm.price_index)
+    margin = revenue * np.float32(model.firm.gross_margin) - np.float32(
+        model.firm.cost_to_serve_per_month
+    )
+    for strategy in model.firm.running_strategies():
+        cost = strategy.costs(model, rows, revenue)
+        if cost is not None:
+            margin -= cost
+    return margin
+
+
+def expected_retention(model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    """Each active customer's chance of still being a customer next month.
+
+    In the contractual setting, one minus the customer's hazard of leaving last
+    month; in the non-contractual setting also the chance of not dropping out
+    after next month's expected purchases.
+    """
+    table = model.customers
+    stay = 1.0 - table.churn_hazard[rows]
+    if model.non_contractual:
+        stay = stay * (1.0 - table.dropout_probability[rows]) ** table.purchase_rate[rows]
+    return np.clip(stay, 0.0, 0.999)
+
+
+def expected_clv(model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    """Expected (prospective) CLV of active customers, currency.
+
+    Expected monthly margin times the margin multiple r / (1 + i - r): margins
+    from next month on, each received only if the customer is still there,
+    discounted at the firm's monthly rate.
+    """
+    margin = expected_margin_per_month(model, rows)
+    retention = expected_retention(model, rows)
+    i = model.monthly_discount_rate
+    return margin * retention / (1.0 + i - retention)
+
+
+def customer_equity(model: CRMModel) -> float:
+    """Value of the customer base: the summed expected CLV of active customers."""
+    rows = np.flatnonzero(model.customers.stage == ACTIVE)
+    return float(expected_clv(model, rows).sum(dtype=np.float64))
+
+
+def realised_clv(table: CustomerTable, monthly_rate: float) -> np.ndarray:
+    """Realised CLV of every person, discounted to their first purchase, currency.
+
+    People who never bought have 0.
+    """
+    acquired = table.acquired_month
+    growth = (1.0 + monthly_rate) ** np.maximum(acquired, 0).astype(np.float64)
+    return np.where(acquired >= 0, table.value_at_start * growth, 0.0)
+
+
+def pareto_share(values: np.ndarray, top_share: float = 0.2) -> float:
+    """Share of the total held by the top ``top_share`` of values (e.g. profit of the top 20%).
+
+    Only positive totals are meaningful; returns NaN when the total is not positive.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return float("nan")
+    total = values.sum()
+    if total <= 0:
+        return float("nan")
+    n = max(1, int(round(top_share * values.size)))
+    top = np.partition(values, values.size - n)[values.size - n :]
+    return float(top.sum() / total)
+
+
+def cohort_survival(
+    table: CustomerTable, max_age: int, cohort_month: int | None = None
+) -> np.ndarray:
+    """Share of a cohort still in its first relationship after each month of age.
+
+    Args:
+        table: The customer table at the end of a run.
+        max_age: Last age (months) reported.
+        cohort_month: Month of first purchase of the cohort (None = all customers
+            who were acquired at least ``max_age`` months before the end are pooled).
+
+    Returns:
+        Survival at ages 0..max_age (1 at age 0).
+    """
+    acquired = table.acquired_month.astype(np.int64)
+    ended = table.first_defected_month.astype(np.int64)
+    if cohort_month is None:
+        members = acquired >= 0
+    else:
+        members = acquired == cohort_month
+    start = acquired[members]
+    end = ended[members]
+    lifetime = np.where(end >= 0, end - start + 1, np.iinfo(np.int64).max)
+    ages = np.arange(max_age + 1)
+    if start.size == 0:
+        return np.full(ages.size, np.nan)
+    return (lifetime[None, :] > ages[:, None]).mean(axis=1)
+
+
+def cohort_survival_table(table: CustomerTable, months: int, every: int = 12) -> pd.DataFrame:
+    """Survival curves of the cohorts acquired at month 0, every, 2*every, ...
+
+    Ages a cohort has not reached by the end of the run are left empty.
+    """
+    curves = {}
+    for cohort in range(0, months, every):
+        max_age = months - cohort
+        if max_age < 1 or not np.any(table.acquired_month == cohort):
+            continue
+        curves[f"month {cohort}"] = pd.Series(cohort_survival(table, max_age, cohort))
+    frame = pd.DataFrame(curves)
+    frame.index.name = "age_months"
+    return frame
+
+
+def customer_frame(model: CRMModel) -> pd.DataFrame:
+    """The final customer table, one row per person who ever bought, for CSV and study."""
+    table = model.customers
+    bought = np.flatnonzero(table.acquired_month >= 0)
+    clv = realised_clv(table, model.monthly_discount_rate)[bought]
+    source_names = [*model.channel_names, "referral", "initial_base"]
+    reason = table.defection_reason[bought]
+    frame = pd.DataFrame(
+        {
+            "customer_id": bought,
+            "stage": np.array(STAGES)[table.stage[bought]],
+            "tier": np.array(TIERS)[table.tier[bought]],
+            "acquired_month": table.acquired_month[bought],
+            "source": np.array(source_names)[table.source[bought]],
+            "tenure_months": table.tenure_months[bought],
+            "times_returned": table.times_returned[bought],
+            "last_defection_reason": np.where(
+                reason >= 0, np.array(REASONS)[np.maximum(reason, 0)], ""
+            ),
+            "months_since_defection": table.months_since_defection[bought],
+            "member": table.member[bought],
+            "satisfaction": table.satisfaction[bought].round(4),
+            "share_of_wallet": (
+                table.base_share_of_wallet[bought] * model.spend_factor_of(bought)
+            ).round(4),
+            "price_sensitivity": table.price_sensitivity[bought].round(4),
+            "churn_probability": table.churn_probability[bought].round(5),
+            "order_value": table.order_value[bought].round(2),
+            "revenue_total": table.revenue_total[bought].round(2),
+            "acquisition_cost": table.acquisition_cost[bought].round(2),
+            "service_cost": table.service_cost[bought].round(2),
+            "programme_cost": table.programme_cost[bought].round(2),
+            "return_cost": table.return_cost[bought].round(2),
+            "realised_clv": clv.round(2),
+        }
+    )
+    return frame
+
+
+def summary(model: CRMModel) -> dict[str, Any]:
+    """The headline measures of a run, as plain numbers (JSON-ready)."""
+    table = model.customers
+    series = model.monthly_series()
+    bought = table.acquired_month >= 0
+    clv = realised_clv(table, model.monthly_discount_rate)[bought]
+    active = np.flatnonzero(table.stage == ACTIVE)
+    months = len(series)
+    acquired = float(series["acquired"].sum())
+    acquisition_spend = float(series["acquisition_cost"].sum())
+    retained = float(series["retained"].sum())
+    retention_spend = float(series["service_cost"].sum() + series["programme_cost"].sum())
+    at_risk = float(series["active_at_start"].sum())
+    defections = {reason: int(series[f"defections_{reason}"].sum()) for reason in REASONS}
+    defected_total = sum(defections.values())
+    cost_per_acquisition = acquisition_spend / acquired if acquired else float("nan")
+    # A year of keeping a customer, to compare with the one-off cost of winning one.
+    cost_per_retained_year = 12 * retention_spend / retained if retained else float("nan")
+    share = model.spend_factor_of(active) * table.base_share_of_wallet[active]
+    return {
+        "scenario": model.scenario.name,
+        "seed": model.seed,
+        "months": months,
+        "market_size": int(table.size),
+        "customers_ever": int(bought.sum()),
+        "active_customers": int(active.size),
+        "mean_clv": float(clv.mean()) if clv.size else float("nan"),
+        "median_clv": float(np.median(clv)) if clv.size else float("nan"),
+        "customer_equity": customer_equity(model),
+        "total_profit_pv": float(model.accounts.profit_pv),
+        "total_revenue": float(series["revenue"].sum()),
+        "total_profit": float(series["profit"].sum()),
+        "retention_rate": 1.0 - defected_total / at_risk if at_risk else float("nan"),
+        "churn_rate": (defected_total - defections["fired"]) / at_risk if at_risk else float("nan"),
+        "mean_monthly_retention": float(series["retention_rate"].mean()),
+        "reacquisition_rate": float(series["returned"].sum() / max(series["defected"].mean(), 1))
+        / months,
+        "defections_by_reason": defections,
+        "pareto_share_top20": pareto_share(clv, 0.2),
+        "share_of_wallet": float(share.mean()) if share.size else float("nan"),
+        "mean_satisfaction": float(table.satisfaction[active].mean())
+        if active.size
+        else float("nan"),
+        "cost_per_acquisition": cost_per_acquisition,
+        "cost_per_retained_customer_year": cost_per_retained_year,
+        "acquisition_to_retention_cost_ratio": cost_per_acquisition / cost_per_retained_year
+        if cost_per_retained_year
+        else float("nan"),
+        "funnel": funnel_conversion(model),
+        "tiers": {name: int((table.tier[active] == k).sum()) for k, name in enumerate(TIERS)},
+    }
+
+
+def funnel_conversion(model: CRMModel) -> dict[str, dict[str, float]]:
+    """Conversion rates of the funnel by source over the whole run.
+
+    ``suspect_to_prospect``: new prospects per contact; ``prospect_to_customer``:
+    first purchases per prospect-month; ``cost_per_acquisition``: channel spend
+    per customer it brought.
+    """
+    funnel = model.funnel_totals
+    out = {}
+    for code, name in enumerate([*model.channel_names, "referral"]):
+        contacts = funnel["contacts"][code]
+        prospects = funnel["new_prospects"][code]
+        prospect_months = funnel["prospects_at_start"][code]
+        conversions = funnel["conversions"][code]
+        spend = funnel["spend"][code]
+        out[name] = {
+            "contacts": float(contacts),
+            "new_prospects": float(prospects),
+            "conversions": float(conversions),
+            "suspect_to_prospect": float(prospects / contacts) if contacts else float("nan"),
+            "prospect_to_customer": float(conversions / prospect_months)
+            if prospect_months
+            else float("nan"),
+            "cost_per_acquisition": float(spend / conversions) if conversions else float("nan"),
+        }
+    return out

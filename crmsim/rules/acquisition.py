@@ -1,0 +1,189 @@
+"""Acquisition: the funnel from suspect to prospect to first purchase.
+
+Paid channels contact suspects and turn some of them into prospects (the
+suspect -> prospect conversion rate); each month a prospect either makes a
+first purchase (the prospect -> customer conversion rate of the channel it
+came from), loses interest and becomes a suspect again, or waits. A
+look-alike channel studies the firm's best customers and contacts people who
+resemble them more often than mass marketing does. Advocates and raving fans
+bring prospects by word of mouth at no cost, and customers who leave unhappy
+put prospects off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from crmsim.customers import ACTIVE, PROSPECT, SUSPECT, CustomerTable
+
+
+@dataclass
+class Channel:
+    """A paid acquisition channel.
+
+    Attributes:
+        code: Channel code stored in ``CustomerTable.prospect_source``.
+        name: Channel name from the scenario.
+        budget_share: Share of the monthly acquisition budget.
+        cost_per_contact: Currency per suspect contacted.
+        prospect_rate: Chance a contacted suspect becomes a prospect.
+        conversion_rate: Chance per month a prospect from this channel buys.
+        lookalike_strength: How strongly the channel favours people who resemble
+            the best customers (0 = mass marketing).
+    """
+
+    code: int
+    name: str
+    budget_share: float
+    cost_per_contact: float
+    prospect_rate: float
+    conversion_rate: float
+    lookalike_strength: float
+
+
+@dataclass
+class FunnelCounts:
+    """What the funnel did in one month, by channel code (referrals last)."""
+
+    contacts: np.ndarray
+    new_prospects: np.ndarray
+    prospects_at_start: np.ndarray
+    conversions: np.ndarray
+    lapsed: int
+    deterred: int = 0
+
+
+def conversion_rates(channels: list[Channel], referral_conversion_rate: float) -> np.ndarray:
+    """Prospect -> customer conversion rate per prospect source (channels, then referral)."""
+    return np.array([c.conversion_rate for c in channels] + [referral_conversion_rate], np.float32)
+
+
+def convert_prospects(
+    table: CustomerTable,
+    rng: np.random.Generator,
+    rates_by_source: np.ndarray,
+    lapse_probability: float,
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Prospects make a first purchase, lose interest, or keep thinking.
+
+    Args:
+        table: The customer table.
+        rng: Random stream.
+        rates_by_source: Conversion rate per prospect source code (referrals last).
+        lapse_probability: Chance per month a prospect who did not buy lapses to suspect.
+
+    Returns:
+        Rows that bought for the first time, the number of lapsed prospects, and the
+        number of prospects at the start of the month by source.
+    """
+    prospects = np.flatnonzero(table.stage == PROSPECT)
+    source = table.prospect_source[prospects]
+    at_start = np.bincount(source, minlength=len(rates_by_source))
+    u = rng.random(prospects.size, dtype=np.float32)
+    buys = u < rates_by_source[source]
+    # The same draw decides lapsing, from the other end of [0, 1).
+    lapses = u >= 1.0 - lapse_probability
+    lapses &= ~buys
+    table.stage[prospects[lapses]] = SUSPECT
+    converted = prospects[buys]
+    table.stage[converted] = ACTIVE
+    return converted, int(lapses.sum()), at_start
+
+
+def contact_suspects(
+    table: CustomerTable,
+    rng: np.random.Generator,
+    channels: list[Channel],
+    budget: float,
+    channel_weights: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paid channels contact suspects; interested ones become prospects.
+
+    Each channel spends its share of the budget on ``spend / cost_per_contact``
+    contacts, spread over suspects in proportion to their weight (1 for mass
+    marketing, resemblance to the best customers raised to the channel's
+    look-alike strength otherwise). One uniform draw per suspect decides which
+    channel, if any, made them a prospect.
+
+    Returns:
+        Contacts and new prospects by channel.
+    """
+    suspects = np.flatnonzero(table.stage == SUSPECT)
+    contacts = np.zeros(len(channels))
+    new_prospects = np.zeros(len(channels), np.int64)
+    if suspects.size == 0 or budget <= 0:
+        return contacts, new_prospects
+    u = rng.random(suspects.size, dtype=np.float32)
+    lower = np.zeros(suspects.size, np.float32)
+    for channel, weights in zip(channels, channel_weights, strict=True):
+        if channel.cost_per_contact > 0:
+            n_contacts = budget * channel.budget_share / channel.cost_per_contact
+        else:
+            n_contacts = float(suspects.size) if channel.budget_share > 0 else 0.0
+        n_contacts = min(n_contacts, float(suspects.size))
+        contacts[channel.code] = n_contacts
+        if n_contacts <= 0:
+            continue
+        w = weights[suspects] if weights is not None else None
+        if w is None:
+            contact_chance = np.float32(n_contacts / suspects.size)
+        else:
+            contact_chance = np.minimum(w * np.float32(n_contacts / w.sum()), 1.0)
+        upper = lower + contact_chance * np.float32(channel.prospect_rate)
+        hit = (u >= lower) & (u < upper)
+        chosen = suspects[hit]
+        table.stage[chosen] = PROSPECT
+        table.prospect_source[chosen] = channel.code
+        new_prospects[channel.code] = chosen.size
+        lower = upper
+    return contacts, new_prospects
+
+
+def word_of_mouth_referrals(
+    table: CustomerTable,
+    rng: np.random.Generator,
+    active_rows: np.ndarray,
+    referrals_per_month_by_tier: np.ndarray,
+    referral_code: int,
+) -> int:
+    """Advocates and raving fans bring prospects from among the suspects.
+
+    The number of referred prospects is Poisson with mean the sum of each
+    active customer's referral rate on their rung.
+
+    Returns:
+        The number of new referred prospects.
+    """
+    expected = float(referrals_per_month_by_tier[table.tier[active_rows]].sum())
+    if expected <= 0:
+        return 0
+    suspects = np.flatnonzero(table.stage == SUSPECT)
+    n = min(int(rng.poisson(expected)), suspects.size)
+    if n == 0:
+        return 0
+    chosen = rng.choice(suspects, size=n, replace=False)
+    table.stage[chosen] = PROSPECT
+    table.prospect_source[chosen] = referral_code
+    return n
+
+
+def deter_prospects(
+    table: CustomerTable, rng: np.random.Generator, unhappy_defectors: int, per_defector: float
+) -> int:
+    """Negative word of mouth: unhappy defectors put prospects off (they lapse to suspect).
+
+    Returns:
+        The number of prospects deterred.
+    """
+    expected = unhappy_defectors * per_defector
+    if expected <= 0:
+        return 0
+    prospects = np.flatnonzero(table.stage == PROSPECT)
+    n = min(int(rng.poisson(expected)), prospects.size)
+    if n == 0:
+        return 0
+    chosen = rng.choice(prospects, size=n, replace=False)
+    table.stage[chosen] = SUSPECT
+    return n

@@ -1,0 +1,80 @@
+"""Purchasing: spend, share of wallet and the purchases customers make.
+
+Every customer has a category spend (their wallet) of which the firm wins a
+share. Climbing the ladder, and strategies such as cross- and up-selling,
+raise that share up to the whole wallet. Two behaviours:
+
+- **contractual** (subscriptions): each active customer pays one bill a month;
+- **non-contractual** (retail): purchases arrive at the customer's own rate
+  (Poisson), and after each purchase the customer may silently drop out,
+  as in the BG/NBD "buy till you die" model (Fader, Hardie & Lee 2005).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crmsim.customers import CustomerTable
+
+
+def spend_factor(
+    table: CustomerTable,
+    rows: np.ndarray,
+    spend_multiplier_by_tier: np.ndarray,
+    strategy_factor: np.ndarray | None = None,
+) -> np.ndarray:
+    """How much more than their basic share of wallet each customer buys now.
+
+    Capped so that the share of wallet never exceeds 1.
+    """
+    factor = spend_multiplier_by_tier[table.tier[rows]]
+    if strategy_factor is not None:
+        factor = factor * strategy_factor
+    return np.minimum(factor, 1.0 / np.maximum(table.base_share_of_wallet[rows], 1e-6))
+
+
+def share_of_wallet(table: CustomerTable, rows: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Share of each customer's category spend that goes to the firm."""
+    return table.base_share_of_wallet[rows] * factor
+
+
+def pay_monthly_bills(
+    table: CustomerTable, rows: np.ndarray, factor: np.ndarray, price_index: float
+) -> np.ndarray:
+    """Contractual: each customer in ``rows`` pays this month's bill.
+
+    Returns:
+        Revenue per customer in ``rows``, currency.
+    """
+    revenue = table.order_value[rows] * factor * np.float32(price_index)
+    table.purchases[rows] = 1
+    table.revenue[rows] = revenue
+    return revenue
+
+
+def make_purchases(
+    table: CustomerTable,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+    factor: np.ndarray,
+    price_index: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Non-contractual: customers buy at their own rate until they silently drop out.
+
+    A customer's purchases this month are Poisson with their own rate, cut at
+    the purchase after which they drop out; ``purchases_left`` counts down to it.
+
+    Returns:
+        Revenue per customer in ``rows`` (currency) and a mask of those who dropped out.
+    """
+    wanted = rng.poisson(table.purchase_rate[rows]).astype(np.int32)
+    left = table.purchases_left[rows]
+    bought = np.minimum(wanted, left)
+    left -= bought
+    table.purchases_left[rows] = left
+    table.purchases[rows] = bought
+    recency = table.months_since_purchase[rows]
+    table.months_since_purchase[rows] = np.where(bought > 0, 0, recency + 1)
+    revenue = bought * table.order_value[rows] * factor * np.float32(price_index)
+    table.revenue[rows] = revenue
+    return revenue, left == 0

@@ -1,0 +1,57 @@
+"""Reacquisition: customers who left may come back, less likely the longer they are gone.
+
+The chance of a return halves every ``half_life_months`` and depends on why
+the customer left (a service failure can be put right; a customer who left
+the market rarely returns). Customers the firm ended itself do not return.
+Returning customers start again at the bottom of the ladder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crmsim.customers import ACTIVE, DEFECTED, FIRED, SHOPPER, CustomerTable
+
+
+def return_chance_by_month(
+    return_probability: float, half_life_months: float, max_months: int
+) -> np.ndarray:
+    """Chance of returning, by months since defection (0 .. max_months)."""
+    months = np.arange(max_months + 1, dtype=np.float64)
+    return (return_probability * 0.5 ** (months / half_life_months)).astype(np.float32)
+
+
+def return_defectors(
+    table: CustomerTable,
+    rng: np.random.Generator,
+    chance_by_month: np.ndarray,
+    recoverability_by_reason: np.ndarray,
+) -> np.ndarray:
+    """Defected customers come back with a chance that fades with time gone.
+
+    Args:
+        table: The customer table.
+        rng: Random stream.
+        chance_by_month: Chance of return by months since defection.
+        recoverability_by_reason: Relative chance by reason code (fired last, 0).
+
+    Returns:
+        Rows of the customers who came back.
+    """
+    gone = np.flatnonzero(table.stage == DEFECTED)
+    months = np.minimum(table.months_since_defection[gone], chance_by_month.size - 1)
+    chance = chance_by_month[months] * recoverability_by_reason[table.defection_reason[gone]]
+    back = gone[rng.random(gone.size, dtype=np.float32) < chance]
+    table.stage[back] = ACTIVE
+    table.tier[back] = SHOPPER
+    table.tenure_months[back] = 0
+    table.months_since_defection[back] = 0
+    table.times_returned[back] += 1
+    return back
+
+
+def recoverability_table(recoverability: dict[str, float], reasons: tuple[str, ...]) -> np.ndarray:
+    """Recoverability by reason code; customers the firm fired never come back."""
+    values = [recoverability.get(reason, 0.0) for reason in reasons]
+    values[FIRED] = 0.0
+    return np.array(values, np.float32)

@@ -1,0 +1,68 @@
+"""Satisfaction = delivered value - expectation, with expectations that rise.
+
+The value a customer experiences is what the firm delivers (service and
+product quality), less what its price costs a price-sensitive customer, plus
+the recognition of their rung on the loyalty ladder and their own taste.
+Expectations rise every month (more information, more competition) and
+drift toward the value experienced, so a firm that stands still sees
+satisfaction erode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crmsim.customers import CustomerTable
+
+
+def delivered_value(
+    table: CustomerTable,
+    rows: np.ndarray,
+    firm_value: float,
+    price_penalty: float,
+    price_sensitivity: np.ndarray,
+    value_bonus_by_tier: np.ndarray,
+    extra_value: np.ndarray | None = None,
+) -> np.ndarray:
+    """Value each customer in ``rows`` experiences this month, value units.
+
+    Args:
+        table: The customer table.
+        rows: Active customers.
+        firm_value: Service plus product quality the firm delivers.
+        price_penalty: Value lost per unit of price sensitivity
+            (price weight x (price index - 1)).
+        price_sensitivity: Effective price sensitivity of each customer in ``rows``.
+        value_bonus_by_tier: Extra value of each ladder rung.
+        extra_value: Value added by firm strategies, per customer in ``rows``.
+    """
+    value = table.taste[rows] + np.float32(firm_value)
+    value -= np.float32(price_penalty) * price_sensitivity
+    value += value_bonus_by_tier[table.tier[rows]]
+    if extra_value is not None:
+        value += extra_value
+    return value
+
+
+def update_satisfaction(
+    table: CustomerTable,
+    rows: np.ndarray,
+    value: np.ndarray,
+    drift_per_month: float,
+    adaptation_per_month: float,
+) -> np.ndarray:
+    """Satisfaction = delivered value - expectation; then expectations move on.
+
+    Expectations rise by the market drift and adapt toward the value
+    experienced, so satisfaction settles near ``-drift / adaptation`` unless
+    the firm keeps improving.
+
+    Returns:
+        Satisfaction of each customer in ``rows``.
+    """
+    expectation = table.expectation[rows]
+    satisfaction = value - expectation
+    table.satisfaction[rows] = satisfaction
+    expectation += np.float32(drift_per_month) + np.float32(adaptation_per_month) * satisfaction
+    table.expectation[rows] = expectation
+    return satisfaction

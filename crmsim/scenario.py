@@ -1,0 +1,276 @@
+"""Scenarios: what-if settings read from YAML files, checked before anything runs.
+
+A scenario file is data, never code: it sets fields of the schema in
+``crmsim.schema`` and names firm strategies from the registry in
+``crmsim.strategies`` with their parameters. Everything not set takes its
+default, so a scenario can be as short as its what-if::
+
+    name: loyalty_program
+    description: A frequency programme for members and above.
+    strategies:
+      loyalty_program:
+        reward_rate: 0.03
+
+Problems are all reported at once, each with the file, the field path and
+what is allowed, in a single :class:`ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+
+from crmsim.schema import SCHEMA, Field, Record, check_value
+
+TOP_LEVEL_TEXT = ("name", "description")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run: names the file, the field path and what is allowed."""
+
+
+class Scenario:
+    """A validated scenario with every default filled in.
+
+    Attributes:
+        name: Short name of the what-if.
+        description: One or two sentences for people.
+        source: File the scenario came from, or ``"<dict>"``.
+        data: The full settings as nested dictionaries (defaults included).
+        params: The same settings with attribute access, e.g. ``params.firm.gross_margin``.
+    """
+
+    def __init__(self, data: Mapping[str, Any], source: str = "<dict>") -> None:
+        full = _validated(data, source)
+        self.source = source
+        self.data = full
+        self.name: str = full["name"]
+        self.description: str = full["description"]
+        self.params = _namespace(full)
+
+    def get(self, path: str) -> Any:
+        """The value at a dotted path, e.g. ``"firm.gross_margin"``."""
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"{self.source}: no setting {path!r}")
+            node = node[part]
+        return node
+
+    def with_changes(self, changes: Mapping[str, Any], name: str | None = None) -> Scenario:
+        """A new scenario with settings changed at dotted paths (validated again).
+
+        Args:
+            changes: Mapping of dotted path to new value, e.g.
+                ``{"simulation.months": 24, "strategies.loyalty_program.reward_rate": 0.05}``.
+            name: Optional new name.
+        """
+        data = copy.deepcopy(self.data)
+        for path, value in changes.items():
+            parts = path.split(".")
+            node = data
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise ScenarioError(f"{self.source}: {path}: {part} is not a section")
+            node[parts[-1]] = value
+        if name is not None:
+            data["name"] = name
+        return Scenario(data, source=self.source)
+
+    def to_yaml(self) -> str:
+        """The full scenario, defaults included, as YAML text."""
+        return yaml.safe_dump(self.data, sort_keys=False)
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r}, source={self.source!r})"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Args:
+        path: A YAML file, or the name of a scenario shipped in ``scenarios/``
+            (``"baseline"`` finds ``scenarios/baseline.yaml``).
+
+    Raises:
+        ScenarioError: The file is missing, is not valid YAML, or breaks the schema.
+    """
+    file = resolve_scenario_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"{file}: cannot read the scenario file ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise ScenarioError(
+            f"{file}: not valid YAML{line}: {getattr(error, 'problem', error)}. "
+            "A scenario file holds plain settings (numbers, text, lists, mappings)."
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{file}: a scenario must be a mapping of sections; got {data!r}")
+    data.setdefault("name", file.stem)
+    return Scenario(data, source=str(file))
+
+
+def shipped_scenarios_dir() -> Path:
+    """The ``scenarios/`` folder next to the package (a source checkout)."""
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def resolve_scenario_path(path: str | Path) -> Path:
+    """Find a scenario file by path, or by the name of a shipped scenario."""
+    file = Path(path)
+    if file.exists() or file.suffix in (".yaml", ".yml"):
+        if not file.exists():
+            raise ScenarioError(
+                f"{file}: no such scenario file; shipped scenarios: "
+                + ", ".join(p.stem for p in sorted(shipped_scenarios_dir().glob("*.yaml")))
+            )
+        return file
+    shipped = shipped_scenarios_dir() / f"{path}.yaml"
+    if shipped.exists():
+        return shipped
+    raise ScenarioError(
+        f"{path}: no such scenario file or shipped scenario; shipped scenarios: "
+        + ", ".join(p.stem for p in sorted(shipped_scenarios_dir().glob("*.yaml")))
+    )
+
+
+def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    from crmsim.strategies import REGISTRY
+
+    problems: list[str] = []
+    full: dict[str, Any] = {
+        "name": data.get("name", "scenario"),
+        "description": data.get("description", ""),
+    }
+    for key in TOP_LEVEL_TEXT:
+        if not isinstance(full[key], str):
+            problems.append(f"{key}: must be text; got {full[key]!r}")
+    allowed_sections = [*TOP_LEVEL_TEXT, *SCHEMA, "strategies"]
+    for key in data:
+        if key not in allowed_sections:
+            problems.append(f"{key}: unknown section; allowed: {', '.join(allowed_sections)}")
+    for section, fields in SCHEMA.items():
+        given = data.get(section) or {}
+        if not isinstance(given, dict):
+            problems.append(f"{section}: must be a mapping of settings; got {given!r}")
+            given = {}
+        full[section] = _validated_fields(section, fields, given, problems)
+
+    strategies = data.get("strategies") or {}
+    full["strategies"] = {}
+    if not isinstance(strategies, dict):
+        problems.append(
+            "strategies: must map strategy names to their parameters; got " + repr(strategies)
+        )
+        strategies = {}
+    for name, params in strategies.items():
+        if name not in REGISTRY:
+            problems.append(
+                f"strategies.{name}: unknown strategy; available: {', '.join(sorted(REGISTRY))}"
+            )
+            continue
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            problems.append(f"strategies.{name}: must be a mapping of parameters; got {params!r}")
+            continue
+        full["strategies"][name] = _validated_fields(
+            f"strategies.{name}", REGISTRY[name].parameters, params, problems
+        )
+        if not problems:
+            problem = REGISTRY[name].check(full["strategies"][name])
+            if problem:
+                problems.append(f"strategies.{name}: {problem}")
+
+    if not problems:
+        problems.extend(_cross_checks(full))
+    if problems:
+        lines = "\n  ".join(problems)
+        raise ScenarioError(f"{source}: invalid scenario:\n  {lines}")
+    return full
+
+
+def _validated_fields(
+    prefix: str, fields: Mapping[str, Field | Record], given: Mapping[str, Any], problems: list[str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in given:
+        if key not in fields:
+            problems.append(f"{prefix}.{key}: unknown setting; allowed: {', '.join(fields)}")
+    for key, spec in fields.items():
+        path = f"{prefix}.{key}"
+        if isinstance(spec, Record):
+            out[key] = _validated_records(path, spec, given.get(key), problems)
+            continue
+        value = copy.deepcopy(given.get(key, spec.default))
+        if key in given and given[key] is None and not spec.nullable:
+            problems.append(f"{path}: is required; {check_value(spec, 0) or 'a value'}")
+            continue
+        problem = check_value(spec, value)
+        if problem:
+            problems.append(f"{path}: {problem}")
+            continue
+        if spec.kind == "reasons":
+            value = {**spec.default, **value}
+        if spec.kind in ("count", "positive_count", "month") and value is not None:
+            value = int(value)
+        out[key] = value
+    return out
+
+
+def _validated_records(
+    path: str, spec: Record, given: Any, problems: list[str]
+) -> dict[str, dict[str, Any]]:
+    if given is None:
+        return copy.deepcopy(spec.default)
+    if not isinstance(given, dict) or not given:
+        problems.append(f"{path}: must map names to records of {', '.join(spec.fields)}")
+        return {}
+    records = {}
+    for name, record in given.items():
+        if not isinstance(record, dict):
+            problems.append(f"{path}.{name}: must be a mapping of {', '.join(spec.fields)}")
+            continue
+        records[name] = _validated_fields(f"{path}.{name}", spec.fields, record, problems)
+    return records
+
+
+def _cross_checks(full: dict[str, Any]) -> list[str]:
+    problems = []
+    shares = sum(c["budget_share"] for c in full["acquisition"]["channels"].values())
+    if shares > 1 + 1e-9:
+        problems.append(
+            f"acquisition.channels: budget shares add up to {shares:g}; allowed: at most 1"
+        )
+    ladder = full["ladder"]
+    if ladder["demotion_satisfaction"] > min(ladder["promotion_satisfaction"][1:]):
+        problems.append(
+            "ladder.demotion_satisfaction: must not exceed the satisfaction needed for "
+            "promotion (ladder.promotion_satisfaction)"
+        )
+    tenure = ladder["promotion_tenure_months"]
+    if any(b < a for a, b in zip(tenure, tenure[1:], strict=False)):
+        problems.append("ladder.promotion_tenure_months: must not decrease up the ladder")
+    customers = full["customers"]
+    if customers["behaviour"] == "non_contractual" and customers["dropout_a"] <= 0:
+        problems.append("customers.dropout_a: must be > 0")
+    return problems
+
+
+def _namespace(value: Any) -> Any:
+    if isinstance(value, dict):
+        return SimpleNamespace(**{k: _namespace(v) for k, v in value.items()})
+    return value

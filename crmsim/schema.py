@@ -1,0 +1,526 @@
+"""The scenario schema: every setting a scenario file may contain.
+
+Each field has a default, a unit and a one-line meaning, so the same table
+drives validation, the defaults a short scenario inherits, and the reference
+printed by ``crmsim list --schema`` and in ``scenarios/README.md``.
+
+Kinds of value:
+
+- ``probability``: a number in [0, 1];
+- ``share``: a number in [0, 1] that is a fraction of something;
+- ``nonnegative``: a number >= 0 (costs, budgets, rates);
+- ``number``: any real number;
+- ``count``: an integer >= 0;
+- ``positive_count``: an integer >= 1;
+- ``month``: an integer month >= 0, or ``null`` where allowed;
+- ``choice``: one of the listed strings;
+- ``ladder``: five numbers, one per rung of the loyalty ladder;
+- ``reasons``: a number for each defection reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+TIERS: tuple[str, ...] = ("shopper", "customer", "member", "advocate", "raving_fan")
+"""Rungs of the loyalty ladder an active customer climbs, lowest first."""
+
+DEFECTION_REASONS: tuple[str, ...] = (
+    "price",
+    "product",
+    "service",
+    "market",
+    "technological",
+    "organisational",
+)
+"""Why customers leave, as in the course's defector types."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One scenario setting.
+
+    Attributes:
+        kind: Kind of value (see the module docstring).
+        default: Value used when the scenario file does not set it.
+        unit: Unit of the value, for people.
+        doc: What the setting means.
+        choices: Allowed strings for ``choice`` fields.
+        nullable: Whether ``null`` is allowed.
+        minimum: Optional lower bound (inclusive) for numbers.
+        maximum: Optional upper bound (inclusive) for numbers.
+    """
+
+    kind: str
+    default: Any
+    unit: str = ""
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """A mapping of free names (e.g. acquisition channels) to records of fields.
+
+    Attributes:
+        fields: Fields of each record.
+        default: The records used when the scenario does not give any.
+        doc: What the records are.
+    """
+
+    fields: dict[str, Field]
+    default: dict[str, dict[str, Any]]
+    doc: str = ""
+
+
+def _ladder(values: list[float], unit: str, doc: str, kind: str = "ladder") -> Field:
+    return Field(kind, values, unit, doc)
+
+
+def _reasons(values: dict[str, float], unit: str, doc: str) -> Field:
+    return Field("reasons", values, unit, doc)
+
+
+CHANNEL_FIELDS: dict[str, Field] = {
+    "budget_share": Field("share", 0.5, "share of budget", "Share of the acquisition budget."),
+    "cost_per_contact": Field(
+        "nonnegative", 1.0, "currency per contact", "Cost of reaching one suspect."
+    ),
+    "prospect_rate": Field(
+        "probability", 0.05, "per contact", "Conversion rate suspect -> prospect."
+    ),
+    "conversion_rate": Field(
+        "probability", 0.15, "per month", "Conversion rate prospect -> first purchase."
+    ),
+    "lookalike_strength": Field(
+        "nonnegative",
+        0.0,
+        "exponent",
+        "How strongly the channel finds suspects who resemble the best customers "
+        "(0 = mass marketing, everyone equally likely).",
+    ),
+}
+
+SCHEMA: dict[str, dict[str, Field | Record]] = {
+    "simulation": {
+        "months": Field(
+            "positive_count", 120, "months", "Months simulated (one step = one month)."
+        ),
+        "customers": Field(
+            "positive_count",
+            20_000,
+            "people",
+            "People in the market: suspects, prospects, customers and defectors.",
+        ),
+        "follow_customers": Field(
+            "count", 12, "customers", "Customers whose month-by-month history is recorded."
+        ),
+    },
+    "market": {
+        "initial_active_share": Field(
+            "share", 0.2, "share of market", "Share of the market already customers at month 0."
+        ),
+        "expectation_start": Field(
+            "number", 0.5, "value units", "What the market expects from a firm at month 0."
+        ),
+        "expectation_drift_per_month": Field(
+            "number",
+            0.004,
+            "value units per month",
+            "How fast expectations rise (more information, more competition).",
+        ),
+        "expectation_adaptation_per_month": Field(
+            "probability",
+            0.05,
+            "per month",
+            "How fast a customer's expectation moves toward the value experienced.",
+        ),
+        "exit_rate_per_month": Field(
+            "probability", 0.001, "per month", "Customers leaving the market (market defectors)."
+        ),
+        "obsolescence_rate_per_month": Field(
+            "probability",
+            0.0005,
+            "per month",
+            "Customers lost to a new technology (technological defectors).",
+        ),
+        "technology_shock_month": Field(
+            "month",
+            None,
+            "month",
+            "Month a new technology arrives; from then on obsolescence is stronger.",
+            nullable=True,
+        ),
+        "technology_shock_rate_per_month": Field(
+            "probability", 0.01, "per month", "Extra obsolescence after the technology shock."
+        ),
+    },
+    "customers": {
+        "behaviour": Field(
+            "choice",
+            "contractual",
+            "",
+            "contractual: renew or churn each month; non_contractual: retail purchases "
+            "with unobserved dropout (BG/NBD).",
+            choices=("contractual", "non_contractual"),
+        ),
+        "churn_probability_mean": Field(
+            "probability",
+            0.03,
+            "per month",
+            "Contractual: mean of each customer's own churn probability.",
+        ),
+        "churn_probability_polarization": Field(
+            "share",
+            0.1,
+            "0..1",
+            "Contractual: spread of churn probabilities across customers, "
+            "1/(alpha+beta+1) of the Beta; 0 = everyone the same.",
+            maximum=0.99,
+        ),
+        "purchase_rate_r": Field(
+            "nonnegative",
+            1.0,
+            "shape",
+            "Non-contractual: Gamma shape r of purchase rates.",
+            minimum=1e-6,
+        ),
+        "purchase_rate_alpha": Field(
+            "nonnegative",
+            1.0,
+            "months",
+            "Non-contractual: Gamma rate alpha of purchase rates "
+            "(mean purchases per month = r / alpha).",
+            minimum=1e-6,
+        ),
+        "dropout_a": Field(
+            "nonnegative",
+            1.5,
+            "",
+            "Non-contractual: Beta a of the dropout chance per purchase.",
+            minimum=1e-6,
+        ),
+        "dropout_b": Field(
+            "nonnegative",
+            20.0,
+            "",
+            "Non-contractual: Beta b of the dropout chance per purchase.",
+            minimum=1e-6,
+        ),
+        "order_value_mean": Field(
+            "nonnegative",
+            40.0,
+            "currency per purchase",
+            "Mean spend per purchase at the basic share of wallet (contractual: the monthly bill).",
+        ),
+        "order_value_spread": Field(
+            "nonnegative",
+            0.9,
+            "log-scale sd",
+            "Spread of spend across customers (lognormal); larger = a few heavy users carry "
+            "more of the revenue.",
+        ),
+        "share_of_wallet_mean": Field(
+            "probability", 0.4, "share", "Mean share of a new customer's category spend won."
+        ),
+        "share_of_wallet_polarization": Field(
+            "share", 0.2, "0..1", "Spread of share of wallet.", maximum=0.99
+        ),
+        "price_sensitivity_mean": Field(
+            "probability", 0.5, "0..1", "Mean price sensitivity (1 = follows any cheaper offer)."
+        ),
+        "price_sensitivity_polarization": Field(
+            "share", 0.2, "0..1", "Spread of price sensitivity.", maximum=0.99
+        ),
+        "taste_spread": Field(
+            "nonnegative", 0.15, "value units", "How much customers differ in the value they see."
+        ),
+        "background_reason_mix": _reasons(
+            {
+                "price": 0.35,
+                "product": 0.25,
+                "service": 0.2,
+                "market": 0.1,
+                "technological": 0.05,
+                "organisational": 0.05,
+            },
+            "weights",
+            "Reasons behind each customer's own (background) churn.",
+        ),
+    },
+    "ladder": {
+        "promotion_tenure_months": _ladder(
+            [0, 3, 9, 18, 30], "months", "Tenure needed to stand on each rung."
+        ),
+        "promotion_satisfaction": _ladder(
+            [-1.0, -0.05, 0.0, 0.05, 0.1], "value units", "Satisfaction needed to reach each rung."
+        ),
+        "promotion_spend_per_month": _ladder(
+            [0, 0, 15, 25, 35], "currency per month", "Spend needed to reach each rung."
+        ),
+        "promotion_probability_per_month": Field(
+            "probability", 0.25, "per month", "Chance an eligible customer moves up a rung."
+        ),
+        "demotion_satisfaction": Field(
+            "number",
+            -0.15,
+            "value units",
+            "Below this satisfaction a customer may slip down a rung.",
+        ),
+        "demotion_probability_per_month": Field(
+            "probability", 0.3, "per month", "Chance a dissatisfied customer slips a rung."
+        ),
+        "churn_multiplier": _ladder(
+            [1.4, 1.0, 0.8, 0.6, 0.45], "x", "Churn on each rung relative to a 'customer'."
+        ),
+        "spend_multiplier": _ladder(
+            [0.8, 1.0, 1.15, 1.3, 1.45],
+            "x",
+            "Share of wallet on each rung relative to a new customer's basic share.",
+        ),
+        "price_sensitivity_multiplier": _ladder(
+            [1.2, 1.0, 0.8, 0.6, 0.5], "x", "Price sensitivity on each rung."
+        ),
+        "referrals_per_month": _ladder(
+            [0.0, 0.0, 0.0, 0.02, 0.05], "prospects per month", "Word of mouth of each rung."
+        ),
+        "value_bonus": _ladder(
+            [0.0, 0.0, 0.03, 0.06, 0.1],
+            "value units",
+            "Extra value each rung experiences (recognition, being known).",
+        ),
+    },
+    "firm": {
+        "price_index": Field(
+            "nonnegative", 1.0, "x market price", "Firm's price relative to the market price."
+        ),
+        "gross_margin": Field("share", 0.35, "share of revenue", "Gross margin on sales."),
+        "cost_to_serve_per_month": Field(
+            "nonnegative", 2.0, "currency per customer-month", "Cost of serving one customer."
+        ),
+        "service_quality": Field("number", 0.3, "value units", "Service the firm delivers."),
+        "product_quality": Field("number", 0.3, "value units", "Product the firm delivers."),
+        "quality_improvement_per_month": Field(
+            "number", 0.0, "value units per month", "How fast the firm improves what it delivers."
+        ),
+        "price_weight": Field(
+            "nonnegative",
+            1.0,
+            "value units per price unit",
+            "Value lost by a fully price-sensitive customer per unit of price above market.",
+        ),
+        "discount_rate_per_year": Field(
+            "nonnegative", 0.10, "per year", "Discount rate for lifetime value.", maximum=10.0
+        ),
+        "margin_timing": Field(
+            "choice",
+            "start",
+            "",
+            "start: customers pay at the start of each month (before deciding to leave); "
+            "end: only customers still there at month end pay.",
+            choices=("start", "end"),
+        ),
+        "organisational_failure_rate_per_month": Field(
+            "probability",
+            0.0005,
+            "per month",
+            "Customers lost to the firm's own organisational problems.",
+        ),
+        "service_defection_sensitivity": Field(
+            "nonnegative",
+            0.08,
+            "per month per value unit",
+            "Monthly churn added per unit of dissatisfaction (service defectors).",
+        ),
+    },
+    "acquisition": {
+        "budget_per_month": Field(
+            "nonnegative", 4_000.0, "currency per month", "Acquisition budget spent each month."
+        ),
+        "channels": Record(
+            CHANNEL_FIELDS,
+            {
+                "mass": {
+                    "budget_share": 0.6,
+                    "cost_per_contact": 1.0,
+                    "prospect_rate": 0.05,
+                    "conversion_rate": 0.12,
+                    "lookalike_strength": 0.0,
+                },
+                "lookalike": {
+                    "budget_share": 0.4,
+                    "cost_per_contact": 2.5,
+                    "prospect_rate": 0.08,
+                    "conversion_rate": 0.2,
+                    "lookalike_strength": 1.0,
+                },
+            },
+            "Acquisition channels by name; budget shares must add up to at most 1.",
+        ),
+        "prospect_lapse_per_month": Field(
+            "probability", 0.2, "per month", "Chance a prospect loses interest again."
+        ),
+        "referral_conversion_rate": Field(
+            "probability", 0.3, "per month", "Conversion rate of prospects sent by advocates."
+        ),
+        "deterrence_per_defector": Field(
+            "nonnegative",
+            0.5,
+            "prospects per defector",
+            "Prospects put off by each customer who leaves unhappy (service or product).",
+        ),
+    },
+    "competitor": {
+        "reach_per_month": Field(
+            "probability", 0.05, "per month", "Share of the firm's customers offered a deal."
+        ),
+        "offer_strength": Field(
+            "probability",
+            0.2,
+            "0..1",
+            "Chance a fully price-sensitive customer accepts the competitor's offer.",
+        ),
+        "strength_growth_per_year": Field(
+            "number", 0.0, "per year", "Yearly growth of the competitor's offer strength."
+        ),
+        "product_advantage_rate_per_month": Field(
+            "probability",
+            0.002,
+            "per month",
+            "Customers lost to the competitor's better product (product defectors).",
+        ),
+    },
+    "reacquisition": {
+        "return_probability_per_month": Field(
+            "probability", 0.04, "per month", "Chance a just-lost customer comes back."
+        ),
+        "half_life_months": Field(
+            "nonnegative",
+            6.0,
+            "months",
+            "Months after which the chance of return has halved.",
+            minimum=1e-6,
+        ),
+        "reason_recoverability": _reasons(
+            {
+                "price": 1.0,
+                "product": 0.5,
+                "service": 1.0,
+                "market": 0.1,
+                "technological": 0.05,
+                "organisational": 0.7,
+            },
+            "x",
+            "Relative chance of return by defection reason.",
+        ),
+        "cost_per_return": Field(
+            "nonnegative", 15.0, "currency per customer", "Cost of winning a customer back."
+        ),
+    },
+}
+
+
+def check_value(spec: Field, value: Any) -> str | None:
+    """Return what is wrong with ``value`` for ``spec``, or None when it is allowed."""
+    if value is None:
+        return None if spec.nullable else f"is required ({_allowed(spec)})"
+    kind = spec.kind
+    if kind == "choice":
+        if not isinstance(value, str) or value not in spec.choices:
+            return f"must be one of {', '.join(spec.choices)}; got {value!r}"
+        return None
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"must be true or false; got {value!r}"
+    if kind == "ladder":
+        if not isinstance(value, list) or len(value) != len(TIERS):
+            return f"must be a list of {len(TIERS)} numbers ({', '.join(TIERS)}); got {value!r}"
+        for item in value:
+            problem = _check_number(Field("number", 0), item)
+            if problem:
+                return f"must be a list of {len(TIERS)} numbers; item {item!r} {problem}"
+        return None
+    if kind == "reasons":
+        if not isinstance(value, dict):
+            return f"must map each of {', '.join(DEFECTION_REASONS)} to a number >= 0"
+        unknown = sorted(set(value) - set(DEFECTION_REASONS))
+        if unknown:
+            return f"has unknown reason(s) {', '.join(unknown)}; allowed: " + ", ".join(
+                DEFECTION_REASONS
+            )
+        for reason, weight in value.items():
+            problem = _check_number(Field("nonnegative", 0), weight)
+            if problem:
+                return f"{reason} {problem}"
+        return None
+    return _check_number(spec, value)
+
+
+def _check_number(spec: Field, value: Any) -> str | None:
+    integer_kinds = ("count", "positive_count", "month")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be {_allowed(spec)}; got {type(value).__name__} {value!r}"
+    if not math.isfinite(value):
+        return f"must be {_allowed(spec)}; got {value!r}"
+    if spec.kind in integer_kinds and not float(value).is_integer():
+        return f"must be {_allowed(spec)}; got {value!r}"
+    lower, upper = _bounds(spec)
+    if (lower is not None and value < lower) or (upper is not None and value > upper):
+        return f"must be {_allowed(spec)}; got {value!r}"
+    return None
+
+
+def _bounds(spec: Field) -> tuple[float | None, float | None]:
+    lower, upper = {
+        "probability": (0.0, 1.0),
+        "share": (0.0, 1.0),
+        "nonnegative": (0.0, None),
+        "count": (0, None),
+        "positive_count": (1, None),
+        "month": (0, None),
+        "number": (None, None),
+    }.get(spec.kind, (None, None))
+    if spec.minimum is not None:
+        lower = spec.minimum
+    if spec.maximum is not None:
+        upper = spec.maximum
+    return lower, upper
+
+
+def _allowed(spec: Field) -> str:
+    lower, upper = _bounds(spec)
+    names = {
+        "probability": "a probability",
+        "share": "a share",
+        "nonnegative": "a number",
+        "number": "a number",
+        "count": "a whole number",
+        "positive_count": "a whole number",
+        "month": "a whole month",
+    }
+    text = names.get(spec.kind, spec.kind)
+    if lower is not None and upper is not None:
+        text += f" in [{lower:g}, {upper:g}]"
+    elif lower is not None:
+        text += f" >= {lower:g}"
+    if spec.nullable:
+        text += " or null"
+    return text
+
+
+def describe(spec: Field) -> str:
+    """One line for people: the allowed values, default and unit of a setting."""
+    unit = f" [{spec.unit}]" if spec.unit else ""
+    if spec.kind == "choice":
+        allowed = " | ".join(spec.choices)
+    elif spec.kind == "ladder":
+        allowed = "5 numbers: " + ", ".join(TIERS)
+    elif spec.kind == "reasons":
+        allowed = "weights by reason"
+    else:
+        allowed = _allowed(spec)
+    return f"{allowed}{unit}; default {spec.default!r}. {spec.doc}"

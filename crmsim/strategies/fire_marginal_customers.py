@@ -1,0 +1,81 @@
+"""Firing marginal customers: end relationships that are not worth their cost."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from crmsim.customers import ACTIVE, FIRED
+from crmsim.economics import expected_clv
+from crmsim.rules.defection import record_defections
+from crmsim.schema import Field
+from crmsim.strategies.base import TIMING, Strategy, register
+
+if TYPE_CHECKING:
+    from crmsim.model import CRMModel
+
+
+@register
+class FireMarginalCustomers(Strategy):
+    """Rank customers by expected CLV and end the relationships at the bottom.
+
+    Course concept: terminate low-profit customers (the fourth CRM strategy for
+    the value of the customer base). Every ``review_every_months`` the firm
+    ranks customers who have been with it at least ``min_tenure_months`` by
+    their expected (prospective) CLV and ends the relationships below
+    ``clv_threshold`` (if set) or else the ``bottom_share`` with the lowest
+    value. It saves their cost to serve; fired customers never come back.
+    The danger is left for the competitor: a base of only high-value
+    customers is what it poaches from.
+    """
+
+    name: ClassVar[str] = "fire_marginal_customers"
+    concept: ClassVar[str] = "Value: terminate low-profit customers"
+    parameters: ClassVar[dict[str, Field]] = {
+        **TIMING,
+        "review_every_months": Field(
+            "positive_count", 12, "months", "Months between reviews of the customer base."
+        ),
+        "bottom_share": Field(
+            "share", 0.1, "share of reviewed customers", "Share ended at each review."
+        ),
+        "clv_threshold": Field(
+            "number",
+            None,
+            "currency",
+            "End every reviewed customer whose expected CLV is below this (overrides "
+            "bottom_share; null = use bottom_share).",
+            nullable=True,
+        ),
+        "min_tenure_months": Field(
+            "count", 6, "months", "Customers newer than this are not judged yet."
+        ),
+        "cost_per_termination": Field(
+            "nonnegative", 0.0, "currency per customer", "Cost of ending one relationship."
+        ),
+    }
+
+    def act(self, model: CRMModel) -> None:
+        """On review months, end the relationships with the least valuable customers."""
+        months_running = model.month - self.start_month
+        if months_running % self.params["review_every_months"] != 0:
+            return
+        table = model.customers
+        reviewed = np.flatnonzero(
+            (table.stage == ACTIVE) & (table.tenure_months >= self.params["min_tenure_months"])
+        )
+        if reviewed.size == 0:
+            return
+        value = expected_clv(model, reviewed)
+        threshold = self.params["clv_threshold"]
+        if threshold is not None:
+            fired = reviewed[value < threshold]
+        else:
+            n = int(round(self.params["bottom_share"] * reviewed.size))
+            fired = reviewed[np.argsort(value, kind="stable")[:n]]
+        if fired.size == 0:
+            return
+        record_defections(table, fired, np.full(fired.size, FIRED, np.int8), model.month)
+        model.charge_customers(fired, self.params["cost_per_termination"], "programme")
+        model.month_stats["defections_fired"] += fired.size

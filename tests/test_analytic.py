@@ -1,0 +1,322 @@
+"""Checks of the closed forms in crmsim.analytic against independent computations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from crmsim.analytic import (
+    beta_parameters_from_mean_polarization,
+    bgnbd_expected_purchases,
+    expected_clv_constant_retention,
+    expected_derl,
+    expected_residual_value_sbg,
+    margin_multiple,
+    sbg_churn_probability,
+    sbg_retention_rate,
+    sbg_survival,
+)
+
+# --------------------------------------------------------------------------- constant retention
+
+
+def _brute_force_multiple(r: float, i: float, first: int, last: int) -> float:
+    """Expected discounted margins P(alive at t) / (1 + i)**t for t = first..last, term by term."""
+    total, alive, discount = 0.0, 1.0, 1.0
+    for t in range(last + 1):
+        if t >= first:
+            total += alive * discount
+        alive *= r
+        discount /= 1.0 + i
+    return total
+
+
+@pytest.mark.parametrize(("r", "i"), [(0.0, 0.1), (0.5, 0.1), (0.8, 0.12), (0.95, 0.0), (0.9, 0.3)])
+def test_margin_multiple_matches_long_geometric_sum(r: float, i: float) -> None:
+    end = _brute_force_multiple(r, i, 1, 3000)
+    start = _brute_force_multiple(r, i, 0, 3000)
+    assert margin_multiple(r, i) == pytest.approx(end, rel=1e-12, abs=1e-15)
+    assert margin_multiple(r, i, "end") == pytest.approx(end, rel=1e-12, abs=1e-15)
+    assert margin_multiple(r, i, "start") == pytest.approx(start, rel=1e-12)
+    assert expected_clv_constant_retention(40.0, r, i, "end") == pytest.approx(40.0 * end)
+    assert expected_clv_constant_retention(40.0, r, i, "start") == pytest.approx(40.0 * start)
+
+
+def test_margin_multiple_textbook_value() -> None:
+    # Gupta & Lehmann (2003): r = 0.8, i = 0.12 gives a multiple of 2.5.
+    assert margin_multiple(0.8, 0.12) == pytest.approx(2.5)
+    assert margin_multiple(0.8, 0.12, "start") == pytest.approx(1.12 / 0.32)
+
+
+@pytest.mark.parametrize("horizon", [0, 1, 2, 5, 17])
+@pytest.mark.parametrize(("r", "i"), [(0.7, 0.1), (0.99, 0.0), (0.0, 0.05)])
+def test_finite_horizon_matches_explicit_sum(horizon: int, r: float, i: float) -> None:
+    m = 12.5
+    start = m * sum((r / (1 + i)) ** t for t in range(0, horizon))
+    end = m * sum((r / (1 + i)) ** t for t in range(1, horizon + 1))
+    got_start = expected_clv_constant_retention(m, r, i, "start", horizon_periods=horizon)
+    got_end = expected_clv_constant_retention(m, r, i, "end", horizon_periods=horizon)
+    assert got_start == pytest.approx(start, rel=1e-12, abs=1e-12)
+    assert got_end == pytest.approx(end, rel=1e-12, abs=1e-12)
+
+
+def test_finite_horizon_tends_to_infinite_horizon() -> None:
+    finite = expected_clv_constant_retention(10.0, 0.8, 0.1, horizon_periods=2000)
+    assert finite == pytest.approx(expected_clv_constant_retention(10.0, 0.8, 0.1), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("r", "i", "timing"),
+    [
+        (1.2, 0.1, "end"),
+        (1.0, 0.1, "end"),
+        (-0.1, 0.1, "end"),
+        (0.8, -0.05, "end"),
+        (0.8, 0.1, "middle"),
+        (float("nan"), 0.1, "end"),
+    ],
+)
+def test_invalid_constant_retention_inputs_raise(r: float, i: float, timing: str) -> None:
+    with pytest.raises(ValueError):
+        margin_multiple(r, i, timing)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        expected_clv_constant_retention(1.0, r, i, timing)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("horizon", [-1, 2.5])
+def test_invalid_horizon_raises(horizon: float) -> None:
+    with pytest.raises(ValueError):
+        expected_clv_constant_retention(1.0, 0.8, 0.1, horizon_periods=horizon)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- polarization
+
+
+@pytest.mark.parametrize("mean", [0.01, 0.2, 0.5, 0.93])
+@pytest.mark.parametrize("polarization", [0.001, 0.1, 0.5, 0.97])
+def test_beta_parameters_round_trip(mean: float, polarization: float) -> None:
+    alpha, beta = beta_parameters_from_mean_polarization(mean, polarization)
+    assert alpha > 0 and beta > 0
+    dist = stats.beta(alpha, beta)
+    assert dist.mean() == pytest.approx(mean, rel=1e-12)
+    assert 1.0 / (alpha + beta + 1.0) == pytest.approx(polarization, rel=1e-12)
+    # phi is also the intraclass correlation: Var(theta) = phi * mean * (1 - mean).
+    assert dist.var() == pytest.approx(polarization * mean * (1 - mean), rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("mean", "polarization"),
+    [(0.5, 0.0), (0.5, 1.0), (0.5, -0.2), (0.0, 0.3), (1.0, 0.3), (-0.1, 0.3), (0.5, 1.5)],
+)
+def test_beta_parameters_reject_out_of_range(mean: float, polarization: float) -> None:
+    with pytest.raises(ValueError):
+        beta_parameters_from_mean_polarization(mean, polarization)
+
+
+# --------------------------------------------------------------------------- sBG
+
+SBG_PARAMS = [(0.668, 3.806), (1.0, 1.0), (0.3, 0.4), (5.0, 20.0)]
+
+
+@pytest.mark.parametrize(("alpha", "beta"), SBG_PARAMS)
+def test_sbg_survival_is_product_of_retention_rates(alpha: float, beta: float) -> None:
+    t = np.arange(0, 60)
+    survival = sbg_survival(t, alpha, beta)
+    assert isinstance(survival, np.ndarray) and survival.shape == t.shape
+    products = np.concatenate(([1.0], np.cumprod(sbg_retention_rate(t[1:], alpha, beta))))
+    np.testing.assert_allclose(survival, products, rtol=1e-12)
+    assert sbg_survival(0, alpha, beta) == 1.0
+
+
+@pytest.mark.parametrize(("alpha", "beta"), SBG_PARAMS)
+@pytest.mark.parametrize("t", [1, 2, 7, 25])
+def test_sbg_survival_matches_beta_mixture_integral(alpha: float, beta: float, t: int) -> None:
+    # S(t) = E[(1 - theta)^t] with theta ~ Beta(alpha, beta), integrated numerically.
+    dist = stats.beta(alpha, beta)
+    value, _ = integrate.quad(lambda th: (1 - th) ** t * dist.pdf(th), 0, 1, limit=200)
+    assert sbg_survival(t, alpha, beta) == pytest.approx(value, rel=1e-7)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), SBG_PARAMS)
+def test_sbg_churn_and_survival_add_to_one(alpha: float, beta: float) -> None:
+    t = np.arange(1, 80)
+    churn = sbg_churn_probability(t, alpha, beta)
+    survival = sbg_survival(t, alpha, beta)
+    np.testing.assert_allclose(np.cumsum(churn) + survival, 1.0, rtol=0, atol=1e-12)
+    # P(T = t) is the probability mass between consecutive survival values.
+    np.testing.assert_allclose(churn, sbg_survival(t - 1, alpha, beta) - survival, atol=1e-14)
+
+
+def test_sbg_first_period_values() -> None:
+    alpha, beta = 0.668, 3.806
+    assert sbg_churn_probability(1, alpha, beta) == pytest.approx(alpha / (alpha + beta))
+    assert sbg_retention_rate(1, alpha, beta) == pytest.approx(beta / (alpha + beta))
+    rates = sbg_retention_rate(np.arange(1, 20), alpha, beta)
+    assert np.all(np.diff(rates) > 0)
+
+
+@pytest.mark.parametrize(
+    ("func", "t"),
+    [
+        (sbg_survival, -1),
+        (sbg_survival, 1.5),
+        (sbg_churn_probability, 0),
+        (sbg_retention_rate, 0),
+    ],
+)
+def test_sbg_rejects_invalid_periods(func: Callable[..., object], t: float) -> None:
+    with pytest.raises(ValueError):
+        func(t, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(0.0, 1.0), (1.0, -1.0), (float("inf"), 1.0)])
+def test_sbg_rejects_invalid_parameters(alpha: float, beta: float) -> None:
+    with pytest.raises(ValueError):
+        sbg_survival(3, alpha, beta)
+    with pytest.raises(ValueError):
+        expected_derl(0.1, alpha, beta, 0)
+
+
+# --------------------------------------------------------------------------- DERL
+
+
+def _derl_brute_force(d: float, alpha: float, beta: float, n: int, terms: int) -> float:
+    """sum_{t=n+1}^{n+terms} S(t)/S(n) / (1+d)^(t-n-1)."""
+    t = np.arange(n + 1, n + 1 + terms)
+    ratio = sbg_survival(t, alpha, beta) / sbg_survival(n, alpha, beta)
+    discount = np.exp(-(t - n - 1) * math.log1p(d))
+    return float(np.sum(ratio * discount))
+
+
+@pytest.mark.parametrize(
+    ("d", "alpha", "beta", "n"),
+    [
+        (0.1, 0.668, 3.806, 0),
+        (0.1, 0.668, 3.806, 4),
+        (0.1, 0.704, 1.182, 0),
+        (0.25, 1.0, 1.0, 0),
+        (0.25, 1.0, 1.0, 10),
+        (0.05, 0.3, 0.4, 2),
+        (0.01, 2.5, 7.0, 0),
+        (0.01, 0.7, 3.0, 5),
+        (0.5, 10.0, 40.0, 1),
+    ],
+)
+def test_derl_equals_discounted_future_renewals(
+    d: float, alpha: float, beta: float, n: int
+) -> None:
+    brute = _derl_brute_force(d, alpha, beta, n, terms=20_000)
+    assert expected_derl(d, alpha, beta, n) == pytest.approx(brute, rel=1e-8)
+
+
+def test_derl_undiscounted_is_expected_residual_lifetime() -> None:
+    alpha, beta, n = 4.0, 2.0, 2
+    brute = _derl_brute_force(0.0, alpha, beta, n, terms=400_000)
+    assert expected_derl(0.0, alpha, beta, n) == pytest.approx(brute, rel=1e-8)
+    assert expected_derl(0.0, alpha, beta, n) == pytest.approx((beta + n) / (alpha - 1))
+    assert math.isinf(expected_derl(0.0, 0.9, 2.0, 0))
+
+
+def test_derl_first_payment_is_next_renewal_undiscounted() -> None:
+    # With a huge discount rate only the next renewal payment counts, at full weight.
+    alpha, beta, n = 0.668, 3.806, 3
+    assert expected_derl(1e9, alpha, beta, n) == pytest.approx(
+        sbg_retention_rate(n + 1, alpha, beta), rel=1e-8
+    )
+
+
+def test_derl_homogeneous_limit_matches_constant_retention() -> None:
+    r, d = 0.8, 0.1
+    alpha, beta = beta_parameters_from_mean_polarization(1 - r, 1e-7)
+    expected = (1 + d) * margin_multiple(r, d, "end")
+    assert expected_derl(d, alpha, beta, 0) == pytest.approx(expected, rel=1e-5)
+    assert expected_derl(d, alpha, beta, 7) == pytest.approx(expected, rel=1e-5)
+
+
+def test_derl_vectorised_and_residual_value() -> None:
+    d, alpha, beta = 0.1, 0.668, 3.806
+    n = np.arange(0, 12)
+    derl = expected_derl(d, alpha, beta, n)
+    assert isinstance(derl, np.ndarray) and derl.shape == n.shape
+    for k in n:
+        assert derl[k] == pytest.approx(expected_derl(d, alpha, beta, int(k)), rel=1e-14)
+    # Survivors are better customers, so DERL rises with tenure.
+    assert np.all(np.diff(derl) > 0)
+    value = expected_residual_value_sbg(100.0, d, alpha, beta, n)
+    np.testing.assert_allclose(value, 100.0 * derl, rtol=1e-14)
+    with pytest.raises(ValueError):
+        expected_derl(-0.1, alpha, beta, 0)
+    with pytest.raises(ValueError):
+        expected_derl(0.1, alpha, beta, -1)
+
+
+# --------------------------------------------------------------------------- BG/NBD
+
+BGNBD_PARAMS = [(0.5, 2.0, 2.5, 3.0), (1.3, 0.8, 1.6, 4.0)]
+
+
+@pytest.mark.parametrize(("r", "alpha", "a", "b"), BGNBD_PARAMS)
+def test_bgnbd_expected_purchases_matches_monte_carlo(
+    r: float, alpha: float, a: float, b: float
+) -> None:
+    rng = np.random.default_rng(20050401)
+    customers = 200_000
+    lam = rng.gamma(shape=r, scale=1.0 / alpha, size=customers)
+    p = rng.beta(a, b, size=customers)
+    # Index of the repeat purchase after which the customer drops out: {1, 2, ...}.
+    dropout_after = rng.geometric(p)
+    for t in (0.5, 3.0, 12.0, 52.0):
+        poisson_count = rng.poisson(lam * t)
+        purchases = np.minimum(poisson_count, dropout_after)
+        mean = purchases.mean()
+        standard_error = purchases.std(ddof=1) / math.sqrt(customers)
+        expected = bgnbd_expected_purchases(t, r, alpha, a, b)
+        assert abs(mean - expected) < 4 * standard_error, (t, mean, expected, standard_error)
+
+
+@pytest.mark.parametrize(("r", "alpha", "a", "b"), BGNBD_PARAMS)
+@pytest.mark.parametrize("t", [0.1, 1.0, 7.0, 39.0, 500.0])
+def test_bgnbd_expected_purchases_matches_numerical_integral(
+    r: float, alpha: float, a: float, b: float, t: float
+) -> None:
+    # E[X(t) | lambda, p] = (1 - exp(-lambda p t)) / p; averaging over the Gamma
+    # purchase rate gives (1 - (alpha / (alpha + p t))^r) / p, then integrate over p.
+    dist = stats.beta(a, b)
+
+    def integrand(p: float) -> float:
+        return -math.expm1(-r * math.log1p(p * t / alpha)) / p * dist.pdf(p)
+
+    value, _ = integrate.quad(integrand, 0, 1, limit=200, epsabs=1e-12, epsrel=1e-11)
+    assert bgnbd_expected_purchases(t, r, alpha, a, b) == pytest.approx(value, rel=1e-7)
+
+
+def test_bgnbd_expected_purchases_shape_and_limits() -> None:
+    r, alpha, a, b = 0.5, 2.0, 2.5, 3.0
+    assert bgnbd_expected_purchases(0.0, r, alpha, a, b) == 0.0
+    t = np.linspace(0.0, 200.0, 401)
+    values = bgnbd_expected_purchases(t, r, alpha, a, b)
+    assert isinstance(values, np.ndarray) and values.shape == t.shape
+    assert np.all(np.diff(values) > 0)
+    # E[X(t)] -> E[1/p] = (a + b - 1) / (a - 1): the expected number of purchases ever.
+    ceiling = (a + b - 1) / (a - 1)
+    assert np.all(values < ceiling)
+    assert bgnbd_expected_purchases(1e9, r, alpha, a, b) == pytest.approx(ceiling, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("t", "r", "alpha", "a", "b"),
+    [
+        (1.0, 0.5, 2.0, 1.0, 3.0),
+        (1.0, 0.5, 2.0, 0.8, 3.0),
+        (-1.0, 0.5, 2.0, 2.5, 3.0),
+        (1.0, 0.0, 2.0, 2.5, 3.0),
+        (1.0, 0.5, -2.0, 2.5, 3.0),
+    ],
+)
+def test_bgnbd_rejects_invalid_inputs(t: float, r: float, alpha: float, a: float, b: float) -> None:
+    with pytest.raises(ValueError):
+        bgnbd_expected_purchases(t, r, alpha, a, b)
