@@ -18,6 +18,7 @@ what is allowed, in a single :class:`ScenarioError`.
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -161,7 +162,10 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     allowed_sections = [*TOP_LEVEL_TEXT, *SCHEMA, "strategies"]
     for key in data:
         if key not in allowed_sections:
-            problems.append(f"{key}: unknown section; allowed: {', '.join(allowed_sections)}")
+            problems.append(
+                f"{key}: unknown section{_did_you_mean(key, allowed_sections)}; "
+                f"allowed: {', '.join(allowed_sections)}"
+            )
     for section, fields in SCHEMA.items():
         given = data.get(section) or {}
         if not isinstance(given, dict):
@@ -209,7 +213,10 @@ def _validated_fields(
     out: dict[str, Any] = {}
     for key in given:
         if key not in fields:
-            problems.append(f"{prefix}.{key}: unknown setting; allowed: {', '.join(fields)}")
+            problems.append(
+                f"{prefix}.{key}: unknown setting{_did_you_mean(key, fields)}; "
+                f"allowed: {', '.join(fields)}"
+            )
     for key, spec in fields.items():
         path = f"{prefix}.{key}"
         if isinstance(spec, Record):
@@ -268,6 +275,11 @@ def _cross_checks(full: dict[str, Any]) -> list[str]:
     if customers["behaviour"] == "non_contractual" and customers["dropout_a"] <= 0:
         problems.append("customers.dropout_a: must be > 0")
     return problems
+
+
+def _did_you_mean(key: Any, allowed: Any) -> str:
+    close = difflib.get_close_matches(str(key), list(allowed), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _namespace(value: Any) -> Any:
