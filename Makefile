@@ -11,7 +11,7 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # True when .venv holds a working interpreter that is Python >= 3.12.
 VENV_OK := $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1
 
-.PHONY: venv demo test lab bench lint notebooks lock clean
+.PHONY: venv demo test lab bench lint notebooks lock clean docs
 
 # A broken .venv (moved, or its interpreter gone) invalidates the stamp so
 # the rule below rebuilds it; otherwise reinstall only when the inputs change.
@@ -73,3 +73,7 @@ lock:
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
+
+# Regenerate the settings reference in scenarios/README.md from crmsim/schema.py.
+docs: venv
+	$(BIN)/python -m crmsim.schema scenarios/README.md

@@ -524,3 +524,65 @@ def describe(spec: Field) -> str:
     else:
         allowed = _allowed(spec)
     return f"{allowed}{unit}; default {spec.default!r}. {spec.doc}"
+
+
+def schema_markdown() -> str:
+    """The reference of every setting as Markdown tables (kept in ``scenarios/README.md``)."""
+    lines = []
+    for section, fields in SCHEMA.items():
+        lines += [f"### `{section}`", "", "| setting | allowed | unit | default | meaning |"]
+        lines.append("|---|---|---|---|---|")
+        for name, spec in fields.items():
+            if isinstance(spec, Record):
+                lines.append(f"| `{name}` | mapping of name -> record | | see below | {spec.doc} |")
+                continue
+            lines.append(_markdown_row(f"`{name}`", spec))
+        for name, spec in fields.items():
+            if isinstance(spec, Record):
+                lines += ["", f"Each record of `{section}.{name}`:", ""]
+                lines += [
+                    "| setting | allowed | unit | default | meaning |",
+                    "|---|---|---|---|---|",
+                ]
+                lines += [_markdown_row(f"`{sub}`", s) for sub, s in spec.fields.items()]
+                lines += ["", "Default records:", "", "```yaml", f"{name}:"]
+                for record, values in spec.default.items():
+                    inner = ", ".join(f"{k}: {v}" for k, v in values.items())
+                    lines.append(f"  {record}: {{{inner}}}")
+                lines.append("```")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _markdown_row(name: str, spec: Field) -> str:
+    if spec.kind == "choice":
+        allowed = " \\| ".join(spec.choices)
+    elif spec.kind == "ladder":
+        allowed = "5 numbers, " + " / ".join(TIERS)
+    elif spec.kind == "reasons":
+        allowed = "weight per reason"
+    else:
+        allowed = _allowed(spec)
+    default = spec.default
+    if isinstance(default, dict):
+        default = ", ".join(f"{k} {v}" for k, v in default.items())
+    elif default is None:
+        default = "null"
+    return f"| {name} | {allowed} | {spec.unit} | {default} | {spec.doc} |"
+
+
+def update_scenario_readme(path: str) -> None:
+    """Rewrite the generated reference at the end of ``scenarios/README.md``."""
+    marker = "<!-- generated from crmsim/schema.py"
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    head = text[: text.index(marker)]
+    note = f"{marker} by `make docs`; do not edit by hand -->\n\n"
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(head + note + schema_markdown())
+
+
+if __name__ == "__main__":
+    import sys
+
+    update_scenario_readme(sys.argv[1] if len(sys.argv) > 1 else "scenarios/README.md")
