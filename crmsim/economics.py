@@ -81,9 +81,15 @@ def expected_clv(model: CRMModel, rows: np.ndarray) -> np.ndarray:
     return margin * retention / (1.0 + i - retention)
 
 
-def customer_equity(model: CRMModel) -> float:
-    """Value of the customer base: the summed expected CLV of active customers."""
-    rows = np.flatnonzero(model.customers.stage == ACTIVE)
+def customer_equity(model: CRMModel, rows: np.ndarray | None = None) -> float:
+    """Value of the customer base: the summed expected CLV of active customers.
+
+    Args:
+        model: The model.
+        rows: The active customers, if already known.
+    """
+    if rows is None:
+        rows = np.flatnonzero(model.customers.stage == ACTIVE)
     return float(expected_clv(model, rows).sum(dtype=np.float64))
 
 

@@ -260,14 +260,15 @@ class CRMModel(mesa.Model):
             value_bonus_by_tier=self.value_bonus,
             extra_value=extra,
         )
-        self.market_expectation += p.market.expectation_drift_per_month
-        return satisfaction.update_satisfaction(
+        satisfied = satisfaction.update_satisfaction(
             self.customers,
             rows,
             value,
-            p.market.expectation_drift_per_month,
+            self.market_expectation,
             p.market.expectation_adaptation_per_month,
         )
+        self.market_expectation += p.market.expectation_drift_per_month
+        return satisfied
 
     def _climb_ladder(self, rows: np.ndarray, satisfaction_now: np.ndarray) -> None:
         ladder = self.scenario.params.ladder
@@ -394,7 +395,7 @@ class CRMModel(mesa.Model):
         stayed = rows[table.stage[rows] == ACTIVE]
         table.tenure_months[stayed] += 1
         gone = table.stage == DEFECTED
-        table.months_since_defection[gone] += 1
+        np.add(table.months_since_defection, 1, out=table.months_since_defection, where=gone)
         self._new_rows = np.zeros(0, np.int64)
 
     def _record_month(self) -> None:
@@ -403,7 +404,7 @@ class CRMModel(mesa.Model):
         counts = np.bincount(table.stage, minlength=len(STAGES))
         for code, stage in enumerate(STAGES):
             stats[stage] = int(counts[code])
-        active = table.stage == ACTIVE
+        active = np.flatnonzero(table.stage == ACTIVE)
         tiers = np.bincount(table.tier[active], minlength=len(TIERS))
         for code, tier in enumerate(TIERS):
             stats[f"tier_{tier}"] = int(tiers[code])
@@ -420,9 +421,9 @@ class CRMModel(mesa.Model):
         costs = sum(stats[f"{kind}_cost"] for kind in COST_KINDS)
         stats["profit"] = stats["revenue"] - stats["cost_of_sales"] - costs
         self.accounts.profit_pv += stats["profit"] * self.discount_factor
-        stats["customer_equity"] = economics.customer_equity(self)
+        stats["customer_equity"] = economics.customer_equity(self, active)
         stats["mean_satisfaction"] = (
-            float(table.satisfaction[active].mean()) if active.any() else float("nan")
+            float(table.satisfaction[active].mean()) if active.size else float("nan")
         )
         stats["market_expectation"] = self.market_expectation
         stats["competitor_offer_strength"] = self.competitor.offer_strength

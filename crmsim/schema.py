@@ -130,7 +130,7 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
         ),
         "expectation_drift_per_month": Field(
             "number",
-            0.004,
+            0.002,
             "value units per month",
             "How fast expectations rise (more information, more competition).",
         ),
@@ -138,7 +138,7 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "probability",
             0.05,
             "per month",
-            "How fast a customer's expectation moves toward the value experienced.",
+            "How fast a customer's expectation catches up with the market's.",
         ),
         "exit_rate_per_month": Field(
             "probability", 0.001, "per month", "Customers leaving the market (market defectors)."
@@ -340,21 +340,21 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
     },
     "acquisition": {
         "budget_per_month": Field(
-            "nonnegative", 4_000.0, "currency per month", "Acquisition budget spent each month."
+            "nonnegative", 8_000.0, "currency per month", "Acquisition budget spent each month."
         ),
         "channels": Record(
             CHANNEL_FIELDS,
             {
                 "mass": {
                     "budget_share": 0.6,
-                    "cost_per_contact": 1.0,
+                    "cost_per_contact": 2.0,
                     "prospect_rate": 0.05,
                     "conversion_rate": 0.12,
                     "lookalike_strength": 0.0,
                 },
                 "lookalike": {
                     "budget_share": 0.4,
-                    "cost_per_contact": 2.5,
+                    "cost_per_contact": 5.0,
                     "prospect_rate": 0.08,
                     "conversion_rate": 0.2,
                     "lookalike_strength": 1.0,

@@ -3,9 +3,9 @@
 The value a customer experiences is what the firm delivers (service and
 product quality), less what its price costs a price-sensitive customer, plus
 the recognition of their rung on the loyalty ladder and their own taste.
-Expectations rise every month (more information, more competition) and
-drift toward the value experienced, so a firm that stands still sees
-satisfaction erode.
+The market's expectations rise every month (more information, more
+competition), and each customer's expectation catches up with them, so a
+firm that stands still sees satisfaction erode.
 """
 
 from __future__ import annotations
@@ -48,14 +48,13 @@ def update_satisfaction(
     table: CustomerTable,
     rows: np.ndarray,
     value: np.ndarray,
-    drift_per_month: float,
+    market_expectation: float,
     adaptation_per_month: float,
 ) -> np.ndarray:
-    """Satisfaction = delivered value - expectation; then expectations move on.
+    """Satisfaction = delivered value - expectation; then expectations catch up with the market.
 
-    Expectations rise by the market drift and adapt toward the value
-    experienced, so satisfaction settles near ``-drift / adaptation`` unless
-    the firm keeps improving.
+    Each customer's expectation moves a share ``adaptation_per_month`` of the
+    way toward the market's expectation, which rises month after month.
 
     Returns:
         Satisfaction of each customer in ``rows``.
@@ -63,6 +62,6 @@ def update_satisfaction(
     expectation = table.expectation[rows]
     satisfaction = value - expectation
     table.satisfaction[rows] = satisfaction
-    expectation += np.float32(drift_per_month) + np.float32(adaptation_per_month) * satisfaction
+    expectation += np.float32(adaptation_per_month) * (np.float32(market_expectation) - expectation)
     table.expectation[rows] = expectation
     return satisfaction

@@ -1,0 +1,791 @@
+"""Figures of a run and of a comparison, for lessons, reports and the command line.
+
+Every function takes the results of a run (the monthly series of
+``CRMModel.monthly_series()``, the realised CLV of each customer, one
+``Customer``, a ``Comparison``) and returns a :class:`matplotlib.figure.Figure`
+with a title, labelled axes (with units) and a legend. Nothing is shown: in a
+notebook end the cell with ``plt.show()``; in a script save the figure with
+``fig.savefig(...)`` and close it with ``plt.close(fig)``.
+
+Colours are fixed across figures: a stage of the lifecycle, a rung of the
+ladder, a defection reason or a scenario always has the same colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+from scipy import stats
+
+from crmsim.schema import DEFECTION_REASONS, TIERS
+
+if TYPE_CHECKING:
+    from crmsim.customers import Customer
+    from crmsim.experiment import Comparison
+
+STAGES: tuple[str, ...] = ("suspect", "prospect", "active", "defected")
+"""Stages of the relationship, in the order they are stacked."""
+
+STAGE_COLORS: dict[str, str] = {
+    "suspect": "#cfcfcf",
+    "prospect": "#9ecae1",
+    "active": "#2171b5",
+    "defected": "#e6735c",
+}
+TIER_COLORS: dict[str, str] = {
+    "shopper": "#d9f0d3",
+    "customer": "#a6dba0",
+    "member": "#5aae61",
+    "advocate": "#1b7837",
+    "raving_fan": "#00441b",
+}
+REASON_COLORS: dict[str, str] = {
+    "price": "#e6550d",
+    "product": "#fdae6b",
+    "service": "#756bb1",
+    "market": "#969696",
+    "technological": "#3182bd",
+    "organisational": "#636363",
+    "fired": "#252525",
+}
+SCENARIO_COLORS: tuple[str, ...] = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+)
+REASONS: tuple[str, ...] = (*DEFECTION_REASONS, "fired")
+
+# Measures drawn by plot_comparison: title, axis label, scale.
+COMPARISON_MEASURES: dict[str, tuple[str, str, float]] = {
+    "mean_clv": ("Mean realised CLV", "currency per customer", 1.0),
+    "customer_equity": ("Customer equity at the end", "currency", 1.0),
+    "retention_rate": ("Retention rate", "% of customers per month", 100.0),
+    "churn_rate": ("Churn rate", "% of customers per month", 100.0),
+    "active_customers": ("Active customers at the end", "customers", 1.0),
+}
+
+
+def _pretty(name: str) -> str:
+    """A column or code name for people: ``raving_fan`` -> ``raving fan``."""
+    return name.replace("_", " ")
+
+
+def _style(ax: Axes) -> None:
+    """The common look: no top/right frame, a light grid behind the data."""
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    ax.grid(True, color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def _figure(
+    nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (8.0, 4.5), **kwargs: Any
+) -> tuple[Figure, Any]:
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
+    for ax in np.atleast_1d(axes).ravel():
+        _style(ax)
+    return fig, axes
+
+
+def _thousands(value: float, _position: Any = None) -> str:
+    """Axis labels such as 12k or 1.5M."""
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if size >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    if size >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    return f"{value:g}"
+
+
+def _months(series: pd.DataFrame) -> np.ndarray:
+    if "month" in series.columns:
+        return series["month"].to_numpy()
+    return np.arange(len(series))
+
+
+def _require(series: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in series.columns]
+    if missing:
+        raise ValueError(
+            f"{what} needs the monthly series of a run (CRMModel.monthly_series()); "
+            f"missing columns: {', '.join(missing)}"
+        )
+
+
+# ---------------------------------------------------------------- panels
+def _draw_lifecycle(ax: Axes, series: pd.DataFrame) -> None:
+    _require(series, STAGES, "plot_lifecycle")
+    months = _months(series)
+    ax.stackplot(
+        months,
+        [series[s].to_numpy() for s in STAGES],
+        labels=[_pretty(s) for s in STAGES],
+        colors=[STAGE_COLORS[s] for s in STAGES],
+        alpha=0.95,
+        linewidth=0,
+    )
+    ax.set_xlim(months.min(), months.max())
+    ax.set_title("The market by stage of the relationship")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("People")
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1],
+        labels[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        title="Stage",
+    )
+
+
+def _draw_ladder(ax: Axes, series: pd.DataFrame) -> None:
+    columns = [f"tier_{t}" for t in TIERS]
+    _require(series, columns, "plot_ladder")
+    months = _months(series)
+    ax.stackplot(
+        months,
+        [series[c].to_numpy() for c in columns],
+        labels=[_pretty(t) for t in TIERS],
+        colors=[TIER_COLORS[t] for t in TIERS],
+        linewidth=0,
+    )
+    ax.set_xlim(months.min(), months.max())
+    ax.set_title("Active customers on each rung of the loyalty ladder")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("Active customers")
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1],
+        labels[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        title="Rung",
+    )
+
+
+def _reasons_present(series: pd.DataFrame) -> list[str]:
+    """The defection reasons to draw: all course reasons, plus 'fired' if anyone was."""
+    reasons = [r for r in DEFECTION_REASONS if f"defections_{r}" in series.columns]
+    if "defections_fired" in series.columns and series["defections_fired"].sum() > 0:
+        reasons.append("fired")
+    return reasons
+
+
+def _draw_defections_over_time(
+    ax: Axes, series: pd.DataFrame, months_per_bar: int | None = None
+) -> None:
+    reasons = _reasons_present(series)
+    _require(
+        series,
+        [f"defections_{r}" for r in reasons] or ["defections_price"],
+        "plot_defections_by_reason",
+    )
+    months = _months(series)
+    if months_per_bar is None:
+        months_per_bar = 12 if len(months) > 36 else 1
+    period = (months - months.min()) // months_per_bar
+    counts = series[[f"defections_{r}" for r in reasons]].groupby(period).sum()
+    starts = months.min() + counts.index.to_numpy() * months_per_bar
+    bottom = np.zeros(len(counts))
+    for reason in reasons:
+        values = counts[f"defections_{reason}"].to_numpy(dtype=float)
+        ax.bar(
+            starts,
+            values,
+            width=months_per_bar * 0.9,
+            bottom=bottom,
+            align="edge",
+            color=REASON_COLORS[reason],
+            label=_pretty(reason),
+            linewidth=0,
+        )
+        bottom += values
+    if months_per_bar == 1:
+        ax.set_title("Defections each month, by reason")
+        ax.set_ylabel("Customers lost per month")
+    else:
+        ax.set_title(f"Defections per {months_per_bar} months, by reason")
+        ax.set_ylabel(f"Customers lost per {months_per_bar} months")
+    ax.set_xlabel("Month")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1],
+        labels[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        title="Reason",
+    )
+
+
+def _draw_defection_totals(ax: Axes, series: pd.DataFrame) -> None:
+    reasons = _reasons_present(series)
+    totals = np.array([series[f"defections_{r}"].sum() for r in reasons], dtype=float)
+    positions = np.arange(len(reasons))[::-1]
+    ax.barh(positions, totals, color=[REASON_COLORS[r] for r in reasons])
+    grand = totals.sum()
+    for y, total in zip(positions, totals, strict=True):
+        share = total / grand if grand else 0.0
+        ax.annotate(f" {total:,.0f} ({share:.0%})", (total, y), va="center", fontsize=8)
+    ax.set_yticks(positions, [_pretty(r) for r in reasons])
+    ax.set_xlim(0, max(grand, 1.0) * 0.01 + totals.max(initial=1.0) * 1.35)
+    ax.set_title("All defections of the run")
+    ax.set_xlabel("Customers lost (whole run)")
+    ax.grid(False, axis="y")
+
+
+def _draw_retention(ax: Axes, series: pd.DataFrame) -> None:
+    _require(series, ["retention_rate", "churn_rate"], "plot_retention")
+    months = _months(series)
+    window = min(12, len(series))
+    retention = series["retention_rate"].astype(float) * 100
+    ax.plot(months, retention, color="#2171b5", linewidth=0.9, alpha=0.5, label="each month")
+    ax.plot(
+        months,
+        retention.rolling(window, min_periods=1).mean(),
+        color="#2171b5",
+        linewidth=2,
+        label=f"{window}-month average",
+    )
+    kept = float(np.nanmean(series["retention_rate"].astype(float)))
+    ax.text(
+        0.98,
+        0.05,
+        f"average {kept:.1%} per month\n= {kept**12:.0%} kept over a year",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+    )
+    ax.set_title("Monthly retention rate")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("Customers kept (% per month)")
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.legend(loc="lower left", frameon=False, fontsize=8)
+
+
+def _draw_churn(ax: Axes, series: pd.DataFrame) -> None:
+    months = _months(series)
+    window = min(12, len(series))
+    churn = series["churn_rate"].astype(float) * 100
+    ax.plot(months, churn, color="#e6550d", linewidth=0.9, alpha=0.5, label="churn, each month")
+    ax.plot(
+        months,
+        churn.rolling(window, min_periods=1).mean(),
+        color="#e6550d",
+        linewidth=2,
+        label=f"churn, {window}-month average",
+    )
+    ax.set_ylim(bottom=0)
+    ax.set_title("Monthly churn (customers who chose to leave)")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("Customers lost (% per month)")
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+
+
+def _clean_clv(clv: Any) -> np.ndarray:
+    values = np.asarray(clv, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("plot_clv_distribution needs at least one finite CLV value")
+    return values
+
+
+def _draw_clv_histogram(ax: Axes, clv: np.ndarray) -> None:
+    low, high = np.percentile(clv, [0.5, 99.0])
+    if high <= low:
+        low, high = clv.min() - 0.5, clv.max() + 0.5
+    shown = clv[(clv >= low) & (clv <= high)]
+    ax.hist(shown, bins=50, color="#6baed6", edgecolor="white", linewidth=0.4)
+    mean, median = clv.mean(), np.median(clv)
+    ax.axvline(0, color="#333333", linewidth=1)
+    ax.axvline(
+        median, color="#1b7837", linewidth=1.5, linestyle="--", label=f"median {median:,.0f}"
+    )
+    ax.axvline(mean, color="#d62728", linewidth=1.5, label=f"mean {mean:,.0f}")
+    above = int((clv > high).sum())
+    below = int((clv < low).sum())
+    note = f"loss-makers (CLV < 0): {(clv < 0).mean():.0%}"
+    if above or below:
+        note += f"\nnot shown: {below + above:,} extreme values"
+    ax.text(0.98, 0.70, note, transform=ax.transAxes, ha="right", va="top", fontsize=8)
+    ax.set_title("Realised customer lifetime value")
+    ax.set_xlabel("Realised CLV (currency per customer)")
+    ax.set_ylabel("Customers")
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
+
+
+def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2) -> None:
+    from crmsim.economics import pareto_share
+
+    ordered = np.sort(clv)[::-1]
+    total = ordered.sum()
+    share_customers = np.arange(ordered.size + 1) / ordered.size * 100
+    ax.plot(
+        [0, 100],
+        [0, 100],
+        color="#969696",
+        linestyle=":",
+        linewidth=1,
+        label="every customer equal",
+    )
+    if total > 0:
+        share_profit = np.concatenate([[0.0], np.cumsum(ordered) / total]) * 100
+        ax.plot(
+            share_customers,
+            share_profit,
+            color="#08519c",
+            linewidth=2,
+            label="customers ranked by CLV",
+        )
+        top = pareto_share(ordered, top_share) * 100
+        x = top_share * 100
+        ax.plot([x, x, 0], [0, top, top], color="#d62728", linewidth=1, linestyle="--")
+        ax.scatter([x], [top], color="#d62728", zorder=3)
+        ax.annotate(
+            f"top {x:.0f}% of customers\nbring {top:.0f}% of the profit",
+            (x, top),
+            xytext=(x + 12, top * 0.55),
+            fontsize=9,
+            arrowprops={"arrowstyle": "->", "color": "#d62728"},
+        )
+        peak = share_profit.max()
+        if peak > 101:
+            ax.axhline(100, color="#333333", linewidth=0.8)
+            ax.annotate(
+                f"peak {peak:.0f}%: customers right of it\nlose money and pull the total down",
+                (share_customers[share_profit.argmax()], peak),
+                xytext=(45, peak * 0.80),
+                fontsize=8,
+                arrowprops={"arrowstyle": "->", "color": "#333333"},
+            )
+        ax.set_ylim(0, max(105.0, peak * 1.08))
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "Total profit is not positive:\nno Pareto share",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+    ax.set_xlim(0, 100)
+    ax.set_title("Who brings the profit (Pareto curve)")
+    ax.set_xlabel("Share of customers, most valuable first (%)")
+    ax.set_ylabel("Share of total realised profit (%)")
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+
+
+# ---------------------------------------------------------------- public figures
+def plot_lifecycle(series: pd.DataFrame) -> Figure:
+    """Stacked area of suspects, prospects, active customers and defectors over months.
+
+    Args:
+        series: The monthly series of a run (``CRMModel.monthly_series()``).
+
+    Returns:
+        The figure.
+    """
+    fig, ax = _figure(figsize=(8.5, 4.2))
+    _draw_lifecycle(ax, series)
+    return fig
+
+
+def plot_ladder(series: pd.DataFrame) -> Figure:
+    """Active customers by rung of the loyalty ladder (shopper .. raving fan) over months.
+
+    Args:
+        series: The monthly series of a run.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = _figure(figsize=(8.5, 4.2))
+    _draw_ladder(ax, series)
+    return fig
+
+
+def plot_defections_by_reason(series: pd.DataFrame, months_per_bar: int | None = None) -> Figure:
+    """Defections by reason: stacked bars over time and the totals of the run.
+
+    The course's defector types (price, product, service, market,
+    technological, organisational), plus customers the firm let go ("fired")
+    when there are any.
+
+    Args:
+        series: The monthly series of a run.
+        months_per_bar: Months summed in each bar (default: 12 for runs longer
+            than three years, else 1).
+
+    Returns:
+        The figure (two panels).
+    """
+    fig, (left, right) = _figure(1, 2, figsize=(12, 4.2), width_ratios=[1.7, 1])
+    _draw_defections_over_time(left, series, months_per_bar)
+    _draw_defection_totals(right, series)
+    return fig
+
+
+def plot_retention(series: pd.DataFrame) -> Figure:
+    """Monthly retention rate and churn rate, each with its 12-month average.
+
+    Retention counts every customer kept; churn counts only those who chose to
+    leave (customers the firm let go are not churn), so the two differ when
+    the firm fires customers.
+
+    Args:
+        series: The monthly series of a run.
+
+    Returns:
+        The figure (two panels sharing the month axis).
+    """
+    fig, (top, bottom) = _figure(2, 1, figsize=(8.5, 6), sharex=True)
+    _draw_retention(top, series)
+    _draw_churn(bottom, series)
+    top.set_xlabel("")
+    return fig
+
+
+def plot_cohort_survival(table_frame: pd.DataFrame) -> Figure:
+    """Survival curves of acquisition cohorts.
+
+    Args:
+        table_frame: Output of :func:`crmsim.economics.cohort_survival_table`:
+            one column per cohort, indexed by age in months, values in [0, 1].
+
+    Returns:
+        The figure.
+    """
+    if table_frame.shape[1] == 0:
+        raise ValueError("plot_cohort_survival needs at least one cohort column")
+    fig, ax = _figure(figsize=(8.5, 4.5))
+    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, table_frame.shape[1]))
+    for color, column in zip(colors, table_frame.columns, strict=True):
+        curve = table_frame[column].dropna()
+        ax.plot(curve.index, curve.to_numpy() * 100, color=color, linewidth=1.8, label=str(column))
+    ax.set_ylim(0, 102)
+    ax.set_xlim(left=0)
+    ax.set_title("Cohort survival: share of each cohort still in its first relationship")
+    ax.set_xlabel("Months since first purchase")
+    ax.set_ylabel("Still a customer (% of cohort)")
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Acquired in", fontsize=8
+    )
+    return fig
+
+
+def plot_clv_distribution(clv: Any, top_share: float = 0.2) -> Figure:
+    """Histogram of realised CLV and the Pareto curve of who brings the profit.
+
+    The right panel ranks customers from most to least valuable and plots the
+    cumulative share of total profit against the share of customers, with the
+    share of the top ``top_share`` annotated (Pareto's 80/20 rule). When some
+    customers lose money the curve rises above 100% and falls back (a "whale
+    curve").
+
+    Args:
+        clv: Realised CLV per customer (array-like, currency), e.g.
+            ``model.customer_frame()["realised_clv"]``.
+        top_share: Share of customers whose profit share is annotated.
+
+    Returns:
+        The figure (two panels).
+    """
+    values = _clean_clv(clv)
+    fig, (left, right) = _figure(1, 2, figsize=(12, 4.5))
+    _draw_clv_histogram(left, values)
+    _draw_pareto(right, values, top_share)
+    return fig
+
+
+def plot_customer_history(customer: Customer) -> Figure:
+    """One customer's life: value against expectation, satisfaction, and the ladder.
+
+    Top: what the customer expects and the value they get (satisfaction is the
+    gap, green when positive, red when negative). Middle: satisfaction itself.
+    Bottom: their rung of the loyalty ladder. Months before the first purchase
+    and months after leaving are shaded; values are drawn only while the
+    customer is active.
+
+    Args:
+        customer: A followed customer, ``model.customer(i)`` (with a history).
+
+    Returns:
+        The figure (three panels sharing the month axis).
+
+    Raises:
+        ValueError: The customer has no recorded history (not followed).
+    """
+    if not customer.history:
+        raise ValueError(
+            f"customer {customer.id} has no history: only followed customers are recorded "
+            "(see CRMModel(follow=[...]) and model.followed)"
+        )
+    history = pd.DataFrame(customer.history)
+    months = history["month"].to_numpy()
+    active = (history["stage"] == "active").to_numpy()
+    expectation = history["expectation"].where(active).to_numpy(dtype=float)
+    satisfaction = history["satisfaction"].where(active).to_numpy(dtype=float)
+    value = expectation + satisfaction
+    rung = history["tier"].map(TIERS.index).where(active).to_numpy(dtype=float)
+
+    fig, (top, middle, bottom) = _figure(
+        3, 1, figsize=(9, 7.5), sharex=True, height_ratios=[1.4, 1, 1]
+    )
+    top.plot(months, expectation, color="#333333", linewidth=1.6, label="expectation")
+    top.plot(months, value, color="#2171b5", linewidth=1.6, label="delivered value")
+    top.fill_between(
+        months,
+        value,
+        expectation,
+        where=value >= expectation,
+        color="#5aae61",
+        alpha=0.35,
+        interpolate=True,
+        label="satisfied (gap > 0)",
+    )
+    top.fill_between(
+        months,
+        value,
+        expectation,
+        where=value < expectation,
+        color="#d62728",
+        alpha=0.30,
+        interpolate=True,
+        label="dissatisfied (gap < 0)",
+    )
+    top.set_ylabel("Value units")
+    top.set_title("What the customer expects and what they get")
+
+    middle.axhline(0, color="#333333", linewidth=0.8)
+    middle.plot(
+        months,
+        satisfaction,
+        color="#756bb1",
+        linewidth=1.6,
+        label="satisfaction = value − expectation",
+    )
+    middle.set_ylabel("Value units")
+    middle.set_title("Satisfaction")
+
+    bottom.step(months, rung, where="post", color="#1b7837", linewidth=2, label="rung")
+    bottom.set_yticks(range(len(TIERS)), [_pretty(t) for t in TIERS])
+    bottom.set_ylim(-0.5, len(TIERS) - 0.5)
+    bottom.set_ylabel("Ladder rung")
+    bottom.set_xlabel("Month")
+    bottom.set_title("Loyalty ladder")
+
+    # Shade the months the customer was not active, and name why they left.
+    shades = {"defected": "#f4b6a8", "suspect": "#ececec", "prospect": "#d6e8f5"}
+    stages = history["stage"].to_numpy()
+    start = 0
+    for k in range(1, len(stages) + 1):
+        if k == len(stages) or stages[k] != stages[start]:
+            stage = stages[start]
+            if stage in shades:
+                left, right = months[start], months[k - 1] + 1
+                for ax in (top, middle, bottom):
+                    ax.axvspan(left, right, color=shades[stage], alpha=0.6, linewidth=0)
+                if stage == "defected":
+                    reason = history["defection_reason"].iloc[start]
+                    bottom.annotate(
+                        f"left: {reason}",
+                        (left, len(TIERS) - 0.8),
+                        fontsize=8,
+                        ha="left",
+                        va="center",
+                        color="#7f2704",
+                    )
+            start = k
+    top.set_xlim(months.min(), months.max() + 1)
+    shade_handles = [
+        Patch(color=shades[s], alpha=0.6, label=label)
+        for s, label in (
+            ("prospect", "prospect"),
+            ("suspect", "suspect"),
+            ("defected", "gone (defected)"),
+        )
+        if (stages == s).any()
+    ]
+    handles, labels = top.get_legend_handles_labels()
+    top.legend(
+        handles + shade_handles,
+        labels + [h.get_label() for h in shade_handles],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        fontsize=8,
+    )
+    middle.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    fig.suptitle(
+        f"Customer {customer.id}: now {customer.stage} ({_pretty(customer.tier)}), "
+        f"realised CLV {customer.realised_clv:,.0f}",
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_run_dashboard(
+    series: pd.DataFrame, clv: Any | None = None, title: str | None = None
+) -> Figure:
+    """One page of a run: lifecycle, ladder, retention and defections (and CLV if given).
+
+    Args:
+        series: The monthly series of a run.
+        clv: Optional realised CLV per customer; adds the CLV histogram and the
+            Pareto curve as a third column.
+        title: Title of the page (default "Run dashboard").
+
+    Returns:
+        The figure (2 x 2, or 2 x 3 with CLV).
+    """
+    ncols = 2 if clv is None else 3
+    fig, axes = _figure(2, ncols, figsize=(8.0 * ncols, 9))
+    _draw_lifecycle(axes[0, 0], series)
+    _draw_ladder(axes[0, 1], series)
+    _draw_retention(axes[1, 0], series)
+    _draw_defections_over_time(axes[1, 1], series)
+    if clv is not None:
+        values = _clean_clv(clv)
+        _draw_clv_histogram(axes[0, 2], values)
+        _draw_pareto(axes[1, 2], values)
+    fig.suptitle(title or "Run dashboard", fontsize=15, fontweight="bold")
+    return fig
+
+
+def _band(frame: pd.DataFrame, band: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and band across replications (columns) for each month (rows)."""
+    values = frame.to_numpy(dtype=float)
+    mean = values.mean(axis=1)
+    n = values.shape[1]
+    if band == "runs":
+        low, high = np.percentile(values, [2.5, 97.5], axis=1)
+    elif n < 2:
+        low = high = mean
+    else:
+        half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
+        low, high = mean - half, mean + half
+    return mean, low, high
+
+
+def plot_comparison(
+    comparison: Comparison, band: str = "ci", measures: Sequence[str] | None = None
+) -> Figure:
+    """Scenarios side by side: headline measures with 95% CIs, and active customers over time.
+
+    Top row: one bar chart per measure (mean over replications, error bars the
+    95% confidence interval of the mean). Bottom: active customers each month,
+    the mean over replications with a band per scenario.
+
+    Args:
+        comparison: Result of :func:`crmsim.experiment.compare`.
+        band: ``"ci"``: the 95% confidence interval of the monthly mean (Student
+            t); ``"runs"``: the middle 95% of the runs (2.5-97.5 percentiles).
+        measures: Measures in the top row (default: mean CLV, customer equity,
+            retention, churn, active customers).
+
+    Returns:
+        The figure.
+    """
+    if band not in ("ci", "runs"):
+        raise ValueError(f"band must be 'ci' or 'runs'; got {band!r}")
+    measures = list(measures or COMPARISON_MEASURES)
+    unknown = [m for m in measures if m not in COMPARISON_MEASURES]
+    if unknown:
+        raise ValueError(
+            f"unknown measure(s) {', '.join(unknown)}; allowed: {', '.join(COMPARISON_MEASURES)}"
+        )
+    table = comparison.table
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(scenarios)}
+    replications = int(table["replications"].max()) if len(table) else 0
+
+    fig = plt.figure(figsize=(max(12.0, 3.2 * len(measures)), 8.5), layout="constrained")
+    grid = fig.add_gridspec(2, len(measures), height_ratios=[1, 1.15])
+    positions = np.arange(len(scenarios))
+    for k, measure in enumerate(measures):
+        ax = fig.add_subplot(grid[0, k])
+        _style(ax)
+        name, unit, scale = COMPARISON_MEASURES[measure]
+        rows = table[table["measure"] == measure].set_index("scenario").reindex(scenarios)
+        mean = rows["mean"].to_numpy(dtype=float) * scale
+        low = rows["ci_low"].to_numpy(dtype=float) * scale
+        high = rows["ci_high"].to_numpy(dtype=float) * scale
+        error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
+        ax.bar(positions, mean, color=[colors[s] for s in scenarios], alpha=0.85)
+        ax.errorbar(
+            positions, mean, yerr=error, fmt="none", ecolor="#222222", capsize=5, linewidth=1.2
+        )
+        ax.set_xticks(positions, [_pretty(s) for s in scenarios], rotation=20, ha="right")
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        finite = np.isfinite(np.concatenate([low, high, mean]))
+        if measure == "retention_rate" and finite.any():
+            # Retention sits near 100%: cut the axis so differences show, and say so.
+            values = np.concatenate([low, high, mean])[finite]
+            spread = max(values.max() - values.min(), 0.5)
+            ax.set_ylim(max(0.0, values.min() - spread), min(100.0, values.max() + spread / 2))
+            ax.set_ylabel(unit + " (axis cut)")
+        ax.grid(False, axis="x")
+
+    ax = fig.add_subplot(grid[1, :])
+    _style(ax)
+    monthly = comparison.monthly
+    for scenario in scenarios:
+        runs = monthly[monthly["scenario"] == scenario].pivot_table(
+            index="month", columns="replication", values="active"
+        )
+        mean, low, high = _band(runs, band)
+        ax.plot(runs.index, mean, color=colors[scenario], linewidth=2, label=_pretty(scenario))
+        ax.fill_between(runs.index, low, high, color=colors[scenario], alpha=0.2, linewidth=0)
+    band_text = (
+        "band: 95% confidence interval of the mean"
+        if band == "ci"
+        else "band: middle 95% of the runs"
+    )
+    ax.set_title(f"Active customers each month (line: mean of {replications} runs; {band_text})")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("Active customers")
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Scenario")
+    fig.suptitle(
+        f"Scenarios compared over {replications} replications (error bars: 95% CI of the mean)",
+        fontsize=14,
+        fontweight="bold",
+    )
+    return fig
+
+
+__all__ = [
+    "plot_clv_distribution",
+    "plot_cohort_survival",
+    "plot_comparison",
+    "plot_customer_history",
+    "plot_defections_by_reason",
+    "plot_ladder",
+    "plot_lifecycle",
+    "plot_retention",
+    "plot_run_dashboard",
+]

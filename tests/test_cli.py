@@ -1,0 +1,127 @@
+"""The crmsim command: run, compare and list, and how it fails on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from crmsim.cli import main
+from crmsim.scenario import shipped_scenarios_dir
+
+matplotlib.use("Agg")
+
+SMALL = ["--months", "12", "--customers", "2000", "--no-progress"]
+
+
+def test_list_prints_one_line_per_shipped_scenario(capsys: pytest.CaptureFixture) -> None:
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    shipped = sorted(p.stem for p in shipped_scenarios_dir().glob("*.yaml"))
+    assert [line.split()[0] for line in lines] == shipped
+
+
+def test_list_schema_and_strategies(capsys: pytest.CaptureFixture) -> None:
+    assert main(["list", "--schema"]) == 0
+    assert "gross_margin" in capsys.readouterr().out
+    assert main(["list", "--strategies"]) == 0
+    out = capsys.readouterr().out
+    assert "loyalty_program" in out and "reward_rate" in out and "fire_marginal_customers" in out
+
+
+def test_run_writes_series_customers_summary_and_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--seed", "3", "--out", str(out), *SMALL]) == 0
+    assert {p.name for p in out.iterdir()} == {
+        "monthly.csv",
+        "customers.csv",
+        "summary.json",
+        "scenario.yaml",
+        "figure.png",
+    }
+    monthly = pd.read_csv(out / "monthly.csv")
+    assert len(monthly) == 12 and list(monthly["month"]) == list(range(12))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 3 and summary["months"] == 12 and summary["market_size"] == 2000
+    customers = pd.read_csv(out / "customers.csv")
+    assert len(customers) == summary["customers_ever"]
+    assert (out / "figure.png").stat().st_size > 10_000
+    assert "mean realised CLV" in capsys.readouterr().out
+
+
+def test_same_seed_same_files_different_seed_different(tmp_path: Path) -> None:
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        assert main(["run", "baseline", "--seed", seed, "--out", str(tmp_path / name), *SMALL]) == 0
+    read = lambda name: (tmp_path / name / "monthly.csv").read_text()  # noqa: E731
+    assert read("a") == read("b")
+    assert read("a") != read("c")
+
+
+def test_compare_prints_confidence_intervals_and_writes_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "cmp"
+    args = ["compare", "baseline", "loyalty_program", "--replications", "3", "--out", str(out)]
+    assert main([*args, *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "baseline" in printed and "loyalty_program" in printed and "[" in printed
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["scenario"]) == {"baseline", "loyalty_program"}
+    assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+    assert len(pd.read_csv(out / "runs.csv")) == 6
+    assert (out / "comparison.png").exists()
+
+
+def test_invalid_scenario_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("firm:\n  gross_margin: 1.5\n")
+    out = tmp_path / "out"
+    assert main(["run", str(bad), "--out", str(out), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "firm.gross_margin" in err and "[0, 1]" in err
+    assert not out.exists()
+
+
+def test_invalid_scenario_in_a_comparison_stops_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier results")
+    assert main(["compare", "baseline", str(tmp_path / "missing.yaml"), "--out", str(out)]) == 2
+    assert "missing.yaml: no such scenario file" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "baseline", "--months", "0"],
+        ["run", "baseline", "--seed", "-1"],
+        ["run", "baseline", "--customers", "many"],
+        ["compare", "baseline", "loyalty_program", "--replications", "1"],
+        ["compare", "baseline", "baseline"],
+    ],
+)
+def test_impossible_options_exit_2(args: list[str], tmp_path: Path) -> None:
+    try:
+        status = main([*args, "--out", str(tmp_path / "x")])
+    except SystemExit as exit_:  # argparse rejects the value itself
+        status = exit_.code
+    assert status == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_out_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    file = tmp_path / "file.txt"
+    file.write_text("x")
+    assert main(["run", "baseline", "--out", str(file), *SMALL]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert file.read_text() == "x"
