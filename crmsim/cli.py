@@ -5,6 +5,8 @@ Examples::
     crmsim list
     crmsim run baseline --seed 7 --months 60 --out out/baseline
     crmsim compare scenarios/baseline.yaml scenarios/loyalty_program.yaml --replications 20
+    crmsim sweep sweeps/reward_rate.yaml --workers 2
+    crmsim sensitivity baseline --replications 20
     crmsim bench --quick
 
 Every scenario is validated before anything runs; a problem is reported with
@@ -25,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from crmsim.experiment import StudyError
 from crmsim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
 from crmsim.schema import SCHEMA, Record, describe
 
@@ -41,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ScenarioError as error:
+        print(f"crmsim: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except StudyError as error:
         print(f"crmsim: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OutputError as error:
@@ -78,8 +84,38 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--seed", type=_nonnegative_int, default=2026, help="experiment seed (default 2026)"
     )
+    _executor_options(compare)
     compare.add_argument("--out", type=Path, default=Path("out/compare"), help="output folder")
     compare.set_defaults(handler=_compare)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a scenario x parameter grid x replications study (resumable)"
+    )
+    sweep.add_argument("file", help="sweep file (YAML): scenarios, parameters, replications...")
+    sweep.add_argument("--replications", type=_positive_int, help="override the file's")
+    _executor_options(sweep)
+    sweep.add_argument(
+        "--out", type=Path, help="output folder (default out/<sweep name>); rerun to resume"
+    )
+    sweep.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    sweep.set_defaults(handler=_sweep)
+
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="elasticities of customer value to retention, margin and acquisition cost",
+    )
+    sensitivity.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    _common_options(sensitivity)
+    sensitivity.add_argument(
+        "--replications", type=_positive_int, default=20, help="runs per lever (default 20)"
+    )
+    sensitivity.add_argument("--seed", type=_nonnegative_int, default=2026)
+    sensitivity.add_argument(
+        "--step", type=float, default=0.01, help="size of each lever move (default 0.01 = 1%%)"
+    )
+    _executor_options(sensitivity)
+    sensitivity.add_argument("--out", type=Path, default=Path("out/sensitivity"))
+    sensitivity.set_defaults(handler=_sensitivity)
 
     listing = commands.add_parser("list", help="list the shipped scenarios")
     listing.add_argument(
@@ -102,6 +138,17 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--months", type=_positive_int, help="months to simulate")
     parser.add_argument("--customers", type=_positive_int, help="people in the market")
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="local worker processes (default: all cores; 1 = no extra processes)",
+    )
+    parser.add_argument(
+        "--scheduler", help="address of a Dask scheduler (tcp://host:port) to run on a cluster"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -148,19 +195,93 @@ def _compare(args: argparse.Namespace) -> int:
         months=args.months,
         customers=args.customers,
         progress=not args.no_progress,
+        workers=args.workers,
+        scheduler=args.scheduler,
     )
     figure = plots.plot_comparison(result)
     with _atomic_folder(args.out) as folder:
         result.table.to_csv(folder / "comparison.csv", index=False)
         result.runs.to_csv(folder / "runs.csv", index=False)
         result.monthly.to_csv(folder / "monthly.csv", index=False)
+        result.differences.to_csv(folder / "differences.csv", index=False)
         figure.savefig(folder / "comparison.png", dpi=110)
+        plots.plot_paired_differences(result).savefig(folder / "differences.png", dpi=110)
     print(
         f"{args.replications} replications per scenario, seed {args.seed}, "
         "mean [95% confidence interval]:\n"
     )
     print(_table_text(result.wide()))
-    print(f"\nwrote comparison.csv, runs.csv, monthly.csv, comparison.png to {args.out}")
+    if not result.differences.empty:
+        print(
+            f"\npaired differences from {result.differences['reference'].iloc[0]} "
+            "(same seeds, replication by replication), mean [95% CI]:\n"
+        )
+        print(_differences_text(result.differences))
+    print(
+        "\nwrote comparison.csv, runs.csv, monthly.csv, differences.csv, comparison.png, "
+        f"differences.png to {args.out}"
+    )
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from crmsim.experiment import load_sweep
+
+    spec = load_sweep(args.file)
+    out = args.out or Path("out") / spec.name
+    _check_writable(out)
+    from crmsim import plots
+    from crmsim.experiment import sweep
+
+    result = sweep(
+        spec,
+        replications=args.replications,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=out,
+        progress=not args.no_progress,
+    )
+    figure = plots.plot_sweep(result)
+    figure.savefig(out / "sweep.png", dpi=110)
+    from crmsim.experiment import write_frame_atomically
+
+    write_frame_atomically(result.monthly, out / "monthly.csv")
+    print(f"{len(result.runs)} runs ({spec.name}); mean [95% CI] by scenario and parameters:\n")
+    print(_sweep_text(result))
+    print(f"\nwrote runs.csv (one row per run), summary.csv, monthly.csv, sweep.png to {out}")
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    if not 0 < args.step < 0.5:
+        raise ScenarioError(f"--step must be between 0 and 0.5; got {args.step}")
+    _check_writable(args.out)
+    from crmsim import plots
+    from crmsim.experiment import sensitivity
+
+    frame = sensitivity(
+        scenario,
+        replications=args.replications,
+        seed=args.seed,
+        step=args.step,
+        months=args.months,
+        customers=args.customers,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+    )
+    figure = plots.plot_tornado(frame)
+    with _atomic_folder(args.out) as folder:
+        frame.to_csv(folder / "sensitivity.csv", index=False)
+        figure.savefig(folder / "tornado.png", dpi=110)
+    print(
+        f"elasticity of the value of the customer base ({scenario.name}, "
+        f"{args.replications} paired replications), mean [95% CI]:\n"
+    )
+    for row in frame.itertuples():
+        print(f"  {row.label:<26} {row.elasticity:7.2f}  [{row.ci_low:.2f}, {row.ci_high:.2f}]")
+    print(f"\nwrote sensitivity.csv, tornado.png to {args.out}")
     return 0
 
 
@@ -235,6 +356,30 @@ def _table_text(frame: Any) -> str:
         "pareto_share_top20": "top-20% profit share",
     }
     return frame.rename(columns=labels).to_string()
+
+
+def _differences_text(differences: Any) -> str:
+    cells = differences.assign(
+        text=lambda t: t.apply(
+            lambda r: f"{r['difference']:+.4g} [{r['ci_low']:+.4g}, {r['ci_high']:+.4g}]", axis=1
+        )
+    )
+    wide = cells.pivot(index="scenario", columns="measure", values="text")
+    columns = ["mean_clv", "customer_equity", "retention_rate", "churn_rate", "active_customers"]
+    return wide[[c for c in columns if c in wide.columns]].to_string()
+
+
+def _sweep_text(result: Any) -> str:
+    table = result.table
+    keep = table[table["measure"].isin(["mean_clv", "customer_equity", "retention_rate"])]
+    cells = keep.assign(
+        text=lambda t: t.apply(
+            lambda r: f"{r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]", axis=1
+        )
+    )
+    return cells.pivot_table(
+        index=["scenario", *result.parameters], columns="measure", values="text", aggfunc="first"
+    ).to_string()
 
 
 def _check_writable(out: Path) -> None:

@@ -222,6 +222,7 @@ def summary(model: CRMModel) -> dict[str, Any]:
     # A year of keeping a customer, to compare with the one-off cost of winning one.
     cost_per_retained_year = 12 * retention_spend / retained if retained else float("nan")
     share = model.spend_factor_of(active) * table.base_share_of_wallet[active]
+    equity = customer_equity(model, active)
     return {
         "scenario": model.scenario.name,
         "seed": model.seed,
@@ -231,8 +232,10 @@ def summary(model: CRMModel) -> dict[str, Any]:
         "active_customers": int(active.size),
         "mean_clv": float(clv.mean()) if clv.size else float("nan"),
         "median_clv": float(np.median(clv)) if clv.size else float("nan"),
-        "customer_equity": customer_equity(model),
+        "customer_equity": equity,
         "total_profit_pv": float(model.accounts.profit_pv),
+        "value_of_customer_base": float(model.accounts.profit_pv)
+        + equity * (1.0 + model.monthly_discount_rate) ** -months,
         "total_revenue": float(series["revenue"].sum()),
         "total_profit": float(series["profit"].sum()),
         "retention_rate": 1.0 - defected_total / at_risk if at_risk else float("nan"),

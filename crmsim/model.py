@@ -332,6 +332,9 @@ class CRMModel(mesa.Model):
             pressures,
         )
         leave = defection.leave_probability(own, price, product, service, pressures)
+        churn_scale = self.scenario.params.firm.churn_scale
+        if churn_scale != 1.0:
+            leave = np.minimum(leave * np.float32(churn_scale), 1.0)
         rng = self.streams["defection"]
         leaving = rng.random(rows.size, dtype=np.float32) < leave
         if dropped is not None:

@@ -331,6 +331,13 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "per month",
             "Customers lost to the firm's own organisational problems.",
         ),
+        "churn_scale": Field(
+            "nonnegative",
+            1.0,
+            "x",
+            "Multiplier of every customer's monthly chance of leaving (1 = as modelled); "
+            "sensitivity studies move it to ask what better retention is worth.",
+        ),
         "service_defection_sensitivity": Field(
             "nonnegative",
             0.08,

@@ -23,7 +23,7 @@ EXTRAS = ("lab", "test", "dev")
 # Extras that the conda environment must install through the pip entry.
 PIP_EXTRAS = {"lab", "test"}
 # Packages that an extra of a dependency pulls in and that conda lists by name.
-EXTRA_PACKAGES = {("mesa", "network"): ("networkx",)}
+EXTRA_PACKAGES = {("mesa", "network"): ("networkx",), ("dask", "distributed"): ("distributed",)}
 
 
 def _name(name: str) -> str:
