@@ -118,6 +118,8 @@ def beta_draws(rng: np.random.Generator, mean: float, polarization: float, size:
     if polarization <= 0.0 or mean <= 0.0 or mean >= 1.0:
         return np.full(size, mean, np.float32)
     concentration = (1.0 - polarization) / polarization
+    if not np.isfinite(concentration):  # polarization so small that 1/polarization overflows
+        return np.full(size, mean, np.float32)
     return rng.beta(mean * concentration, (1.0 - mean) * concentration, size).astype(np.float32)
 
 

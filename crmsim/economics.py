@@ -120,15 +120,19 @@ def pareto_share(values: np.ndarray, top_share: float = 0.2) -> float:
 
 
 def cohort_survival(
-    table: CustomerTable, max_age: int, cohort_month: int | None = None
+    table: CustomerTable,
+    max_age: int,
+    cohort_month: int | None = None,
+    end_month: int | None = None,
 ) -> np.ndarray:
     """Share of a cohort still in its first relationship after each month of age.
 
     Args:
         table: The customer table at the end of a run.
         max_age: Last age (months) reported.
-        cohort_month: Month of first purchase of the cohort (None = all customers
-            who were acquired at least ``max_age`` months before the end are pooled).
+        cohort_month: Month of first purchase of the cohort; None pools every customer
+            acquired early enough to be seen for ``max_age`` months, which needs ``end_month``.
+        end_month: Months simulated (the run's ``model.month``), for pooling.
 
     Returns:
         Survival at ages 0..max_age (1 at age 0).
@@ -136,7 +140,11 @@ def cohort_survival(
     acquired = table.acquired_month.astype(np.int64)
     ended = table.first_defected_month.astype(np.int64)
     if cohort_month is None:
-        members = acquired >= 0
+        if end_month is None:
+            raise ValueError("pooling cohorts needs end_month (the months simulated)")
+        # Only customers observed for max_age whole months, so nobody counts as a survivor
+        # merely because the run ended.
+        members = (acquired >= 0) & (acquired <= end_month - max_age)
     else:
         members = acquired == cohort_month
     start = acquired[members]

@@ -55,7 +55,16 @@ from crmsim.scenario import Scenario, load_scenario
 from crmsim.schema import DEFECTION_REASONS, TIERS
 
 COST_KINDS = ("acquisition", "service", "programme", "return")
-STREAMS = ("traits", "acquisition", "ladder", "purchasing", "defection", "reacquisition")
+STREAMS = (
+    "traits",
+    "acquisition",
+    "word_of_mouth",
+    "ladder",
+    "purchasing",
+    "defection",
+    "reacquisition",
+    "strategies",
+)
 
 
 @dataclass
@@ -109,7 +118,7 @@ class CRMModel(mesa.Model):
         if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
             raise ValueError(f"rng must be a whole number >= 0 (the seed); got {rng!r}")
         super().__init__(rng=int(rng))
-        self.scenario = scenario
+        self._crm_scenario = scenario
         self.seed = int(rng)
         self.month = 0
         p = scenario.params
@@ -166,6 +175,21 @@ class CRMModel(mesa.Model):
             model_reporters={key: _reporter(key) for key in self._blank_stats()}
         )
 
+    @property
+    def scenario(self) -> Scenario:
+        """The crmsim scenario being run."""
+        return self._crm_scenario
+
+    @scenario.setter
+    def scenario(self, value: Any) -> None:
+        # Mesa keeps an experimental scenario object of its own and points it back at the
+        # model; keep that apart so a shared crmsim Scenario never holds on to a model.
+        if isinstance(value, Scenario):
+            self._crm_scenario = value
+        else:
+            self._scenario = value
+            value.model = self
+
     # ----------------------------------------------------------------- a month
     def step(self) -> None:
         """Simulate one month."""
@@ -175,17 +199,18 @@ class CRMModel(mesa.Model):
         self.competitor.step()
         self._acquire_customers()
         rows = np.flatnonzero(self.customers.stage == ACTIVE)
-        self.month_stats["active_at_start"] = rows.size
+        # Customers the firm ended this month (at its review) were its customers too.
+        self.month_stats["active_at_start"] = rows.size + self.month_stats["defections_fired"]
         value_seen = self._update_satisfaction(rows)
         self._climb_ladder(rows, value_seen)
         payers, revenue, dropped = self._purchase(rows, before_defection=True)
-        leavers = self._defect(rows, dropped)
+        self._defect(rows, dropped)
         if not self.pays_at_start:
             stayers = np.flatnonzero(self.customers.stage[rows] == ACTIVE)
             payers, revenue, _ = self._purchase(rows[stayers], before_defection=False)
         self._serve_and_account(payers, revenue)
+        self._age(rows)
         self._reacquire_customers()
-        self._age(rows, leavers)
         self._record_month()
         self.month += 1
 
@@ -207,12 +232,15 @@ class CRMModel(mesa.Model):
     def _acquire_customers(self) -> None:
         table = self.customers
         p = self.scenario.params.acquisition
+        # Prospects and suspects are different people, so one draw per person serves both
+        # steps (a prospect who lapses this month is not contacted again this month).
+        draws = self.draws("acquisition")
         converted, lapsed, at_start = acquisition.convert_prospects(
-            table, self.streams["acquisition"], self.conversion_rates, p.prospect_lapse_per_month
+            table, draws, self.conversion_rates, p.prospect_lapse_per_month
         )
         budget = self.firm.acquisition_budget_per_month
         contacts, new_prospects = acquisition.contact_suspects(
-            table, self.streams["acquisition"], self.channels, budget, self.channel_weights
+            table, draws, self.channels, budget, self.channel_weights
         )
         self._welcome(converted, source=table.prospect_source[converted])
         # Channel spend is shared by the customers the channel brought this month.
@@ -276,7 +304,7 @@ class CRMModel(mesa.Model):
         promoted, demoted = loyalty.move_on_ladder(
             self.customers,
             rows,
-            self.streams["ladder"],
+            self.draws("ladder"),
             satisfaction_now,
             spend,
             self.tenure_needed,
@@ -335,12 +363,14 @@ class CRMModel(mesa.Model):
         churn_scale = self.scenario.params.firm.churn_scale
         if churn_scale != 1.0:
             leave = np.minimum(leave * np.float32(churn_scale), 1.0)
-        rng = self.streams["defection"]
-        leaving = rng.random(rows.size, dtype=np.float32) < leave
+        u = self.draws("defection")[rows]
+        leaving = u < leave
         if dropped is not None:
             leaving |= dropped
+        # Given that a customer leaves (u < leave), u / leave is a fresh uniform for the reason.
+        reason_draw = np.minimum(u[leaving] / np.maximum(leave[leaving], 1e-12), 0.999999)
         reasons = defection.draw_reasons(
-            rng,
+            reason_draw,
             own[leaving],
             price[leaving],
             product[leaving],
@@ -352,7 +382,7 @@ class CRMModel(mesa.Model):
             # A silent dropout (BG/NBD) leaves for one of the background reasons.
             silent = dropped[leaving]
             reasons[silent] = defection.draw_background_reasons(
-                rng, int(silent.sum()), self.background_mix
+                self.streams["defection"], int(silent.sum()), self.background_mix
             )
         table.churn_hazard[rows] = leave
         leavers = rows[leaving]
@@ -387,18 +417,17 @@ class CRMModel(mesa.Model):
 
     def _reacquire_customers(self) -> None:
         back = reacquisition.return_defectors(
-            self.customers, self.streams["reacquisition"], self.return_chance, self.recoverability
+            self.customers, self.draws("reacquisition"), self.return_chance, self.recoverability
         )
         self._start_relationship(back)
         self.charge_customers(back, self.scenario.params.reacquisition.cost_per_return, "return")
         self.month_stats["returned"] = back.size
 
-    def _age(self, rows: np.ndarray, leavers: np.ndarray) -> None:
+    def _age(self, rows: np.ndarray) -> None:
+        """Customers who stayed the whole month are a month older in the relationship."""
         table = self.customers
         stayed = rows[table.stage[rows] == ACTIVE]
         table.tenure_months[stayed] += 1
-        gone = table.stage == DEFECTED
-        np.add(table.months_since_defection, 1, out=table.months_since_defection, where=gone)
         self._new_rows = np.zeros(0, np.int64)
 
     def _record_month(self) -> None:
@@ -435,6 +464,15 @@ class CRMModel(mesa.Model):
             self.history[i].append(self._snapshot(i))
 
     # ------------------------------------------------------------ bookkeeping
+    def draws(self, stream: str) -> np.ndarray:
+        """A fresh uniform draw in [0, 1) for every person in the market, from one stream.
+
+        Drawing for everyone (not only for the customers a rule concerns) keeps
+        person i's draw the same across the scenarios of a comparison, whatever
+        happened to the others: common random numbers, person by person.
+        """
+        return self.streams[stream].random(self.customers.size, dtype=np.float32)
+
     def charge_customers(self, rows: np.ndarray, amount: Any, kind: str) -> None:
         """Spend ``amount`` (per customer, currency) of cost ``kind`` on the customers in rows.
 

@@ -250,6 +250,7 @@ def _draw_defection_totals(ax: Axes, series: pd.DataFrame) -> None:
     ax.set_xlim(0, max(grand, 1.0) * 0.01 + totals.max(initial=1.0) * 1.35)
     ax.set_title("All defections of the run")
     ax.set_xlabel("Customers lost (whole run)")
+    ax.set_ylabel("Reason")
     ax.grid(False, axis="y")
 
 
@@ -267,20 +268,13 @@ def _draw_retention(ax: Axes, series: pd.DataFrame) -> None:
         label=f"{window}-month average",
     )
     kept = float(np.nanmean(series["retention_rate"].astype(float)))
-    ax.text(
-        0.98,
-        0.05,
-        f"average {kept:.1%} per month\n= {kept**12:.0%} kept over a year",
-        transform=ax.transAxes,
-        ha="right",
-        va="bottom",
-        fontsize=8,
+    ax.set_title(
+        f"Monthly retention rate (average {kept:.1%} per month, about {kept**12:.0%} a year)"
     )
-    ax.set_title("Monthly retention rate")
     ax.set_xlabel("Month")
     ax.set_ylabel("Customers kept (% per month)")
-    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-    ax.legend(loc="lower left", frameon=False, fontsize=8)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
 
 
 def _draw_churn(ax: Axes, series: pd.DataFrame) -> None:
@@ -300,7 +294,7 @@ def _draw_churn(ax: Axes, series: pd.DataFrame) -> None:
     ax.set_xlabel("Month")
     ax.set_ylabel("Customers lost (% per month)")
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
-    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
 
 
 def _clean_clv(clv: Any) -> np.ndarray:
@@ -327,7 +321,7 @@ def _draw_clv_histogram(ax: Axes, clv: np.ndarray) -> None:
     below = int((clv < low).sum())
     note = f"loss-makers (CLV < 0): {(clv < 0).mean():.0%}"
     if above or below:
-        note += f"\nnot shown: {below + above:,} extreme values"
+        note += f"\nnot shown: {below + above:,} customers outside {low:,.0f} .. {high:,.0f}"
     ax.text(0.98, 0.70, note, transform=ax.transAxes, ha="right", va="top", fontsize=8)
     ax.set_title("Realised customer lifetime value")
     ax.set_xlabel("Realised CLV (currency per customer)")
@@ -466,6 +460,47 @@ def plot_retention(series: pd.DataFrame) -> Figure:
     return fig
 
 
+def plot_satisfaction(series: pd.DataFrame) -> Figure:
+    """Rising expectations and the satisfaction of active customers over months.
+
+    Left: what the market expects of a firm. Right: the mean satisfaction
+    (delivered value - expectation) of the active customers.
+
+    Args:
+        series: The monthly series of a run.
+
+    Returns:
+        The figure (two panels).
+    """
+    _require(series, ["market_expectation", "mean_satisfaction"], "plot_satisfaction")
+    months = _months(series)
+    fig, (left, right) = _figure(1, 2, figsize=(12, 4))
+    left.plot(
+        months,
+        series["market_expectation"],
+        color="#333333",
+        linewidth=2,
+        label="market expectation",
+    )
+    left.set_title("What the market expects")
+    left.set_xlabel("Month")
+    left.set_ylabel("Expectation (value units)")
+    left.legend(loc="upper left", frameon=False, fontsize=8)
+    right.axhline(0, color="#333333", linewidth=0.8)
+    right.plot(
+        months,
+        series["mean_satisfaction"],
+        color="#756bb1",
+        linewidth=2,
+        label="mean satisfaction of active customers",
+    )
+    right.set_title("Satisfaction = delivered value − expectation")
+    right.set_xlabel("Month")
+    right.set_ylabel("Satisfaction (value units)")
+    right.legend(loc="upper right", frameon=False, fontsize=8)
+    return fig
+
+
 def plot_cohort_survival(table_frame: pd.DataFrame) -> Figure:
     """Survival curves of acquisition cohorts.
 
@@ -545,16 +580,31 @@ def plot_customer_history(customer: Customer) -> Figure:
     history = pd.DataFrame(customer.history)
     months = history["month"].to_numpy()
     active = (history["stage"] == "active").to_numpy()
-    expectation = history["expectation"].where(active).to_numpy(dtype=float)
-    satisfaction = history["satisfaction"].where(active).to_numpy(dtype=float)
+    # A customer who comes back is first asked how satisfied they are the month
+    # after their return: in the month of return the record still holds the
+    # satisfaction they left with, so it is not drawn.
+    returned = active & (history["stage"].shift() == "defected").to_numpy()
+    measured = active & ~returned
+    expectation = history["expectation"].where(measured).to_numpy(dtype=float)
+    satisfaction = history["satisfaction"].where(measured).to_numpy(dtype=float)
     value = expectation + satisfaction
     rung = history["tier"].map(TIERS.index).where(active).to_numpy(dtype=float)
+    # A lone active month draws no line: mark such months with a dot.
+    before = np.concatenate([[False], active[:-1]])
+    after = np.concatenate([active[1:], [False]])
+    dots = {"marker": "o", "markersize": 4, "markevery": list(active & ~before & ~after)}
+    lone = (
+        measured
+        & ~np.concatenate([[False], measured[:-1]])
+        & ~np.concatenate([measured[1:], [False]])
+    )
+    value_dots = {**dots, "markevery": list(lone)}
 
     fig, (top, middle, bottom) = _figure(
         3, 1, figsize=(9, 7.5), sharex=True, height_ratios=[1.4, 1, 1]
     )
-    top.plot(months, expectation, color="#333333", linewidth=1.6, label="expectation")
-    top.plot(months, value, color="#2171b5", linewidth=1.6, label="delivered value")
+    top.plot(months, expectation, color="#333333", linewidth=1.6, label="expectation", **value_dots)
+    top.plot(months, value, color="#2171b5", linewidth=1.6, label="delivered value", **value_dots)
     top.fill_between(
         months,
         value,
@@ -585,11 +635,12 @@ def plot_customer_history(customer: Customer) -> Figure:
         color="#756bb1",
         linewidth=1.6,
         label="satisfaction = value − expectation",
+        **value_dots,
     )
     middle.set_ylabel("Value units")
     middle.set_title("Satisfaction")
 
-    bottom.step(months, rung, where="post", color="#1b7837", linewidth=2, label="rung")
+    bottom.step(months, rung, where="post", color="#1b7837", linewidth=2, label="rung", **dots)
     bottom.set_yticks(range(len(TIERS)), [_pretty(t) for t in TIERS])
     bottom.set_ylim(-0.5, len(TIERS) - 0.5)
     bottom.set_ylabel("Ladder rung")
@@ -739,6 +790,7 @@ def plot_comparison(
         )
         ax.set_xticks(positions, [_pretty(s) for s in scenarios], rotation=20, ha="right")
         ax.set_title(name, fontsize=10)
+        ax.set_xlabel("Scenario")
         ax.set_ylabel(unit)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         finite = np.isfinite(np.concatenate([low, high, mean]))
@@ -788,4 +840,5 @@ __all__ = [
     "plot_lifecycle",
     "plot_retention",
     "plot_run_dashboard",
+    "plot_satisfaction",
 ]

@@ -41,7 +41,7 @@ DOCKING: dict[str, dict[str, Any]] = {
 
 
 def docking_scenario(changes: Mapping[str, Any] | None = None, name: str = "docking") -> Scenario:
-    """The docking scenario with settings changed at dotted paths (e.g. ``"firm.margin_timing"``)."""
+    """The docking scenario, with settings changed at dotted paths (``"firm.margin_timing"``)."""
     data: dict[str, Any] = {"name": name, "description": "docking against a closed form"}
     data.update({section: dict(values) for section, values in DOCKING.items()})
     for path, value in (changes or {}).items():

@@ -62,7 +62,7 @@ def conversion_rates(channels: list[Channel], referral_conversion_rate: float) -
 
 def convert_prospects(
     table: CustomerTable,
-    rng: np.random.Generator,
+    draws: np.ndarray,
     rates_by_source: np.ndarray,
     lapse_probability: float,
 ) -> tuple[np.ndarray, int, np.ndarray]:
@@ -70,9 +70,12 @@ def convert_prospects(
 
     Args:
         table: The customer table.
-        rng: Random stream.
+        draws: This month's uniform draw for every person in the table.
         rates_by_source: Conversion rate per prospect source code (referrals last).
-        lapse_probability: Chance per month a prospect who did not buy lapses to suspect.
+        lapse_probability: Chance per month a prospect lapses to suspect. The same draw
+            decides buying (from the bottom of [0, 1)) and lapsing (from the top), so the
+            chances are the conversion rate, ``lapse_probability`` and the rest to wait
+            (a prospect cannot both buy and lapse).
 
     Returns:
         Rows that bought for the first time, the number of lapsed prospects, and the
@@ -81,7 +84,7 @@ def convert_prospects(
     prospects = np.flatnonzero(table.stage == PROSPECT)
     source = table.prospect_source[prospects]
     at_start = np.bincount(source, minlength=len(rates_by_source))
-    u = rng.random(prospects.size, dtype=np.float32)
+    u = draws[prospects]
     buys = u < rates_by_source[source]
     # The same draw decides lapsing, from the other end of [0, 1).
     lapses = u >= 1.0 - lapse_probability
@@ -94,7 +97,7 @@ def convert_prospects(
 
 def contact_suspects(
     table: CustomerTable,
-    rng: np.random.Generator,
+    draws: np.ndarray,
     channels: list[Channel],
     budget: float,
     channel_weights: list[np.ndarray],
@@ -104,8 +107,9 @@ def contact_suspects(
     Each channel spends its share of the budget on ``spend / cost_per_contact``
     contacts, spread over suspects in proportion to their weight (1 for mass
     marketing, resemblance to the best customers raised to the channel's
-    look-alike strength otherwise). One uniform draw per suspect decides which
-    channel, if any, made them a prospect.
+    look-alike strength otherwise). The suspect's uniform draw in ``draws``
+    (one per person in the table) decides which channel, if any, made them a
+    prospect.
 
     Returns:
         Contacts and new prospects by channel.
@@ -115,7 +119,7 @@ def contact_suspects(
     new_prospects = np.zeros(len(channels), np.int64)
     if suspects.size == 0 or budget <= 0:
         return contacts, new_prospects
-    u = rng.random(suspects.size, dtype=np.float32)
+    u = draws[suspects]
     lower = np.zeros(suspects.size, np.float32)
     for channel, weights in zip(channels, channel_weights, strict=True):
         if channel.cost_per_contact > 0:

@@ -99,7 +99,7 @@ def leave_probability(
 
 
 def draw_reasons(
-    rng: np.random.Generator,
+    u: np.ndarray,
     own: np.ndarray,
     price: np.ndarray,
     product: np.ndarray,
@@ -110,6 +110,12 @@ def draw_reasons(
     """Why each leaving customer left, drawn in proportion to their hazards.
 
     The customer's own churn is split over reasons by the background mix.
+
+    Args:
+        u: A uniform draw in [0, 1) per leaving customer.
+        own, price, product, service: The leaving customers' hazards.
+        pressures: This month's market pressures.
+        background_mix: Shares of the reasons behind a customer's own churn.
 
     Returns:
         Reason codes (indices into ``DEFECTION_REASONS``).
@@ -124,7 +130,7 @@ def draw_reasons(
     weights[:, ORGANISATIONAL] += pressures.organisational_rate
     cumulative = np.cumsum(weights, axis=1)
     total = cumulative[:, -1:]
-    u = rng.random((n, 1)) * total
+    u = u.reshape(n, 1) * total
     reasons = (u >= cumulative).sum(axis=1)
     return np.minimum(reasons, len(DEFECTION_REASONS) - 1).astype(np.int8)
 

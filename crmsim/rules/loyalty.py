@@ -18,7 +18,7 @@ from crmsim.customers import CustomerTable
 def move_on_ladder(
     table: CustomerTable,
     rows: np.ndarray,
-    rng: np.random.Generator,
+    draws: np.ndarray,
     satisfaction: np.ndarray,
     spend_per_month: np.ndarray,
     tenure_needed: np.ndarray,
@@ -33,7 +33,7 @@ def move_on_ladder(
     Args:
         table: The customer table.
         rows: Active customers.
-        rng: Random stream.
+        draws: This month's uniform draw for every person in the table.
         satisfaction: Satisfaction of each customer in ``rows``.
         spend_per_month: Expected spend of each customer in ``rows``, currency per month.
         tenure_needed, satisfaction_needed, spend_needed: Per rung, what it takes to stand on it.
@@ -53,7 +53,7 @@ def move_on_ladder(
         & (satisfaction >= satisfaction_needed[next_tier])
         & (spend_per_month >= spend_needed[next_tier])
     )
-    u = rng.random(rows.size, dtype=np.float32)
+    u = draws[rows]
     promoted = eligible & (u < promotion_probability)
     demoted = (tier > 0) & (satisfaction < demotion_satisfaction) & (u < demotion_probability)
     tier = tier + promoted.astype(np.int8) - demoted.astype(np.int8)

@@ -23,7 +23,7 @@ def return_chance_by_month(
 
 def return_defectors(
     table: CustomerTable,
-    rng: np.random.Generator,
+    draws: np.ndarray,
     chance_by_month: np.ndarray,
     recoverability_by_reason: np.ndarray,
 ) -> np.ndarray:
@@ -31,9 +31,11 @@ def return_defectors(
 
     Args:
         table: The customer table.
-        rng: Random stream.
+        draws: This month's uniform draw for every person in the table.
         chance_by_month: Chance of return by months since defection.
         recoverability_by_reason: Relative chance by reason code (fired last, 0).
+
+    Those who stay away are one month further gone.
 
     Returns:
         Rows of the customers who came back.
@@ -41,7 +43,10 @@ def return_defectors(
     gone = np.flatnonzero(table.stage == DEFECTED)
     months = np.minimum(table.months_since_defection[gone], chance_by_month.size - 1)
     chance = chance_by_month[months] * recoverability_by_reason[table.defection_reason[gone]]
-    back = gone[rng.random(gone.size, dtype=np.float32) < chance]
+    returns = draws[gone] < chance
+    back = gone[returns]
+    still_gone = gone[~returns]
+    table.months_since_defection[still_gone] += 1
     table.stage[back] = ACTIVE
     table.tier[back] = SHOPPER
     table.tenure_months[back] = 0

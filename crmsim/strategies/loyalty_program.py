@@ -69,7 +69,7 @@ class LoyaltyProgram(Strategy):
         if fee > 0:
             bill = table.order_value[invited]
             chance *= 1.0 - table.price_sensitivity[invited] * fee / (fee + bill)
-        joins = invited[model.rng.random(invited.size, dtype=np.float32) < chance]
+        joins = invited[model.draws("strategies")[invited] < chance]
         table.member[joins] = True
 
     def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:

@@ -1,0 +1,167 @@
+"""The figures and the explorer build on small seeded runs, with titles and labelled axes."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from crmsim import CRMModel, economics, plots
+from crmsim.experiment import compare
+from crmsim.scenario import load_scenario
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def model() -> CRMModel:
+    """A small seeded run that follows a few customers."""
+    run = CRMModel("baseline", rng=7, customers=2_000)
+    return run.run(24)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _check(fig: Figure) -> None:
+    """A figure has a title, and every axes with data has both axis labels."""
+    assert isinstance(fig, Figure)
+    axes = [ax for ax in fig.axes if ax.has_data()]
+    assert axes, "the figure draws nothing"
+    title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    for ax in axes:
+        assert ax.get_title() or title, "an axes has no title"
+        # Axes sharing the month axis carry its label once, on the lowest panel.
+        siblings = ax.get_shared_x_axes().get_siblings(ax)
+        assert any(a.get_xlabel() for a in siblings), f"axes {ax.get_title()!r} has no x label"
+        assert ax.get_ylabel(), f"axes {ax.get_title()!r} has no y label"
+    fig.canvas.draw()  # every artist can be rendered
+
+
+def test_series_figures(model: CRMModel) -> None:
+    series = model.monthly_series()
+    for function in (
+        plots.plot_lifecycle,
+        plots.plot_ladder,
+        plots.plot_defections_by_reason,
+        plots.plot_retention,
+        plots.plot_satisfaction,
+    ):
+        _check(function(series))
+
+
+def test_lifecycle_stacks_add_up_to_the_market(model: CRMModel) -> None:
+    fig = plots.plot_lifecycle(model.monthly_series())
+    ax = fig.axes[0]
+    top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(model.customers.size)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "defected",
+        "active",
+        "prospect",
+        "suspect",
+    ]
+
+
+def test_defections_by_month_and_by_year(model: CRMModel) -> None:
+    series = model.monthly_series()
+    monthly = plots.plot_defections_by_reason(series, months_per_bar=1)
+    yearly = plots.plot_defections_by_reason(series, months_per_bar=12)
+    assert "each month" in monthly.axes[0].get_title()
+    assert "12 months" in yearly.axes[0].get_title()
+    heights = sum(p.get_height() for p in yearly.axes[0].patches)
+    assert heights == pytest.approx(series["defected_this_month"].sum())
+
+
+def test_cohort_survival(model: CRMModel) -> None:
+    frame = economics.cohort_survival_table(model.customers, 24, every=6)
+    fig = plots.plot_cohort_survival(frame)
+    _check(fig)
+    assert len(fig.axes[0].lines) == frame.shape[1]
+
+
+def test_clv_distribution(model: CRMModel) -> None:
+    _check(plots.plot_clv_distribution(model.customer_frame()["realised_clv"]))
+
+
+def test_clv_distribution_annotates_the_top_share() -> None:
+    clv = np.random.default_rng(3).lognormal(3.0, 1.2, 5_000) - 10.0
+    fig = plots.plot_clv_distribution(clv)
+    _check(fig)
+    share = economics.pareto_share(clv, 0.2)
+    texts = " ".join(t.get_text() for t in fig.axes[1].texts)
+    assert f"bring {share * 100:.0f}% of the profit" in texts
+    assert "peak" in texts  # some customers lose money: a whale curve
+
+
+def test_clv_distribution_without_positive_total() -> None:
+    fig = plots.plot_clv_distribution(np.array([-5.0, -1.0, 2.0]))
+    assert "not positive" in " ".join(t.get_text() for t in fig.axes[1].texts)
+    with pytest.raises(ValueError, match="finite"):
+        plots.plot_clv_distribution([np.nan])
+
+
+def test_customer_history(model: CRMModel) -> None:
+    followed = [model.customer(i) for i in model.followed]
+    customer = max(followed, key=lambda c: len({h["stage"] for h in c.history}))
+    fig = plots.plot_customer_history(customer)
+    _check(fig)
+    assert f"Customer {customer.id}" in fig.get_suptitle()
+    unfollowed = model.customer(model.customers.size - 1)
+    with pytest.raises(ValueError, match="no history"):
+        plots.plot_customer_history(unfollowed)
+
+
+@pytest.mark.parametrize("with_clv", [False, True])
+def test_run_dashboard(model: CRMModel, with_clv: bool) -> None:
+    clv = model.customer_frame()["realised_clv"] if with_clv else None
+    fig = plots.plot_run_dashboard(model.monthly_series(), clv=clv, title="small run")
+    _check(fig)
+    assert len(fig.axes) == (6 if with_clv else 4)
+    assert fig.get_suptitle() == "small run"
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(ValueError, match="missing columns: .*suspect"):
+        plots.plot_lifecycle(pd.DataFrame({"month": [0, 1]}))
+
+
+def test_comparison() -> None:
+    base = load_scenario("baseline")
+    cheaper = base.with_changes({"firm.price_index": 0.9}, name="cheaper")
+    result = compare([base, cheaper], replications=2, months=12, customers=1_000)
+    for band in ("ci", "runs"):
+        fig = plots.plot_comparison(result, band=band)
+        _check(fig)
+        assert len(fig.axes) == len(plots.COMPARISON_MEASURES) + 1
+        legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+        assert legend == ["baseline", "cheaper"]
+    with pytest.raises(ValueError, match="band"):
+        plots.plot_comparison(result, band="wide")
+
+
+def test_lifecycle_explorer_builds_and_reruns() -> None:
+    import ipywidgets
+
+    from crmsim.widgets import LEVERS, lifecycle_explorer
+
+    box = lifecycle_explorer(customers=1_000, months=12)
+    assert isinstance(box, ipywidgets.VBox)
+    sliders = [
+        w
+        for column in box.children[0].children
+        for w in column.children
+        if isinstance(w, ipywidgets.FloatSlider)
+    ]
+    assert len(sliders) == len(LEVERS)
+    sliders[0].value = 0.9  # a re-run with a stronger competitor must not fail
+    members = next(lever for lever in LEVERS if lever.path == "ladder.churn_multiplier")
+    changed = members.changes(load_scenario("baseline"), 0.4)["ladder.churn_multiplier"]
+    assert changed[2] == pytest.approx(0.4)
+    assert changed[2] > changed[3] > changed[4]
