@@ -111,6 +111,10 @@ def execute(run: Run) -> dict[str, Any]:
     model.run(run.months)
     summary = model.summary()
     monthly = model.monthly_series()
+    # Mesa agents and the model refer to each other, so the model waits for the cycle
+    # collector; drop its customer table now so memory stays flat over many runs.
+    model.customers = None
+    model.datacollector = None
     return {
         "key": run.key,
         "scenario": run.scenario_name,
