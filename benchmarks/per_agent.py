@@ -186,9 +186,12 @@ class Customer(mesa.Agent):
     # ------------------------------------------------------------- a month
     def step(self) -> None:
         """Live one month: buy or lapse, be contacted, be a customer, leave, come back."""
+        lapsed_now = False
         if self.stage == PROSPECT:
             self._consider_first_purchase()
-        if self.stage == SUSPECT:
+            lapsed_now = self.stage == SUSPECT
+        # A prospect who loses interest is not contacted again in the same month.
+        if self.stage == SUSPECT and not lapsed_now:
             self._be_contacted()
         was_active = self.stage == ACTIVE
         if was_active:
@@ -712,9 +715,10 @@ class PerAgentCRMModel(mesa.Model):
         recoverable = vars(back.reason_recoverability)
         # Customers the firm ended itself ("fired", the last reason) never come back.
         self.recoverability = [recoverable.get(reason, 0.0) for reason in REASONS[:-1]] + [0.0]
-        self.return_chance = [
-            back.return_probability_per_month * 0.5 ** (month / back.half_life_months)
-            for month in range(p.simulation.months + 2)
+        # Nobody returns in the month they left; then the chance halves every half-life.
+        self.return_chance = [0.0] + [
+            back.return_probability_per_month * 0.5 ** ((month - 1) / back.half_life_months)
+            for month in range(1, p.simulation.months + 2)
         ]
         self.cost_per_return = back.cost_per_return
 

@@ -722,7 +722,8 @@ def lever_changes(scenario: Scenario, lever: str, step: float = 0.01) -> dict[st
 
     - retention: every chance of leaving scaled so that the baseline's yearly
       retention rises by ``step`` (relative), as in Gupta, Lehmann & Stuart (2004);
-    - margin: gross margin up by ``step`` (relative);
+    - margin: the margin each customer brings per month (gross margin on sales less
+      the cost to serve) up by ``step`` (relative): both are scaled by ``1 + step``;
     - acquisition cost: the acquisition budget and every cost per contact down by
       ``step``, so the same prospects are reached for less.
     """
@@ -734,7 +735,10 @@ def lever_changes(scenario: Scenario, lever: str, step: float = 0.01) -> dict[st
         scale = (1.0 - target_monthly) / churn if churn > 0 else 1.0
         return {"firm.churn_scale": p.firm.churn_scale * scale}
     if lever == "margin":
-        return {"firm.gross_margin": min(p.firm.gross_margin * (1.0 + step), 1.0)}
+        return {
+            "firm.gross_margin": min(p.firm.gross_margin * (1.0 + step), 1.0),
+            "firm.cost_to_serve_per_month": p.firm.cost_to_serve_per_month * (1.0 + step),
+        }
     if lever == "acquisition_cost":
         channels = {
             name: spec | {"cost_per_contact": spec["cost_per_contact"] * (1.0 - step)}

@@ -6,11 +6,13 @@ ordinary Mesa agents with their own ``step``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import mesa
 
-from crmsim.strategies import REGISTRY, Strategy
+from crmsim.rules.acquisition import Channel
+from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY, Strategy
 
 if TYPE_CHECKING:
     from crmsim.model import CRMModel
@@ -33,15 +35,16 @@ class Firm(mesa.Agent):
     def __init__(self, model: CRMModel) -> None:
         super().__init__(model)
         firm = model.scenario.params.firm
+        self.list_price_index: float = firm.price_index
         self.price_index: float = firm.price_index
         self.gross_margin: float = firm.gross_margin
         self.cost_to_serve_per_month: float = firm.cost_to_serve_per_month
         self.service_quality: float = firm.service_quality
         self.product_quality: float = firm.product_quality
         self.quality_improvement_per_month: float = firm.quality_improvement_per_month
-        self.acquisition_budget_per_month: float = (
-            model.scenario.params.acquisition.budget_per_month
-        )
+        self.base_acquisition_budget: float = model.scenario.params.acquisition.budget_per_month
+        self.acquisition_budget_per_month: float = self.base_acquisition_budget
+        self.channels: list[Channel] = list(model.channels)
         self.strategies: list[Strategy] = [
             REGISTRY[name](params) for name, params in model.scenario.data["strategies"].items()
         ]
@@ -56,9 +59,22 @@ class Firm(mesa.Agent):
         return [s for s in self.strategies if s.is_running(self.model.month)]
 
     def step(self) -> None:
-        """Improve what the firm delivers, then let each running strategy act."""
+        """Improve what the firm delivers, set this month's price and acquisition plan,
+        then let each running strategy act."""
         self.service_quality += self.quality_improvement_per_month
-        for strategy in self.running_strategies():
+        running = self.running_strategies()
+        self.price_index = self.list_price_index
+        self.acquisition_budget_per_month = self.base_acquisition_budget
+        shares = {c.name: c.budget_share for c in self.model.channels}
+        for strategy in running:
+            factor = strategy.price_factor(self.model)
+            if factor is not None:
+                self.price_index *= factor
+            plan = strategy.acquisition_plan(self.model) or {}
+            self.acquisition_budget_per_month *= plan.get("budget_factor", 1.0)
+            shares.update(plan.get("budget_shares", {}))
+        self.channels = [replace(c, budget_share=shares[c.name]) for c in self.model.channels]
+        for strategy in running:
             strategy.act(self.model)
 
 
@@ -82,6 +98,14 @@ class Competitor(mesa.Agent):
         self.strength_growth_per_year: float = rival.strength_growth_per_year
         self.product_advantage_rate_per_month: float = rival.product_advantage_rate_per_month
         self.poached_total = 0
+        self.strategies: list[Strategy] = [
+            COMPETITOR_REGISTRY[name](params)
+            for name, params in model.scenario.data["competitor_strategies"].items()
+        ]
+
+    def running_strategies(self) -> list[Strategy]:
+        """The competitor's strategies that act this month."""
+        return [s for s in self.strategies if s.is_running(self.model.month)]
 
     @property
     def poaching_chance(self) -> float:
@@ -93,3 +117,5 @@ class Competitor(mesa.Agent):
         years = self.model.month / 12.0
         growth = max(0.0, 1.0 + self.strength_growth_per_year)
         self.offer_strength = min(1.0, self.base_offer_strength * growth**years)
+        for strategy in self.running_strategies():
+            strategy.act(self.model)

@@ -28,6 +28,7 @@ Mesa's ``DataCollector``.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,16 +56,11 @@ from crmsim.scenario import Scenario, load_scenario
 from crmsim.schema import DEFECTION_REASONS, TIERS
 
 COST_KINDS = ("acquisition", "service", "programme", "return")
-STREAMS = (
-    "traits",
-    "acquisition",
-    "word_of_mouth",
-    "ladder",
-    "purchasing",
-    "defection",
-    "reacquisition",
-    "strategies",
-)
+STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing", "strategies")
+"""Independent random streams of a run. Each month everyone gets one "joining" draw
+(used by the funnel for suspects and prospects, by the ladder for customers) and one
+"leaving" draw (defection for customers, return for those gone since an earlier month):
+each person's draw serves at most one decision, and stays theirs across scenarios."""
 
 
 @dataclass
@@ -158,6 +154,7 @@ class CRMModel(mesa.Model):
         self.firm = Firm(self)
         self.competitor = Competitor(self)
         self.accounts = Accounts()
+        self._strategy_streams: dict[str, np.random.Generator] = {}
         self.funnel_totals = {
             key: np.zeros(len(self.channels) + 1)
             for key in ("contacts", "new_prospects", "prospects_at_start", "conversions", "spend")
@@ -174,6 +171,11 @@ class CRMModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={key: _reporter(key) for key in self._blank_stats()}
         )
+        self._strategy_measures = [
+            key
+            for strategy in [*self.firm.strategies, *self.competitor.strategies]
+            for key in strategy.measures
+        ]
 
     @property
     def scenario(self) -> Scenario:
@@ -195,6 +197,8 @@ class CRMModel(mesa.Model):
         """Simulate one month."""
         self.month_stats = self._blank_stats()
         self.month_stats["month"] = self.month
+        self._joining = self.draws("joining")
+        self._leaving = self.draws("leaving")
         self.firm.step()
         self.competitor.step()
         self._acquire_customers()
@@ -234,18 +238,23 @@ class CRMModel(mesa.Model):
         p = self.scenario.params.acquisition
         # Prospects and suspects are different people, so one draw per person serves both
         # steps (a prospect who lapses this month is not contacted again this month).
-        draws = self.draws("acquisition")
+        draws = self._joining
+        rates = self.conversion_rates.copy()
+        rates[self.referral_code] = min(
+            1.0, rates[self.referral_code] * self._strategy_scalar("referral_conversion_factor")
+        )
         converted, lapsed, at_start = acquisition.convert_prospects(
-            table, draws, self.conversion_rates, p.prospect_lapse_per_month
+            table, draws, rates, p.prospect_lapse_per_month
         )
         budget = self.firm.acquisition_budget_per_month
+        channels = self.firm.channels
         contacts, new_prospects = acquisition.contact_suspects(
-            table, draws, self.channels, budget, self.channel_weights
+            table, draws, channels, budget, self.channel_weights
         )
         self._welcome(converted, source=table.prospect_source[converted])
         # Channel spend is shared by the customers the channel brought this month.
         sources = table.prospect_source[converted]
-        for channel in self.channels:
+        for channel in channels:
             spend = budget * channel.budget_share
             brought = converted[sources == channel.code]
             self.funnel_totals["spend"][channel.code] += spend
@@ -255,11 +264,13 @@ class CRMModel(mesa.Model):
                 self._charge_unattributed(spend, "acquisition")
         referred = acquisition.word_of_mouth_referrals(
             table,
-            self.streams["acquisition"],
+            self.streams["word_of_mouth"],
             np.flatnonzero(table.stage == ACTIVE),
-            self.referrals_per_month,
+            self.referrals_per_month * np.float32(self._strategy_scalar("referral_factor")),
             self.referral_code,
         )
+        for strategy in self.firm.running_strategies():
+            strategy.after_acquisition(self, converted)
         new_prospects = np.append(new_prospects, referred)
         contacts = np.append(contacts, referred)
         conversions = np.bincount(sources, minlength=len(self.channels) + 1)
@@ -304,7 +315,8 @@ class CRMModel(mesa.Model):
         promoted, demoted = loyalty.move_on_ladder(
             self.customers,
             rows,
-            self.draws("ladder"),
+            # Newcomers' draws served the funnel; they cannot move on the ladder yet.
+            self._joining,
             satisfaction_now,
             spend,
             self.tenure_needed,
@@ -359,11 +371,17 @@ class CRMModel(mesa.Model):
             self.loyalty_factor(rows),
             pressures,
         )
+        hazards = {"price": price, "product": product, "service": service}
+        for strategy in self.all_running_strategies():
+            factors = strategy.reason_factors(self, rows)
+            for reason, factor in (factors or {}).items():
+                hazards[reason] = np.minimum(hazards[reason] * factor, 1.0)
+        price, product, service = hazards["price"], hazards["product"], hazards["service"]
         leave = defection.leave_probability(own, price, product, service, pressures)
         churn_scale = self.scenario.params.firm.churn_scale
         if churn_scale != 1.0:
             leave = np.minimum(leave * np.float32(churn_scale), 1.0)
-        u = self.draws("defection")[rows]
+        u = self._leaving[rows]
         leaving = u < leave
         if dropped is not None:
             leaving |= dropped
@@ -382,7 +400,7 @@ class CRMModel(mesa.Model):
             # A silent dropout (BG/NBD) leaves for one of the background reasons.
             silent = dropped[leaving]
             reasons[silent] = defection.draw_background_reasons(
-                self.streams["defection"], int(silent.sum()), self.background_mix
+                self.streams["purchasing"], int(silent.sum()), self.background_mix
             )
         table.churn_hazard[rows] = leave
         leavers = rows[leaving]
@@ -394,7 +412,7 @@ class CRMModel(mesa.Model):
         unhappy = int(np.isin(reasons, SERVICE_OR_PRODUCT).sum())
         self.month_stats["deterred_prospects"] = acquisition.deter_prospects(
             table,
-            self.streams["acquisition"],
+            self.streams["word_of_mouth"],
             unhappy,
             self.scenario.params.acquisition.deterrence_per_defector,
         )
@@ -413,11 +431,19 @@ class CRMModel(mesa.Model):
             cost = strategy.costs(self, payers, revenue)
             if cost is not None:
                 self.charge_customers(payers, cost, "programme")
+            fixed = strategy.fixed_cost(self)
+            if fixed:
+                self._charge_unattributed(fixed, "programme")
         stats["paying_customers"] = payers.size
 
     def _reacquire_customers(self) -> None:
         back = reacquisition.return_defectors(
-            self.customers, self.draws("reacquisition"), self.return_chance, self.recoverability
+            self.customers,
+            # Only customers gone since an earlier month can return: their draws are unused.
+            self._leaving,
+            self.return_chance,
+            self.recoverability,
+            factor_of=self._return_factor,
         )
         self._start_relationship(back)
         self.charge_customers(back, self.scenario.params.reacquisition.cost_per_return, "return")
@@ -459,6 +485,12 @@ class CRMModel(mesa.Model):
         )
         stats["market_expectation"] = self.market_expectation
         stats["competitor_offer_strength"] = self.competitor.offer_strength
+        stats["price_index"] = self.firm.price_index
+        for strategy in [*self.firm.strategies, *self.competitor.strategies]:
+            if strategy.measures:
+                report = strategy.report(self) if strategy.is_running(self.month) else {}
+                for key in strategy.measures:
+                    stats[key] = report.get(key, float("nan"))
         self.datacollector.collect(self)
         for i in self.followed:
             self.history[i].append(self._snapshot(i))
@@ -534,6 +566,38 @@ class CRMModel(mesa.Model):
         table = self.customers
         rate = table.purchase_rate[rows] if self.non_contractual else np.float32(1.0)
         return table.order_value[rows] * rate * self.current_spend_factor(rows)
+
+    def all_running_strategies(self) -> list[Any]:
+        """The firm's and the competitor's strategies that act this month."""
+        return [*self.firm.running_strategies(), *self.competitor.running_strategies()]
+
+    def _return_factor(self, rows: np.ndarray) -> np.ndarray | None:
+        result = None
+        for strategy in self.all_running_strategies():
+            part = strategy.return_factor(self, rows)
+            if part is not None:
+                result = part if result is None else result * part
+        return result
+
+    def _strategy_scalar(self, hook: str) -> float:
+        """Product of the running strategies' scalar factors for ``hook`` (1 = none)."""
+        value = 1.0
+        for strategy in self.firm.running_strategies():
+            part = getattr(strategy, hook)(self)
+            if part is not None:
+                value *= part
+        return value
+
+    def strategy_rng(self, name: str) -> np.random.Generator:
+        """A random stream of a strategy's own, the same whatever else runs (by seed and name)."""
+        if name not in self._strategy_streams:
+            key = zlib.crc32(name.encode())
+            self._strategy_streams[name] = np.random.default_rng([self.seed, key])
+        return self._strategy_streams[name]
+
+    def strategy_draws(self, name: str) -> np.ndarray:
+        """A uniform draw per person from a strategy's own stream (see ``draws``)."""
+        return self.strategy_rng(name).random(self.customers.size, dtype=np.float32)
 
     def _strategy_product(
         self, rows: np.ndarray, hook: str, add: bool = False
@@ -656,6 +720,8 @@ class CRMModel(mesa.Model):
             "mean_satisfaction",
             "market_expectation",
             "competitor_offer_strength",
+            "price_index",
+            *getattr(self, "_strategy_measures", ()),
         ]
         return dict.fromkeys(keys, 0)
 

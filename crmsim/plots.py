@@ -68,14 +68,34 @@ SCENARIO_COLORS: tuple[str, ...] = (
 )
 REASONS: tuple[str, ...] = (*DEFECTION_REASONS, "fired")
 
-# Measures drawn by plot_comparison: title, axis label, scale.
-COMPARISON_MEASURES: dict[str, tuple[str, str, float]] = {
+MEASURE_AXES: dict[str, tuple[str, str, float]] = {
     "mean_clv": ("Mean realised CLV", "currency per customer", 1.0),
     "customer_equity": ("Customer equity at the end", "currency", 1.0),
     "retention_rate": ("Retention rate", "% of customers per month", 100.0),
     "churn_rate": ("Churn rate", "% of customers per month", 100.0),
     "active_customers": ("Active customers at the end", "customers", 1.0),
+    "total_profit_pv": ("Discounted profit of the run", "currency", 1.0),
+    "value_of_customer_base": ("Value of the customer base", "currency", 1.0),
+    "pareto_share_top20": ("Profit share of the top 20%", "% of total profit", 100.0),
 }
+"""How each measure of a study is drawn: title, axis label (unit) and scale."""
+
+COMPARISON_MEASURES: tuple[str, ...] = (
+    "mean_clv",
+    "customer_equity",
+    "retention_rate",
+    "churn_rate",
+    "active_customers",
+)
+"""Measures in the top row of :func:`plot_comparison` by default."""
+
+STUDY_MEASURES: tuple[str, ...] = (
+    "value_of_customer_base",
+    "mean_clv",
+    "retention_rate",
+    "active_customers",
+)
+"""Measures drawn by :func:`plot_paired_differences` and :func:`plot_sweep` by default."""
 
 
 def _pretty(name: str) -> str:
@@ -101,15 +121,13 @@ def _figure(
 
 
 def _thousands(value: float, _position: Any = None) -> str:
-    """Axis labels such as 12k or 1.5M."""
+    """Axis labels such as 750, 2.5k, 12k or 1.5M."""
     size = abs(value)
     if size >= 1e6:
-        return f"{value / 1e6:.1f}M"
-    if size >= 1e4:
-        return f"{value / 1e3:.0f}k"
+        return f"{value / 1e6:.4g}M"
     if size >= 1e3:
-        return f"{value / 1e3:.1f}k"
-    return f"{value:g}"
+        return f"{value / 1e3:.4g}k"
+    return f"{value:.4g}"
 
 
 def _months(series: pd.DataFrame) -> np.ndarray:
@@ -661,11 +679,12 @@ def plot_customer_history(customer: Customer) -> Figure:
                 if stage == "defected":
                     reason = history["defection_reason"].iloc[start]
                     bottom.annotate(
-                        f"left: {reason}",
-                        (left, len(TIERS) - 0.8),
+                        f"left: {_pretty(str(reason))}",
+                        (left, len(TIERS) - 0.6),
                         fontsize=8,
+                        rotation=90,
                         ha="left",
-                        va="center",
+                        va="top",
                         color="#7f2704",
                     )
             start = k
@@ -725,6 +744,33 @@ def plot_run_dashboard(
     return fig
 
 
+def _check_measures(measures: Sequence[str]) -> None:
+    unknown = [m for m in measures if m not in MEASURE_AXES]
+    if unknown:
+        raise ValueError(
+            f"unknown measure(s) {', '.join(unknown)}; allowed: {', '.join(MEASURE_AXES)}"
+        )
+
+
+def _grid(count: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, list[Axes]]:
+    """A figure with ``count`` panels, two per row."""
+    ncols = 1 if count == 1 else 2
+    nrows = (count + ncols - 1) // ncols
+    fig, axes = _figure(nrows, ncols, figsize=(width * ncols, height * nrows))
+    axes = list(np.atleast_1d(axes).ravel())
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
+
+
+def _empty(message: str, title: str) -> Figure:
+    fig, ax = _figure(figsize=(7, 2.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    fig.suptitle(title, fontweight="bold")
+    return fig
+
+
 def _band(frame: pd.DataFrame, band: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and band across replications (columns) for each month (rows)."""
     values = frame.to_numpy(dtype=float)
@@ -762,11 +808,7 @@ def plot_comparison(
     if band not in ("ci", "runs"):
         raise ValueError(f"band must be 'ci' or 'runs'; got {band!r}")
     measures = list(measures or COMPARISON_MEASURES)
-    unknown = [m for m in measures if m not in COMPARISON_MEASURES]
-    if unknown:
-        raise ValueError(
-            f"unknown measure(s) {', '.join(unknown)}; allowed: {', '.join(COMPARISON_MEASURES)}"
-        )
+    _check_measures(measures)
     table = comparison.table
     scenarios = list(dict.fromkeys(table["scenario"]))
     colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(scenarios)}
@@ -778,7 +820,7 @@ def plot_comparison(
     for k, measure in enumerate(measures):
         ax = fig.add_subplot(grid[0, k])
         _style(ax)
-        name, unit, scale = COMPARISON_MEASURES[measure]
+        name, unit, scale = MEASURE_AXES[measure]
         rows = table[table["measure"] == measure].set_index("scenario").reindex(scenarios)
         mean = rows["mean"].to_numpy(dtype=float) * scale
         low = rows["ci_low"].to_numpy(dtype=float) * scale
@@ -830,6 +872,196 @@ def plot_comparison(
     return fig
 
 
+def plot_paired_differences(
+    comparison: Comparison, measures: Sequence[str] | None = None
+) -> Figure:
+    """Each scenario's difference from the reference scenario, paired by replication.
+
+    With common random numbers, replication k of every scenario meets the same
+    customers and the same luck, so the paired confidence interval (thick bar)
+    is much narrower than the interval that treats the runs as independent
+    (thin bar): a difference is clear when the thick bar does not cross zero.
+
+    Args:
+        comparison: Result of :func:`crmsim.experiment.compare` (its ``differences``).
+        measures: Measures to draw (default: ``STUDY_MEASURES``).
+
+    Returns:
+        The figure, one panel per measure.
+    """
+    measures = list(measures or STUDY_MEASURES)
+    _check_measures(measures)
+    differences = getattr(comparison, "differences", None)
+    title = "Paired differences from the reference scenario"
+    if differences is None or differences.empty:
+        return _empty("Only one scenario: there is no difference to show.", title)
+    reference = str(differences["reference"].iloc[0])
+    scenarios = list(dict.fromkeys(differences["scenario"]))
+    all_scenarios = [reference, *scenarios]
+    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(all_scenarios)}
+    positions = np.arange(len(scenarios))[::-1]
+    fig, axes = _grid(len(measures), width=6.0, height=0.9 + 0.55 * len(scenarios) + 1.2)
+    for ax, measure in zip(axes, measures, strict=True):
+        name, unit, scale = MEASURE_AXES[measure]
+        rows = differences[differences["measure"] == measure].set_index("scenario")
+        rows = rows.reindex(scenarios)
+        for y, scenario in zip(positions, scenarios, strict=True):
+            row = rows.loc[scenario]
+            color = colors[scenario]
+            ax.plot(
+                [row["unpaired_ci_low"] * scale, row["unpaired_ci_high"] * scale],
+                [y, y],
+                color=color,
+                alpha=0.35,
+                linewidth=1.5,
+                label="unpaired 95% CI" if y == positions[0] else None,
+            )
+            ax.plot(
+                [row["ci_low"] * scale, row["ci_high"] * scale],
+                [y, y],
+                color=color,
+                linewidth=5,
+                solid_capstyle="butt",
+                label="paired 95% CI" if y == positions[0] else None,
+            )
+            ax.plot(
+                row["difference"] * scale,
+                y,
+                "o",
+                color="white",
+                markeredgecolor=color,
+                markersize=6,
+            )
+        ax.axvline(0, color="#333333", linewidth=1)
+        ax.set_yticks(positions, [_pretty(s) for s in scenarios])
+        ax.set_ylim(positions.min() - 0.7, positions.max() + 0.7)
+        ax.set_ylabel("Scenario")
+        unit_text = "percentage points" if scale == 100.0 else unit
+        ax.set_xlabel(f"Difference from {_pretty(reference)} ({unit_text})")
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.set_title(name, fontsize=10)
+        ax.grid(False, axis="y")
+    axes[0].legend(loc="best", frameon=False, fontsize=8)
+    replications = int(differences["replications"].max())
+    fig.suptitle(
+        f"{title} ({_pretty(reference)}), {replications} paired replications",
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_sweep(result: Any, measures: Sequence[str] | None = None) -> Figure:
+    """Measures against the swept parameter: mean over replications with 95% CIs.
+
+    The first swept parameter is on the x axis; each scenario (and each value
+    of any further swept parameter) is a line of its own.
+
+    Args:
+        result: A :class:`crmsim.experiment.SweepResult` (``table`` and ``parameters``).
+        measures: Measures to draw (default: ``STUDY_MEASURES``).
+
+    Returns:
+        The figure, one panel per measure.
+    """
+    measures = list(measures or STUDY_MEASURES)
+    _check_measures(measures)
+    table = result.table
+    parameters = list(result.parameters)
+    if table.empty:
+        return _empty("The sweep has no finished runs.", "Sweep")
+    x_name = parameters[0] if parameters else "scenario"
+    others = ["scenario", *parameters[1:]]
+    groups = list(table.groupby(others, sort=False)) if parameters else [("all", table)]
+    fig, axes = _grid(len(measures))
+    categorical = not parameters or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in table[x_name]
+    )
+    for ax, measure in zip(axes, measures, strict=True):
+        name, unit, scale = MEASURE_AXES[measure]
+        for k, (key, group) in enumerate(groups):
+            rows = group[group["measure"] == measure]
+            x_values = rows[x_name].tolist()
+            x = np.arange(len(x_values)) if categorical else np.asarray(x_values, float)
+            mean = rows["mean"].to_numpy(float) * scale
+            low = rows["ci_low"].to_numpy(float) * scale
+            high = rows["ci_high"].to_numpy(float) * scale
+            error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
+            label = ", ".join(
+                f"{_pretty(str(v))}" if c == "scenario" else f"{c.split('.')[-1]}={v}"
+                for c, v in zip(others, key if isinstance(key, tuple) else (key,), strict=False)
+            )
+            ax.errorbar(
+                x,
+                mean,
+                yerr=error,
+                marker="o",
+                capsize=4,
+                linewidth=1.8,
+                color=SCENARIO_COLORS[k % len(SCENARIO_COLORS)],
+                label=label,
+            )
+            if categorical:
+                ax.set_xticks(x, [_pretty(str(v)) for v in x_values], rotation=20, ha="right")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(_pretty(x_name.split(".")[-1]) if parameters else "Scenario")
+        ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    if len(groups) > 1 or parameters:
+        axes[0].legend(loc="best", frameon=False, fontsize=8)
+    replications = int(table["replications"].max())
+    swept = ", ".join(parameters) if parameters else "scenarios"
+    fig.suptitle(
+        f"Sweep of {swept}: mean of {replications} runs per point (error bars: 95% CI)",
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_tornado(frame: pd.DataFrame) -> Figure:
+    """Elasticities of customer value to its levers, largest first, with 95% CIs.
+
+    Args:
+        frame: Output of :func:`crmsim.experiment.sensitivity`: one row per lever
+            with ``label``, ``elasticity``, ``ci_low``, ``ci_high`` and ``measure``.
+
+    Returns:
+        The figure.
+    """
+    if frame.empty:
+        return _empty("No levers were measured.", "Sensitivity")
+    ordered = frame.assign(size=frame["elasticity"].abs()).sort_values("size")
+    positions = np.arange(len(ordered))
+    fig, ax = _figure(figsize=(8, 1.2 + 0.7 * len(ordered)))
+    mean = ordered["elasticity"].to_numpy(float)
+    error = np.vstack(
+        [
+            np.nan_to_num(mean - ordered["ci_low"].to_numpy(float)),
+            np.nan_to_num(ordered["ci_high"].to_numpy(float) - mean),
+        ]
+    )
+    colors = ["#2171b5" if m >= 0 else "#d62728" for m in mean]
+    ax.barh(positions, mean, color=colors, alpha=0.85)
+    ax.errorbar(mean, positions, xerr=error, fmt="none", ecolor="#222222", capsize=4)
+    ends = np.where(mean >= 0, mean + error[1], mean - error[0])
+    for y, value, end in zip(positions, mean, ends, strict=True):
+        ax.annotate(
+            f" {value:.2f} ",
+            (end, y),
+            va="center",
+            fontsize=8,
+            ha="left" if value >= 0 else "right",
+        )
+    ax.axvline(0, color="#333333", linewidth=1)
+    ax.set_yticks(positions, ordered["label"].astype(str).tolist())
+    ax.set_ylabel("Lever")
+    measure = str(frame["measure"].iloc[0]) if "measure" in frame else "customer value"
+    name = MEASURE_AXES.get(measure, (_pretty(measure), "", 1.0))[0]
+    ax.set_xlabel(f"% change of {name.lower()} per 1% of lever (elasticity)")
+    ax.set_title(f"What moves {name.lower()} most (error bars: 95% CI)")
+    ax.grid(False, axis="y")
+    return fig
+
+
 __all__ = [
     "plot_clv_distribution",
     "plot_cohort_survival",
@@ -838,7 +1070,10 @@ __all__ = [
     "plot_defections_by_reason",
     "plot_ladder",
     "plot_lifecycle",
+    "plot_paired_differences",
     "plot_retention",
     "plot_run_dashboard",
     "plot_satisfaction",
+    "plot_sweep",
+    "plot_tornado",
 ]

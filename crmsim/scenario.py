@@ -149,7 +149,7 @@ def resolve_scenario_path(path: str | Path) -> Path:
 
 
 def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
-    from crmsim.strategies import REGISTRY
+    from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
     problems: list[str] = []
     full: dict[str, Any] = {
@@ -159,7 +159,7 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key in TOP_LEVEL_TEXT:
         if not isinstance(full[key], str):
             problems.append(f"{key}: must be text; got {full[key]!r}")
-    allowed_sections = [*TOP_LEVEL_TEXT, *SCHEMA, "strategies"]
+    allowed_sections = [*TOP_LEVEL_TEXT, *SCHEMA, "strategies", "competitor_strategies"]
     for key in data:
         if key not in allowed_sections:
             problems.append(
@@ -173,31 +173,11 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
             given = {}
         full[section] = _validated_fields(section, fields, given, problems)
 
-    strategies = data.get("strategies") or {}
-    full["strategies"] = {}
-    if not isinstance(strategies, dict):
-        problems.append(
-            "strategies: must map strategy names to their parameters; got " + repr(strategies)
-        )
-        strategies = {}
-    for name, params in strategies.items():
-        if name not in REGISTRY:
-            problems.append(
-                f"strategies.{name}: unknown strategy; available: {', '.join(sorted(REGISTRY))}"
-            )
-            continue
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            problems.append(f"strategies.{name}: must be a mapping of parameters; got {params!r}")
-            continue
-        full["strategies"][name] = _validated_fields(
-            f"strategies.{name}", REGISTRY[name].parameters, params, problems
-        )
-        if not problems:
-            problem = REGISTRY[name].check(full["strategies"][name])
-            if problem:
-                problems.append(f"strategies.{name}: {problem}")
+    for section, registry in (
+        ("strategies", REGISTRY),
+        ("competitor_strategies", COMPETITOR_REGISTRY),
+    ):
+        full[section] = _validated_strategies(section, registry, data.get(section), problems)
 
     if not problems:
         problems.extend(_cross_checks(full))
@@ -205,6 +185,37 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
         lines = "\n  ".join(problems)
         raise ScenarioError(f"{source}: invalid scenario:\n  {lines}")
     return full
+
+
+def _validated_strategies(
+    section: str, registry: Mapping[str, Any], given: Any, problems: list[str]
+) -> dict[str, dict[str, Any]]:
+    strategies = given or {}
+    out: dict[str, dict[str, Any]] = {}
+    if not isinstance(strategies, dict):
+        problems.append(f"{section}: must map strategy names to their parameters; got {given!r}")
+        return out
+    for name, params in strategies.items():
+        if name not in registry:
+            problems.append(
+                f"{section}.{name}: unknown strategy{_did_you_mean(name, registry)}; "
+                f"available: {', '.join(sorted(registry))}"
+            )
+            continue
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            problems.append(f"{section}.{name}: must be a mapping of parameters; got {params!r}")
+            continue
+        before = len(problems)
+        out[name] = _validated_fields(
+            f"{section}.{name}", registry[name].parameters, params, problems
+        )
+        if len(problems) == before:
+            problem = registry[name].check(out[name])
+            if problem:
+                problems.append(f"{section}.{name}: {problem}")
+    return out
 
 
 def _validated_fields(
@@ -271,6 +282,11 @@ def _cross_checks(full: dict[str, Any]) -> list[str]:
     tenure = ladder["promotion_tenure_months"]
     if any(b < a for a, b in zip(tenure, tenure[1:], strict=False)):
         problems.append("ladder.promotion_tenure_months: must not decrease up the ladder")
+    if tenure[1] < 1:
+        problems.append(
+            "ladder.promotion_tenure_months: a new customer is a shopper for at least a month; "
+            f"the second rung needs a tenure >= 1, got {tenure[1]:g}"
+        )
     customers = full["customers"]
     if customers["behaviour"] == "non_contractual" and customers["dropout_a"] <= 0:
         problems.append("customers.dropout_a: must be > 0")

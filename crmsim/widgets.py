@@ -155,7 +155,7 @@ def _draw(run: _Run, reference: _Run) -> Any:
     fig, (left, right) = _figure(1, 2, figsize=(11, 3.6))
     for ax, column, label in (
         (left, "active", "Active customers"),
-        (right, "retention_rate", "Retention (% per month, 12-month average)"),
+        (right, "retention_rate", "Customers kept (% per month)"),
     ):
         for data, color, style, name in (
             (reference, "#969696", "--", "unchanged scenario"),
@@ -172,7 +172,7 @@ def _draw(run: _Run, reference: _Run) -> Any:
     left.set_title("Active customers")
     left.yaxis.set_major_formatter(FuncFormatter(_thousands))
     left.set_ylim(bottom=0)
-    right.set_title("Monthly retention rate")
+    right.set_title("Monthly retention rate (12-month average)")
     right.yaxis.set_major_formatter(PercentFormatter(decimals=1))
     left.legend(loc="lower left", frameon=False, fontsize=8)
     return fig

@@ -132,18 +132,74 @@ def test_missing_columns_are_named() -> None:
         plots.plot_lifecycle(pd.DataFrame({"month": [0, 1]}))
 
 
-def test_comparison() -> None:
+@pytest.fixture(scope="module")
+def comparison():
+    """A tiny comparison of the baseline with a cheaper firm."""
     base = load_scenario("baseline")
     cheaper = base.with_changes({"firm.price_index": 0.9}, name="cheaper")
-    result = compare([base, cheaper], replications=2, months=12, customers=1_000)
+    return compare([base, cheaper], replications=2, months=12, customers=1_000)
+
+
+def test_comparison(comparison) -> None:
     for band in ("ci", "runs"):
-        fig = plots.plot_comparison(result, band=band)
+        fig = plots.plot_comparison(comparison, band=band)
         _check(fig)
         assert len(fig.axes) == len(plots.COMPARISON_MEASURES) + 1
         legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
         assert legend == ["baseline", "cheaper"]
     with pytest.raises(ValueError, match="band"):
-        plots.plot_comparison(result, band="wide")
+        plots.plot_comparison(comparison, band="wide")
+    with pytest.raises(ValueError, match="unknown measure"):
+        plots.plot_comparison(comparison, measures=["happiness"])
+
+
+def test_paired_differences(comparison) -> None:
+    fig = plots.plot_paired_differences(comparison)
+    _check(fig)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(plots.STUDY_MEASURES)
+    assert "baseline" in fig.get_suptitle()
+
+
+def test_study_figures_without_data() -> None:
+    class Empty:
+        differences = pd.DataFrame()
+
+    fig = plots.plot_paired_differences(Empty())
+    assert "Only one scenario" in fig.axes[0].texts[0].get_text()
+    assert plots.plot_tornado(pd.DataFrame()).axes[0].texts
+
+
+def test_sweep() -> None:
+    from crmsim.experiment import SweepSpec, sweep
+
+    spec = SweepSpec(
+        name="margin",
+        scenarios=["baseline"],
+        parameters={"firm.gross_margin": [0.3, 0.4]},
+        replications=2,
+        months=6,
+        customers=500,
+    )
+    fig = plots.plot_sweep(sweep(spec, workers=1, progress=False))
+    _check(fig)
+    assert fig.axes[0].get_xlabel() == "gross margin"
+
+
+def test_tornado() -> None:
+    frame = pd.DataFrame(
+        {
+            "lever": ["retention", "margin"],
+            "label": ["+1% retention", "+1% margin"],
+            "elasticity": [2.5, 1.2],
+            "ci_low": [2.0, 1.1],
+            "ci_high": [3.0, 1.3],
+            "measure": ["value_of_customer_base"] * 2,
+        }
+    )
+    fig = plots.plot_tornado(frame)
+    _check(fig)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["+1% margin", "+1% retention"]  # largest at the top
 
 
 def test_lifecycle_explorer_builds_and_reruns() -> None:

@@ -366,18 +366,19 @@ def test_record_defections_keeps_the_first_month() -> None:
 
 
 def test_return_chance_halves_every_half_life() -> None:
-    chance = reacquisition.return_chance_by_month(0.08, 6.0, max_months=24)
-    assert chance.size == 25
-    np.testing.assert_allclose(chance[[0, 6, 12, 18, 24]], [0.08, 0.04, 0.02, 0.01, 0.005])
-    assert np.all(np.diff(chance) < 0)
+    chance = reacquisition.return_chance_by_month(0.08, 6.0, max_months=25)
+    assert chance.size == 26
+    assert chance[0] == 0.0  # nobody returns in the month they left
+    np.testing.assert_allclose(chance[[1, 7, 13, 19, 25]], [0.08, 0.04, 0.02, 0.01, 0.005])
+    assert np.all(np.diff(chance[1:]) < 0)
 
 
 def test_defectors_return_less_often_after_a_half_life() -> None:
     n, p, half_life = 40_000, 0.3, 6.0
     table = _table(2 * n, stage=DEFECTED)
     table.defection_reason[:] = defection.PRICE
-    table.months_since_defection[:n] = 0
-    table.months_since_defection[n:] = 6
+    table.months_since_defection[:n] = 1
+    table.months_since_defection[n:] = 7
     table.tier[:] = ADVOCATE
     table.tenure_months[:] = 20
     chance = reacquisition.return_chance_by_month(p, half_life, max_months=24)
@@ -399,6 +400,7 @@ def test_return_depends_on_reason_and_fired_never_return() -> None:
     table.defection_reason[:n] = defection.PRICE
     table.defection_reason[n : 2 * n] = defection.PRODUCT
     table.defection_reason[2 * n :] = FIRED
+    table.months_since_defection[:] = 1
     chance = reacquisition.return_chance_by_month(p, 6.0, max_months=3)
     recoverability = reacquisition.recoverability_table(
         {"price": 1.0, "product": 0.5}, (*DEFECTION_REASONS, "fired")

@@ -1,12 +1,15 @@
 """Reacquisition: customers who left may come back, less likely the longer they are gone.
 
-The chance of a return halves every ``half_life_months`` and depends on why
+From the month after they left, the chance of a return is
+``return_probability_per_month`` and halves every ``half_life_months``; it depends on why
 the customer left (a service failure can be put right; a customer who left
 the market rarely returns). Customers the firm ended itself do not return.
 Returning customers start again at the bottom of the ladder.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,9 +19,15 @@ from crmsim.customers import ACTIVE, DEFECTED, FIRED, SHOPPER, CustomerTable
 def return_chance_by_month(
     return_probability: float, half_life_months: float, max_months: int
 ) -> np.ndarray:
-    """Chance of returning, by months since defection (0 .. max_months)."""
+    """Chance of returning, by months since defection (0 .. max_months).
+
+    Nobody returns in the month they left (0 months); one month after leaving the
+    chance is ``return_probability`` and it halves every ``half_life_months``.
+    """
     months = np.arange(max_months + 1, dtype=np.float64)
-    return (return_probability * 0.5 ** (months / half_life_months)).astype(np.float32)
+    chance = return_probability * 0.5 ** ((months - 1.0) / half_life_months)
+    chance[0] = 0.0
+    return chance.astype(np.float32)
 
 
 def return_defectors(
@@ -26,6 +35,7 @@ def return_defectors(
     draws: np.ndarray,
     chance_by_month: np.ndarray,
     recoverability_by_reason: np.ndarray,
+    factor_of: Callable[[np.ndarray], np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Defected customers come back with a chance that fades with time gone.
 
@@ -34,6 +44,7 @@ def return_defectors(
         draws: This month's uniform draw for every person in the table.
         chance_by_month: Chance of return by months since defection.
         recoverability_by_reason: Relative chance by reason code (fired last, 0).
+        factor_of: Optional multiplier of the chance for given defected rows (strategies).
 
     Those who stay away are one month further gone.
 
@@ -43,6 +54,10 @@ def return_defectors(
     gone = np.flatnonzero(table.stage == DEFECTED)
     months = np.minimum(table.months_since_defection[gone], chance_by_month.size - 1)
     chance = chance_by_month[months] * recoverability_by_reason[table.defection_reason[gone]]
+    if factor_of is not None:
+        factor = factor_of(gone)
+        if factor is not None:
+            chance = chance * factor
     returns = draws[gone] < chance
     back = gone[returns]
     still_gone = gone[~returns]

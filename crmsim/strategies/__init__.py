@@ -13,8 +13,22 @@ may change customers' churn, spend and experienced value, and it pays its
 own costs, which flow into each customer's lifetime value.
 """
 
-from crmsim.strategies.base import REGISTRY, Strategy, register
+from crmsim.strategies.base import (
+    COMPETITOR_REGISTRY,
+    REGISTRY,
+    Strategy,
+    register,
+    register_competitor,
+)
 from crmsim.strategies.fire_marginal_customers import FireMarginalCustomers
 from crmsim.strategies.loyalty_program import LoyaltyProgram
 
-__all__ = ["REGISTRY", "FireMarginalCustomers", "LoyaltyProgram", "Strategy", "register"]
+__all__ = [
+    "COMPETITOR_REGISTRY",
+    "REGISTRY",
+    "FireMarginalCustomers",
+    "LoyaltyProgram",
+    "Strategy",
+    "register",
+    "register_competitor",
+]

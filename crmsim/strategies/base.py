@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from crmsim.model import CRMModel
 
 REGISTRY: dict[str, type[Strategy]] = {}
+"""The firm's strategies by name (the ``strategies`` section of a scenario)."""
+
+COMPETITOR_REGISTRY: dict[str, type[Strategy]] = {}
+"""The competitor's strategies by name (the ``competitor_strategies`` section)."""
 
 TIMING: dict[str, Field] = {
     "start_month": Field("month", 0, "month", "First month the strategy runs."),
@@ -22,8 +26,14 @@ TIMING: dict[str, Field] = {
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make a strategy available to scenarios under ``cls.name``."""
+    """Class decorator: make a firm strategy available to scenarios under ``cls.name``."""
     REGISTRY[cls.name] = cls
+    return cls
+
+
+def register_competitor(cls: type[Strategy]) -> type[Strategy]:
+    """Class decorator: make a competitor strategy available under ``cls.name``."""
+    COMPETITOR_REGISTRY[cls.name] = cls
     return cls
 
 
@@ -44,6 +54,8 @@ class Strategy:
     name: ClassVar[str] = ""
     concept: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Field]] = {}
+    measures: ClassVar[tuple[str, ...]] = ()
+    """Names of the monthly measures ``report`` adds to the model's series."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
@@ -80,6 +92,41 @@ class Strategy:
     def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
         """Cost the strategy spends on each customer this month, currency."""
         return None
+
+    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Multipliers of particular switching hazards ("price", "product", "service")."""
+        return None
+
+    def return_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
+        """Multiplier of the chance that each defected customer in ``rows`` comes back."""
+        return None
+
+    def price_factor(self, model: CRMModel) -> float | None:
+        """Multiplier of the firm's price index this month."""
+        return None
+
+    def acquisition_plan(self, model: CRMModel) -> dict[str, Any] | None:
+        """Changes to acquisition this month: ``budget_factor`` and/or ``budget_shares``."""
+        return None
+
+    def referral_factor(self, model: CRMModel) -> float | None:
+        """Multiplier of word-of-mouth referrals this month."""
+        return None
+
+    def referral_conversion_factor(self, model: CRMModel) -> float | None:
+        """Multiplier of the conversion rate of referred prospects this month."""
+        return None
+
+    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
+        """React to this month's first purchases (e.g. pay a referral reward)."""
+
+    def fixed_cost(self, model: CRMModel) -> float:
+        """Running cost this month not spent on any one customer, currency."""
+        return 0.0
+
+    def report(self, model: CRMModel) -> dict[str, float]:
+        """Measures the strategy adds to each month's record (name -> value)."""
+        return {}
 
     def describe(self) -> str:
         """One line: the strategy and its parameters."""
