@@ -60,6 +60,7 @@ class CustomerTable:
         satisfaction: Delivered value minus expectation, value units.
         churn_hazard: Last month's total chance of leaving (for expected CLV).
         member: Enrolled in the loyalty programme.
+        opted_in: Gave permission to be contacted (permission marketing).
         purchases: Purchases this month.
         revenue: Revenue this month, currency.
         months_since_purchase: Recency, months.
@@ -93,6 +94,7 @@ class CustomerTable:
         self.satisfaction = np.zeros(size, np.float32)
         self.churn_hazard = np.zeros(size, np.float32)
         self.member = np.zeros(size, bool)
+        self.opted_in = np.zeros(size, bool)
         self.purchases = np.zeros(size, np.int32)
         self.revenue = np.zeros(size, np.float32)
         self.months_since_purchase = np.zeros(size, np.int16)

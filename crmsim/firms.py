@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from crmsim.rules.acquisition import Channel
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY, Strategy
@@ -97,6 +98,7 @@ class Competitor(mesa.Agent):
         self.offer_strength: float = rival.offer_strength
         self.strength_growth_per_year: float = rival.strength_growth_per_year
         self.product_advantage_rate_per_month: float = rival.product_advantage_rate_per_month
+        self.value_focus: float = rival.value_focus
         self.poached_total = 0
         self.strategies: list[Strategy] = [
             COMPETITOR_REGISTRY[name](params)
@@ -106,6 +108,18 @@ class Competitor(mesa.Agent):
     def running_strategies(self) -> list[Strategy]:
         """The competitor's strategies that act this month."""
         return [s for s in self.strategies if s.is_running(self.model.month)]
+
+    def attention(self, model: CRMModel, rows: np.ndarray) -> float:
+        """How much more the competitor goes after this firm's customers than an average base.
+
+        A rival looks for valuable customers: the richer the firm's base (mean spend of its
+        active customers against the market's), the harder it is courted, to the power
+        ``value_focus``. A base of only high-value customers draws more poaching.
+        """
+        if self.value_focus == 0 or rows.size == 0 or model.market_mean_order_value <= 0:
+            return 1.0
+        base = float(model.customers.order_value[rows].mean(dtype=np.float64))
+        return (base / model.market_mean_order_value) ** self.value_focus
 
     @property
     def poaching_chance(self) -> float:

@@ -40,6 +40,7 @@ from crmsim import economics
 from crmsim.customers import (
     ACTIVE,
     DEFECTED,
+    FIRED,
     PROSPECT,
     REASONS,
     SERVICE_OR_PRODUCT,
@@ -145,6 +146,7 @@ class CRMModel(mesa.Model):
 
         self.customers = CustomerTable(p.simulation.customers)
         draw_traits(self.customers, self.streams["traits"], p.customers)
+        self.market_mean_order_value = float(self.customers.order_value.mean(dtype=np.float64))
         self.channel_weights = [
             self.customers.resemblance ** np.float32(c.lookalike_strength)
             if c.lookalike_strength > 0
@@ -358,7 +360,7 @@ class CRMModel(mesa.Model):
 
     def _defect(self, rows: np.ndarray, dropped: np.ndarray | None) -> np.ndarray:
         table = self.customers
-        pressures = self._pressures()
+        pressures = self._pressures(rows)
         own_churn = (
             np.zeros(rows.size, np.float32)
             if self.non_contractual
@@ -410,7 +412,7 @@ class CRMModel(mesa.Model):
             self.month_stats[f"defections_{reason}"] = int(counts[code])
         self.competitor.poached_total += int(counts[defection.PRICE])
         unhappy = int(np.isin(reasons, SERVICE_OR_PRODUCT).sum())
-        self.month_stats["deterred_prospects"] = acquisition.deter_prospects(
+        self.month_stats["deterred_prospects"] += acquisition.deter_prospects(
             table,
             self.streams["word_of_mouth"],
             unhappy,
@@ -445,9 +447,27 @@ class CRMModel(mesa.Model):
             self.recoverability,
             factor_of=self._return_factor,
         )
-        self._start_relationship(back)
-        self.charge_customers(back, self.scenario.params.reacquisition.cost_per_return, "return")
-        self.month_stats["returned"] = back.size
+        self.reacquire(back, self.scenario.params.reacquisition.cost_per_return)
+
+    def reacquire(self, rows: np.ndarray, cost_per_customer: Any) -> None:
+        """Customers in ``rows`` (defected) come back; the cost is charged to each of them.
+
+        Used by the natural return of lost customers and by win-back campaigns.
+        """
+        table = self.customers
+        table.stage[rows] = ACTIVE
+        table.months_since_defection[rows] = 0
+        table.times_returned[rows] += 1
+        self._start_relationship(rows)
+        self.charge_customers(rows, cost_per_customer, "return")
+        self.month_stats["returned"] += rows.size
+
+    def end_relationships(self, rows: np.ndarray) -> None:
+        """The firm ends the relationships with the active customers in ``rows`` (fired)."""
+        defection.record_defections(
+            self.customers, rows, np.full(rows.size, FIRED, np.int8), self.month
+        )
+        self.month_stats["defections_fired"] += rows.size
 
     def _age(self, rows: np.ndarray) -> None:
         """Customers who stayed the whole month are a month older in the relationship."""
@@ -615,7 +635,7 @@ class CRMModel(mesa.Model):
                 result = result * part
         return result
 
-    def _pressures(self) -> defection.Pressures:
+    def _pressures(self, rows: np.ndarray) -> defection.Pressures:
         market = self.scenario.params.market
         technological = market.obsolescence_rate_per_month
         shock = market.technology_shock_month
@@ -624,7 +644,9 @@ class CRMModel(mesa.Model):
                 1.0 - market.technology_shock_rate_per_month
             )
         return defection.Pressures(
-            poaching_chance=self.competitor.poaching_chance * self.firm.price_index,
+            poaching_chance=self.competitor.poaching_chance
+            * self.firm.price_index
+            * self.competitor.attention(self, rows),
             product_rate=self.competitor.product_advantage_rate_per_month,
             service_sensitivity=self.scenario.params.firm.service_defection_sensitivity,
             market_rate=market.exit_rate_per_month,

@@ -395,6 +395,13 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
         "strength_growth_per_year": Field(
             "number", 0.0, "per year", "Yearly growth of the competitor's offer strength."
         ),
+        "value_focus": Field(
+            "nonnegative",
+            1.0,
+            "exponent",
+            "How much the competitor courts a valuable base: poaching scales with (mean spend "
+            "of the firm's customers / mean spend in the market) to this power.",
+        ),
         "product_advantage_rate_per_month": Field(
             "probability",
             0.002,

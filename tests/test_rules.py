@@ -386,12 +386,29 @@ def test_defectors_return_less_often_after_a_half_life() -> None:
     back = reacquisition.return_defectors(table, _draws(11, table.size), chance, recoverability)
     _assert_share(int((back < n).sum()), n, p)
     _assert_share(int((back >= n).sum()), n, p / 2)
-    # Those who come back start again at the bottom of the ladder.
-    assert np.all(table.stage[back] == ACTIVE)
-    assert np.all(table.tier[back] == SHOPPER)
-    assert np.all(table.tenure_months[back] == 0)
-    assert np.all(table.times_returned[back] == 1)
-    assert np.all(table.months_since_defection[back] == 0)
+    # Those who stay away are a month further gone; the model restarts the returners.
+    stayed = np.setdiff1d(np.arange(2 * n), back)
+    assert np.all(table.months_since_defection[stayed[stayed < n]] == 2)
+
+
+def test_returning_customers_start_again_at_the_bottom_of_the_ladder() -> None:
+    model = CRMModel(docking_scenario(), rng=3)
+    model.run(3)
+    table = model.customers
+    rows = np.arange(5)
+    table.stage[rows] = DEFECTED
+    table.tier[rows] = ADVOCATE
+    table.tenure_months[rows] = 20
+    table.months_since_defection[rows] = 4
+    model.month_stats = model._blank_stats()
+    model.reacquire(rows, 10.0)
+    assert np.all(table.stage[rows] == ACTIVE)
+    assert np.all(table.tier[rows] == SHOPPER)
+    assert np.all(table.tenure_months[rows] == 0)
+    assert np.all(table.times_returned[rows] == 1)
+    assert np.all(table.months_since_defection[rows] == 0)
+    assert np.all(table.return_cost[rows] == 10.0)
+    assert model.month_stats["returned"] == 5
 
 
 def test_return_depends_on_reason_and_fired_never_return() -> None:

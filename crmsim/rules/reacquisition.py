@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from crmsim.customers import ACTIVE, DEFECTED, FIRED, SHOPPER, CustomerTable
+from crmsim.customers import DEFECTED, FIRED, CustomerTable
 
 
 def return_chance_by_month(
@@ -46,10 +46,11 @@ def return_defectors(
         recoverability_by_reason: Relative chance by reason code (fired last, 0).
         factor_of: Optional multiplier of the chance for given defected rows (strategies).
 
-    Those who stay away are one month further gone.
+    Those who stay away are one month further gone; the caller restarts the
+    relationships of those who come back (``CRMModel.reacquire``).
 
     Returns:
-        Rows of the customers who came back.
+        Rows of the customers who come back.
     """
     gone = np.flatnonzero(table.stage == DEFECTED)
     months = np.minimum(table.months_since_defection[gone], chance_by_month.size - 1)
@@ -62,11 +63,6 @@ def return_defectors(
     back = gone[returns]
     still_gone = gone[~returns]
     table.months_since_defection[still_gone] += 1
-    table.stage[back] = ACTIVE
-    table.tier[back] = SHOPPER
-    table.tenure_months[back] = 0
-    table.months_since_defection[back] = 0
-    table.times_returned[back] += 1
     return back
 
 

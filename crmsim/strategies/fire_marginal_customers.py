@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from crmsim.customers import ACTIVE, FIRED
+from crmsim.customers import ACTIVE
 from crmsim.economics import expected_clv
-from crmsim.rules.defection import record_defections
+from crmsim.rules.acquisition import deter_prospects
 from crmsim.schema import Field
 from crmsim.strategies.base import TIMING, Strategy, register
 
@@ -25,9 +25,11 @@ class FireMarginalCustomers(Strategy):
     ranks customers who have been with it at least ``min_tenure_months`` by
     their expected (prospective) CLV and ends the relationships below
     ``clv_threshold`` (if set) or else the ``bottom_share`` with the lowest
-    value. It saves their cost to serve; fired customers never come back.
-    The danger is left for the competitor: a base of only high-value
-    customers is what it poaches from.
+    value. It saves their cost to serve; fired customers never come back, and
+    a win-back offer to them is refused by design. Side effects: fired
+    customers talk (each puts off ``deterrence_per_fired_customer`` prospects),
+    and a base of only high-value customers draws more of the competitor's
+    poaching (``competitor.value_focus``).
     """
 
     name: ClassVar[str] = "fire_marginal_customers"
@@ -54,6 +56,12 @@ class FireMarginalCustomers(Strategy):
         "cost_per_termination": Field(
             "nonnegative", 0.0, "currency per customer", "Cost of ending one relationship."
         ),
+        "deterrence_per_fired_customer": Field(
+            "nonnegative",
+            0.2,
+            "prospects per fired customer",
+            "Prospects put off by what a fired customer tells others.",
+        ),
     }
 
     def act(self, model: CRMModel) -> None:
@@ -76,6 +84,12 @@ class FireMarginalCustomers(Strategy):
             fired = reviewed[np.argsort(value, kind="stable")[:n]]
         if fired.size == 0:
             return
-        record_defections(table, fired, np.full(fired.size, FIRED, np.int8), model.month)
+        model.end_relationships(fired)
         model.charge_customers(fired, self.params["cost_per_termination"], "programme")
-        model.month_stats["defections_fired"] += fired.size
+        # What fired customers say puts some prospects off.
+        model.month_stats["deterred_prospects"] += deter_prospects(
+            table,
+            model.strategy_rng(self.name),
+            fired.size,
+            self.params["deterrence_per_fired_customer"],
+        )
