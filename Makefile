@@ -76,4 +76,4 @@ clean:
 
 # Regenerate the settings reference in scenarios/README.md from crmsim/schema.py.
 docs: venv
-	$(BIN)/python -m crmsim.schema scenarios/README.md
+	$(BIN)/python -c "from crmsim.schema import update_scenario_readme as u; u('scenarios/README.md')"

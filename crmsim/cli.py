@@ -302,12 +302,21 @@ def _list(args: argparse.Namespace) -> int:
                     print(f"  {name}: {describe(spec)}")
         return 0
     if args.strategies:
-        from crmsim.strategies import REGISTRY
+        from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
-        for name, cls in sorted(REGISTRY.items()):
-            print(f"{name}: {cls.concept}")
-            for param, spec in cls.parameters.items():
-                print(f"  {param}: {describe(spec)}")
+        for title, registry in (
+            ("Firm strategies (scenario section 'strategies')", REGISTRY),
+            (
+                "Competitor strategies (scenario section 'competitor_strategies')",
+                COMPETITOR_REGISTRY,
+            ),
+        ):
+            print(f"{title}:\n")
+            for name, cls in sorted(registry.items()):
+                print(f"{name}: {cls.concept}")
+                for param, spec in cls.parameters.items():
+                    print(f"  {param}: {describe(spec)}")
+                print()
         return 0
     for file in sorted(shipped_scenarios_dir().glob("*.yaml")):
         try:

@@ -186,7 +186,10 @@ def test_yaml_safe_dump_of_defaults_is_plain() -> None:
 
 
 def test_scenario_readme_reference_is_generated_from_the_schema() -> None:
-    from crmsim.schema import schema_markdown
+    from crmsim.schema import schema_markdown, strategies_markdown
 
     readme = (shipped_scenarios_dir() / "README.md").read_text()
-    assert schema_markdown() in readme, "regenerate the reference with schema_markdown()"
+    assert schema_markdown() in readme, "regenerate the reference with `make docs`"
+    assert strategies_markdown() in readme, "regenerate the reference with `make docs`"
+    for path in SHIPPED:
+        assert f"| `{path.name}` |" in readme, f"{path.name} missing: run `make docs`"

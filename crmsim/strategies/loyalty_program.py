@@ -21,8 +21,9 @@ class LoyaltyProgram(Strategy):
     Course concept: retention through loyalty programmes (a financial bond).
     Customers who reach ``enrolment_tier`` on the ladder are invited and join
     with a monthly chance; a fee-based club puts off price-sensitive customers.
-    Members get rewards worth ``reward_rate`` of what they spend plus the
-    recognition of membership; in return they switch less (``churn_reduction``)
+    Members get rewards worth ``reward_rate`` of what they spend (plus
+    ``tier_reward_step`` for each rung above the enrolment rung: tiers of
+    benefits) and the recognition of membership; in return they switch less (``churn_reduction``)
     and buy a larger share of their wallet (``spend_uplift``). The firm pays the
     rewards and a running cost per member, less any membership fee.
     """
@@ -55,6 +56,12 @@ class LoyaltyProgram(Strategy):
         "value_bonus": Field(
             "number", 0.03, "value units", "Value members see in being recognised and rewarded."
         ),
+        "tier_reward_step": Field(
+            "share",
+            0.005,
+            "share of spend per rung",
+            "Tiers of benefits: extra rewards for each rung above the enrolment rung.",
+        ),
     }
 
     def act(self, model: CRMModel) -> None:
@@ -86,8 +93,13 @@ class LoyaltyProgram(Strategy):
 
     def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
         """Rewards on members' spend plus the running cost, net of the fee."""
-        members = model.customers.member[rows]
+        table = model.customers
+        members = table.member[rows]
+        rungs_above = np.maximum(
+            table.tier[rows] - TIERS.index(self.params["enrolment_tier"]), 0
+        ).astype(np.float32)
+        reward_rate = self.params["reward_rate"] + self.params["tier_reward_step"] * rungs_above
         per_member = (
             self.params["cost_per_member_per_month"] - self.params["fee_per_month"]
-        ) + self.params["reward_rate"] * revenue
+        ) + reward_rate * revenue
         return np.where(members, per_member, np.float32(0)).astype(np.float32)
