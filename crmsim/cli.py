@@ -245,15 +245,25 @@ def _sweep(args: argparse.Namespace) -> int:
         out=out,
         progress=not args.no_progress,
     )
-    figure = plots.plot_sweep(result)
-    figure.savefig(out / "sweep.png", dpi=110)
     from crmsim.experiment import write_frame_atomically
 
     write_frame_atomically(result.monthly, out / "monthly.csv")
+    figures = {"sweep.png": plots.plot_sweep(result)}
+    if len(result.parameters) == 2:
+        figures["heatmap.png"] = plots.plot_sweep_heatmap(result)
+    for name, figure in figures.items():
+        _save_figure_atomically(figure, out / name)
     print(f"{len(result.runs)} runs ({spec.name}); mean [95% CI] by scenario and parameters:\n")
     print(_sweep_text(result))
-    print(f"\nwrote runs.csv (one row per run), summary.csv, monthly.csv, sweep.png to {out}")
+    names = ", ".join(["runs.csv (one row per run)", "summary.csv", "monthly.csv", *figures])
+    print(f"\nwrote {names} to {out}")
     return 0
+
+
+def _save_figure_atomically(figure: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:

@@ -786,6 +786,8 @@ def sensitivity(
         measure per percent of lever (the elasticity) and its 95% CI.
     """
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    overrides = {"simulation.months": months, "simulation.customers": customers}
+    base = base.with_changes({k: v for k, v in overrides.items() if v is not None})
     variants = [base]
     for lever in LEVERS:
         variants.append(base.with_changes(lever_changes(base, lever, step), name=lever))

@@ -1077,3 +1077,62 @@ __all__ = [
     "plot_sweep",
     "plot_tornado",
 ]
+
+
+def plot_sweep_heatmap(result: Any, measure: str = "customer_equity") -> Figure:
+    """A two-parameter sweep as a heat map of one measure's mean, per scenario.
+
+    Args:
+        result: A :class:`crmsim.experiment.SweepResult` with exactly two swept parameters.
+        measure: The measure to colour by (see ``MEASURE_AXES``).
+
+    Returns:
+        The figure: one heat map per scenario, cells annotated with the mean and, below
+        it, the half-width of its 95% confidence interval.
+    """
+    _check_measures([measure])
+    parameters = list(result.parameters)
+    if len(parameters) != 2:
+        raise ValueError(
+            f"a heat map needs exactly two swept parameters; this sweep has {len(parameters)}"
+        )
+    name, unit, scale = MEASURE_AXES[measure]
+    table = result.table[result.table["measure"] == measure]
+    if table.empty:
+        return _empty("The sweep has no finished runs.", "Sweep")
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    fig, axes = _figure(
+        1, len(scenarios), figsize=(max(7.5, 5.6 * len(scenarios)), 4.8), squeeze=False
+    )
+    row_name, col_name = parameters
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        part = table[table["scenario"] == scenario]
+        means = part.pivot(index=row_name, columns=col_name, values="mean") * scale
+        half = (part.assign(h=(part["ci_high"] - part["ci_low"]) / 2 * scale)).pivot(
+            index=row_name, columns=col_name, values="h"
+        )
+        image = ax.imshow(means.to_numpy(float), cmap="viridis", aspect="auto", origin="lower")
+        ax.set_xticks(range(means.shape[1]), [f"{v:g}" for v in means.columns])
+        ax.set_yticks(range(means.shape[0]), [f"{v:g}" for v in means.index])
+        ax.set_xlabel(col_name.split(".")[-1].replace("_", " "))
+        ax.set_ylabel(row_name.split(".")[-1].replace("_", " "))
+        ax.set_title(_pretty(scenario))
+        ax.grid(False)
+        low, high = np.nanmin(means.to_numpy(float)), np.nanmax(means.to_numpy(float))
+        for i in range(means.shape[0]):
+            for j in range(means.shape[1]):
+                value = means.iat[i, j]
+                bright = high > low and (value - low) / (high - low) > 0.6
+                ax.text(
+                    j,
+                    i,
+                    f"{_thousands(value)}\n±{_thousands(half.iat[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if bright else "white",
+                )
+        colorbar = fig.colorbar(image, ax=ax, shrink=0.85)
+        colorbar.set_label(f"{name} ({unit})")
+    fig.suptitle(f"{name}: mean ± 95% CI over the sweep", fontweight="bold")
+    return fig

@@ -130,3 +130,59 @@ def test_out_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     assert main(["run", "baseline", "--out", str(file), *SMALL]) == 2
     assert "not a folder" in capsys.readouterr().err
     assert file.read_text() == "x"
+
+
+SWEEP = """name: tiny
+scenarios: [loyalty_program]
+parameters:
+  strategies.loyalty_program.reward_rate: [0.01, 0.05]
+  strategies.loyalty_program.churn_reduction: [0.1, 0.4]
+replications: 2
+seed: 3
+months: 12
+customers: 1500
+"""
+
+
+def test_sweep_writes_a_tidy_table_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    file = tmp_path / "tiny.yaml"
+    file.write_text(SWEEP)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(file), "--workers", "1", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 2 * 2 * 2
+    assert {"strategies.loyalty_program.reward_rate", "mean_clv"} <= set(runs.columns)
+    for name in ("summary.csv", "monthly.csv", "sweep.png", "heatmap.png"):
+        assert (out / name).exists(), name
+    stored = sorted(p.name for p in (out / "runs").iterdir())
+    assert len(stored) == 8
+    modified = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    assert "8 runs" in capsys.readouterr().out
+    # Running it again computes nothing new and gives the same table.
+    assert main(args) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == modified
+    pd.testing.assert_frame_equal(pd.read_csv(out / "runs.csv"), runs)
+
+
+def test_invalid_sweep_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text("scenarios: [baseline]\nparameters: {firm.gross_margin: [2.0]}\n")
+    assert main(["sweep", str(file), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "firm.gross_margin" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_sensitivity_writes_elasticities_and_a_tornado(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "sens"
+    args = ["sensitivity", "baseline", "--replications", "3", "--workers", "1", "--out", str(out)]
+    assert main([*args, *SMALL]) == 0
+    frame = pd.read_csv(out / "sensitivity.csv")
+    assert list(frame["lever"]) == ["retention", "margin", "acquisition_cost"]
+    assert (out / "tornado.png").exists()
+    assert "+1% retention" in capsys.readouterr().out
