@@ -131,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_list)
 
     bench = commands.add_parser(
-        "bench", help="measure speed and memory (options: see crmsim bench -- --help)"
+        "bench",
+        help="measure speed and memory (--experiments: replications on local processes; "
+        "options: crmsim bench -- --help)",
     )
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(handler=_bench)
@@ -343,6 +345,10 @@ def _bench(args: argparse.Namespace) -> int:
     from benchmarks.run import main as bench_main
 
     extra = [a for a in args.bench_args if a != "--"]
+    if "--experiments" in extra:
+        from benchmarks.experiments import main as experiments_main
+
+        return experiments_main([a for a in extra if a != "--experiments"])
     return bench_main(extra)
 
 
