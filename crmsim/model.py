@@ -41,11 +41,9 @@ from crmsim.customers import (
     ACTIVE,
     DEFECTED,
     FIRED,
-    PROSPECT,
     REASONS,
     SERVICE_OR_PRODUCT,
     STAGES,
-    SUSPECT,
     Customer,
     CustomerTable,
     draw_purchases_left,
@@ -829,4 +827,4 @@ def _normalised(weights: list[float]) -> np.ndarray:
     return array / total
 
 
-__all__ = ["CRMModel", "PROSPECT", "SUSPECT"]
+__all__ = ["CRMModel"]
