@@ -249,7 +249,10 @@ def summary(model: CRMModel) -> dict[str, Any]:
         "retention_rate": 1.0 - defected_total / at_risk if at_risk else float("nan"),
         "churn_rate": (defected_total - defections["fired"]) / at_risk if at_risk else float("nan"),
         "mean_monthly_retention": float(series["retention_rate"].mean()),
-        "reacquisition_rate": float(series["returned"].sum() / max(series["defected"].mean(), 1))
+        "reacquisition_rate": float(
+            (series["returned"].sum() + series["won_back"].sum())
+            / max(series["defected"].mean(), 1)
+        )
         / months,
         "defections_by_reason": defections,
         "pareto_share_top20": pareto_share(clv, 0.2),

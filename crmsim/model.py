@@ -168,14 +168,14 @@ class CRMModel(mesa.Model):
             else [int(i) for i in follow]
         )
         self.history: dict[int, list[dict[str, Any]]] = {i: [] for i in self.followed}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={key: _reporter(key) for key in self._blank_stats()}
-        )
         self._strategy_measures = [
             key
             for strategy in [*self.firm.strategies, *self.competitor.strategies]
             for key in strategy.measures
         ]
+        self.datacollector = mesa.DataCollector(
+            model_reporters={key: _reporter(key) for key in self._blank_stats()}
+        )
 
     @property
     def scenario(self) -> Scenario:
@@ -443,14 +443,15 @@ class CRMModel(mesa.Model):
             self._leaving,
             self.return_chance,
             self.recoverability,
-            factor_of=self._return_factor,
+            factor_of=self.return_factor,
         )
         self.reacquire(back, self.scenario.params.reacquisition.cost_per_return)
 
-    def reacquire(self, rows: np.ndarray, cost_per_customer: Any) -> None:
+    def reacquire(self, rows: np.ndarray, cost_per_customer: Any, won_back: bool = False) -> None:
         """Customers in ``rows`` (defected) come back; the cost is charged to each of them.
 
-        Used by the natural return of lost customers and by win-back campaigns.
+        Used by the natural return of lost customers (at the end of a month, counted in
+        ``returned``) and by win-back campaigns (at its start, counted in ``won_back``).
         """
         table = self.customers
         table.stage[rows] = ACTIVE
@@ -458,7 +459,7 @@ class CRMModel(mesa.Model):
         table.times_returned[rows] += 1
         self._start_relationship(rows)
         self.charge_customers(rows, cost_per_customer, "return")
-        self.month_stats["returned"] += rows.size
+        self.month_stats["won_back" if won_back else "returned"] += rows.size
 
     def end_relationships(self, rows: np.ndarray) -> None:
         """The firm ends the relationships with the active customers in ``rows`` (fired)."""
@@ -589,7 +590,8 @@ class CRMModel(mesa.Model):
         """The firm's and the competitor's strategies that act this month."""
         return [*self.firm.running_strategies(), *self.competitor.running_strategies()]
 
-    def _return_factor(self, rows: np.ndarray) -> np.ndarray | None:
+    def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
+        """Multiplier from running strategies of the chance that defected ``rows`` come back."""
         result = None
         for strategy in self.all_running_strategies():
             part = strategy.return_factor(self, rows)
@@ -728,6 +730,7 @@ class CRMModel(mesa.Model):
             "retention_rate",
             "churn_rate",
             "returned",
+            "won_back",
             "paying_customers",
             "revenue",
             "cost_of_sales",
@@ -741,7 +744,7 @@ class CRMModel(mesa.Model):
             "market_expectation",
             "competitor_offer_strength",
             "price_index",
-            *getattr(self, "_strategy_measures", ()),
+            *self._strategy_measures,
         ]
         return dict.fromkeys(keys, 0)
 

@@ -147,10 +147,12 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
     defected, fired = stats["defected_this_month"], stats["defections_fired"]
     new_prospects = stats["new_prospects"]
     lapsed, deterred = stats["lapsed_prospects"], stats["deterred_prospects"]
-    # The month's customers: last month's, those won this month (and any fired at a review).
-    assert stats["active_at_start"] == before["active"] + acquired
-    assert stats["active"] == before["active"] + acquired + returned - defected
-    assert stats["defected"] == before["defected"] + defected - returned
+    won_back = stats["won_back"]
+    # The month's customers: last month's, those won or won back at its start (and any
+    # fired at a review); natural returns come back at its end.
+    assert stats["active_at_start"] == before["active"] + acquired + won_back
+    assert stats["active"] == before["active"] + acquired + won_back + returned - defected
+    assert stats["defected"] == before["defected"] + defected - returned - won_back
     assert stats["prospect"] == before["prospect"] + new_prospects - acquired - lapsed - deterred
     assert stats["suspect"] == before["suspect"] - new_prospects + lapsed + deterred
     assert stats["defected_this_month"] == sum(stats[f"defections_{r}"] for r in REASONS)

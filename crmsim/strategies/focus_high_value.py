@@ -1,0 +1,154 @@
+"""Focus on high-value customers: the most valuable become clients with a professional."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from crmsim.customers import ACTIVE
+from crmsim.economics import expected_clv
+from crmsim.schema import Field
+from crmsim.strategies.base import TIMING, Strategy, register
+
+if TYPE_CHECKING:
+    from crmsim.model import CRMModel
+
+
+@register
+class FocusHighValue(Strategy):
+    """Treat the customers of highest expected lifetime value as clients.
+
+    Course concept: focus more effort on high-profit (strategically significant)
+    customers, the fifth CRM strategy for the value of the customer base, and
+    the difference between nameless *customers*, served by whoever is free, and
+    *clients*, known individually and served by an assigned professional (a
+    social bond). Every ``review_every_months`` the firm ranks its active
+    customers by expected CLV (``crmsim.economics.expected_clv``) and makes the
+    top ``client_share`` its clients; clients who are no longer in the top at
+    the next review go back to being customers, and a client who leaves stops
+    being one (a returning customer waits for the next review).
+
+    Clients experience ``value_gain`` more value (being known), switch
+    ``churn_reduction`` less and buy ``spend_uplift`` more of their wallet. The
+    assigned professional costs ``cost_per_client_per_month`` for each client
+    who pays that month, charged to that client as programme cost. Side
+    effects: expected CLV already counts a client's better treatment, so
+    clients tend to stay in the top at the next review (incumbency); and the
+    effort is spent where the competitor's value-focused poaching hurts most.
+
+    Measures: ``focus_high_value_clients`` (clients among the month's paying
+    customers, margins at the start of the month), ``focus_high_value_client_retention``
+    and ``focus_high_value_other_retention`` (share of the month's clients, and
+    of its other customers, still active at month end), and the clients gained
+    and dropped at a review.
+    """
+
+    name: ClassVar[str] = "focus_high_value"
+    concept: ClassVar[str] = "Value: focus effort on high-profit customers (clients, not customers)"
+    parameters: ClassVar[dict[str, Field]] = {
+        **TIMING,
+        "review_every_months": Field(
+            "positive_count", 6, "months", "Months between reviews of who is a client."
+        ),
+        "client_share": Field(
+            "share",
+            0.1,
+            "share of active customers",
+            "Top share by expected CLV made clients at each review.",
+        ),
+        "value_gain": Field(
+            "number",
+            0.05,
+            "value units",
+            "Value a client sees in being known and served by an assigned professional.",
+        ),
+        "churn_reduction": Field(
+            "share", 0.3, "share", "How much less clients switch (0.3 = 30% less)."
+        ),
+        "spend_uplift": Field(
+            "nonnegative", 0.1, "share", "How much more of their wallet clients spend."
+        ),
+        "cost_per_client_per_month": Field(
+            "nonnegative",
+            6.0,
+            "currency per client-month",
+            "Cost of the assigned professional's time for one client.",
+        ),
+    }
+    measures: ClassVar[tuple[str, ...]] = (
+        "focus_high_value_clients",
+        "focus_high_value_new_clients",
+        "focus_high_value_dropped_clients",
+        "focus_high_value_client_retention",
+        "focus_high_value_other_retention",
+    )
+
+    def __init__(self, params: dict) -> None:
+        super().__init__(params)
+        self.client: np.ndarray | None = None
+        self._new = 0
+        self._dropped = 0
+        self._clients_at_start = np.zeros(0, np.int64)
+        self._others_at_start = np.zeros(0, np.int64)
+
+    def _clients(self, model: CRMModel) -> np.ndarray:
+        if self.client is None:
+            self.client = np.zeros(model.customers.size, bool)
+        return self.client
+
+    def act(self, model: CRMModel) -> None:
+        """Clients who left are clients no more; on review months, choose the clients again."""
+        table = model.customers
+        client = self._clients(model)
+        client &= table.stage == ACTIVE
+        self._new = self._dropped = 0
+        if (model.month - self.start_month) % self.params["review_every_months"] != 0:
+            return
+        active = np.flatnonzero(table.stage == ACTIVE)
+        n = int(round(self.params["client_share"] * active.size))
+        chosen = np.zeros(table.size, bool)
+        if n > 0:
+            value = expected_clv(model, active)
+            chosen[active[np.argsort(-value, kind="stable")[:n]]] = True
+        self._new = int((chosen & ~client).sum())
+        self._dropped = int((client & ~chosen).sum())
+        client[:] = chosen
+
+    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
+        """Note this month's clients and other customers (newcomers are not clients yet)."""
+        active = np.flatnonzero(model.customers.stage == ACTIVE)
+        is_client = self._clients(model)[active]
+        self._clients_at_start = active[is_client]
+        self._others_at_start = active[~is_client]
+
+    def _factor(self, model: CRMModel, rows: np.ndarray, if_client: float, otherwise: float):
+        return np.where(self._clients(model)[rows], np.float32(if_client), np.float32(otherwise))
+
+    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
+        return self._factor(model, rows, 1.0 - self.params["churn_reduction"], 1.0)
+
+    def spend_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
+        return self._factor(model, rows, 1.0 + self.params["spend_uplift"], 1.0)
+
+    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
+        return self._factor(model, rows, self.params["value_gain"], 0.0)
+
+    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
+        """The assigned professional's time for each client."""
+        return self._factor(model, rows, self.params["cost_per_client_per_month"], 0.0)
+
+    def report(self, model: CRMModel) -> dict[str, float]:
+        stage = model.customers.stage
+        clients, others = self._clients_at_start, self._others_at_start
+        return {
+            "focus_high_value_clients": float(clients.size),
+            "focus_high_value_new_clients": float(self._new),
+            "focus_high_value_dropped_clients": float(self._dropped),
+            "focus_high_value_client_retention": _still_active(stage, clients),
+            "focus_high_value_other_retention": _still_active(stage, others),
+        }
+
+
+def _still_active(stage: np.ndarray, rows: np.ndarray) -> float:
+    return float((stage[rows] == ACTIVE).mean()) if rows.size else float("nan")

@@ -1,0 +1,169 @@
+"""Retention bonds: financial, social, customisation and structural ties to the firm."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from crmsim.customers import ACTIVE
+from crmsim.schema import TIERS, Field
+from crmsim.strategies.base import TIMING, Strategy, register
+
+if TYPE_CHECKING:
+    from crmsim.model import CRMModel
+
+LEVELS: tuple[str, ...] = ("financial", "social", "customisation", "structural")
+"""The four levels of retention bonds, weakest first (``level`` 1..4)."""
+
+LEVEL_TABLE: dict[str, tuple[float, float, float, float]] = {
+    # One number per level: financial, social, customisation, structural. Each level
+    # builds on the ones below it, so strength and cost both rise.
+    "churn_reduction": (0.10, 0.18, 0.26, 0.35),
+    "value_gain": (0.00, 0.03, 0.05, 0.05),
+    "cost_per_customer_per_month": (0.40, 0.80, 1.30, 1.80),
+}
+"""Default effect and cost of each level of bond (overridden by the parameters of that name)."""
+
+
+@register
+class RetentionBonds(Strategy):
+    """Tie customers on or above a rung to the firm with bonds of increasing strength.
+
+    Course concept: the four levels of retention bonds, in increasing strength
+    (and cost): 1 **financial** (lower prices for volume), 2 **social** (treat
+    customers as clients, known individually), 3 **customisation** (one-to-one
+    solutions), 4 **structural** (technology that ties the customer's processes
+    to the firm). Each level builds on those below it. At the start of each
+    month every active customer on ``min_tier`` or above is bonded for the
+    month; bonded customers switch ``churn_reduction`` less, experience
+    ``value_gain`` more value, and cost ``cost_per_customer_per_month`` for
+    each month they pay (programme cost, charged to them). At the structural
+    level their processes are tied to the firm, so the competitor's offers
+    pull less: their price defection is further multiplied by
+    ``structural_price_factor``.
+
+    Unless set, ``churn_reduction``, ``value_gain`` and
+    ``cost_per_customer_per_month`` take the defaults of the chosen level:
+
+    ==============  ===============  ==========  ========================
+    level           churn_reduction  value_gain  cost per customer-month
+    ==============  ===============  ==========  ========================
+    1 financial     0.10             0.00        0.40
+    2 social        0.18             0.03        0.80
+    3 customisation 0.26             0.05        1.30
+    4 structural    0.35             0.05        1.80 (and price x 0.6)
+    ==============  ===============  ==========  ========================
+
+    Side effects: bonds reach only customers already on ``min_tier``; the
+    value they add lifts satisfaction and so helps customers climb.
+
+    Measures: ``retention_bonds_bonded`` (bonded customers who paid this month)
+    and ``retention_bonds_spend`` (currency).
+    """
+
+    name: ClassVar[str] = "retention_bonds"
+    concept: ClassVar[str] = "Retention: the four levels of retention bonds"
+    parameters: ClassVar[dict[str, Field]] = {
+        **TIMING,
+        "level": Field(
+            "positive_count",
+            1,
+            "1..4",
+            "Level of bond: 1 financial, 2 social, 3 customisation, 4 structural.",
+            maximum=4,
+        ),
+        "min_tier": Field(
+            "choice", "customer", "rung", "Lowest ladder rung that is bonded.", choices=TIERS
+        ),
+        "churn_reduction": Field(
+            "share",
+            None,
+            "share",
+            "How much less bonded customers switch (null = the level's default: "
+            "0.10, 0.18, 0.26, 0.35).",
+            nullable=True,
+        ),
+        "value_gain": Field(
+            "number",
+            None,
+            "value units",
+            "Value bonded customers gain (null = the level's default: 0, 0.03, 0.05, 0.05).",
+            nullable=True,
+        ),
+        "cost_per_customer_per_month": Field(
+            "nonnegative",
+            None,
+            "currency per customer-month",
+            "Cost of the bond for one customer-month (null = the level's default: "
+            "0.4, 0.8, 1.3, 1.8).",
+            nullable=True,
+        ),
+        "structural_price_factor": Field(
+            "share",
+            0.6,
+            "x",
+            "Structural level only: multiplier of bonded customers' price defection "
+            "(competitor offers pull less).",
+        ),
+    }
+    measures: ClassVar[tuple[str, ...]] = ("retention_bonds_bonded", "retention_bonds_spend")
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        level = params["level"]
+        self.level_name = LEVELS[level - 1]
+        self.effect = {
+            key: float(params[key] if params[key] is not None else table[level - 1])
+            for key, table in LEVEL_TABLE.items()
+        }
+        self.bonded: np.ndarray | None = None
+        self._paying = np.zeros(0, np.int64)
+
+    def _bonded(self, model: CRMModel) -> np.ndarray:
+        if self.bonded is None:
+            self.bonded = np.zeros(model.customers.size, bool)
+        return self.bonded
+
+    def act(self, model: CRMModel) -> None:
+        """Bond this month's active customers on the lowest bonded rung and above."""
+        table = model.customers
+        bonded = self._bonded(model)
+        lowest = TIERS.index(self.params["min_tier"])
+        bonded[:] = (table.stage == ACTIVE) & (table.tier >= lowest)
+
+    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
+        """Note the bonded customers among the month's customers (they pay this month)."""
+        bonded = self._bonded(model)
+        self._paying = np.flatnonzero(bonded & (model.customers.stage == ACTIVE))
+
+    def _factor(self, model: CRMModel, rows: np.ndarray, if_bonded: float, otherwise: float):
+        bonded = self._bonded(model)[rows]
+        return np.where(bonded, np.float32(if_bonded), np.float32(otherwise))
+
+    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
+        return self._factor(model, rows, 1.0 - self.effect["churn_reduction"], 1.0)
+
+    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
+        return self._factor(model, rows, self.effect["value_gain"], 0.0)
+
+    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
+        if self.level_name != "structural":
+            return None
+        return {"price": self._factor(model, rows, self.params["structural_price_factor"], 1.0)}
+
+    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
+        """The bond's monthly cost for each bonded customer who pays."""
+        return self._factor(model, rows, self.effect["cost_per_customer_per_month"], 0.0)
+
+    def report(self, model: CRMModel) -> dict[str, float]:
+        paying = self._paying
+        if not model.pays_at_start:
+            # Margins at the end of the month: only those still customers then paid.
+            paying = paying[model.customers.stage[paying] == ACTIVE]
+        return {
+            "retention_bonds_bonded": float(paying.size),
+            "retention_bonds_spend": float(
+                paying.size * self.effect["cost_per_customer_per_month"]
+            ),
+        }

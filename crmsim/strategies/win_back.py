@@ -1,0 +1,200 @@
+"""Win-back campaigns: reacquire customers who left, by why they left and how long ago."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from crmsim.customers import DEFECTED, FIRED, REASONS
+from crmsim.schema import DEFECTION_REASONS, Field
+from crmsim.strategies.base import TIMING, Strategy, register
+
+if TYPE_CHECKING:
+    from crmsim.model import CRMModel
+
+SERVICE = DEFECTION_REASONS.index("service")
+
+
+@register
+class WinBack(Strategy):
+    """Contact customers who left and make them an offer to come back.
+
+    Course concept: reacquisition. Contact those who left; the longer a
+    customer has been gone, the less likely they return; poor service is a
+    frequent and recoverable reason for loss. Each month the campaign targets
+    the defectors whose reason has a ``target_reasons`` weight of 1 (by default
+    price, product and service defectors) and who have been gone between one
+    and ``max_months_gone`` months, contacting each again every
+    ``contact_every_months`` (at 1, 1 + every, 1 + 2 x every ... months gone).
+    A contacted customer comes back with chance ``offer_success_rate`` x
+    0.5 ^ ((months gone - 1) / ``success_half_life_months``) x the
+    recoverability of their reason (the scenario's
+    ``reacquisition.reason_recoverability``), times 1 + ``service_recovery_boost``
+    for service defectors (the firm puts right what went wrong), times whatever
+    keeps lost customers away (the competitor's loyalty programme). Returning
+    customers start again at the bottom of the ladder (``model.reacquire``)
+    and are among the month's customers, at risk of leaving again.
+
+    Customers the firm fired refuse by design: they are never targeted and
+    nothing is spent on them. Costs, charged to each targeted customer as
+    return cost: ``cost_per_offer`` per contact whether or not they come back,
+    plus ``cost_per_return`` (the incentive) for each who does. With
+    ``budget_per_month`` the campaign works down its list, most likely
+    returners first, and stops before its spend on contacts and returns would
+    exceed the budget. The natural return of lost customers goes on as before
+    (at the scenario's ``reacquisition.cost_per_return``).
+
+    Measures: ``win_back_targeted`` (defectors eligible this month),
+    ``win_back_offers`` (contacts made), ``win_back_returns`` (customers won
+    back), ``win_back_rate`` (returns per offer this month), ``win_back_spend``
+    (currency: contacts plus returns).
+    """
+
+    name: ClassVar[str] = "win_back"
+    concept: ClassVar[str] = "Reacquisition: win-back campaigns by defection reason"
+    parameters: ClassVar[dict[str, Field]] = {
+        **TIMING,
+        "target_reasons": Field(
+            "reasons",
+            {
+                "price": 1.0,
+                "product": 1.0,
+                "service": 1.0,
+                "market": 0.0,
+                "technological": 0.0,
+                "organisational": 0.0,
+            },
+            "1 = target, 0 = leave out",
+            "Defectors the campaign contacts, by why they left (reasons not set keep their "
+            "default; fired customers are never contacted).",
+        ),
+        "max_months_gone": Field(
+            "positive_count", 12, "months", "Defectors gone longer than this are not contacted."
+        ),
+        "contact_every_months": Field(
+            "positive_count",
+            3,
+            "months",
+            "Months between contacts of the same defector (1 = every month).",
+        ),
+        "offer_success_rate": Field(
+            "probability",
+            0.15,
+            "per offer",
+            "Chance a customer who left last month for a fully recoverable reason comes back.",
+        ),
+        "success_half_life_months": Field(
+            "nonnegative",
+            4.0,
+            "months",
+            "Months gone after which the chance of success has halved.",
+            minimum=1e-6,
+        ),
+        "service_recovery_boost": Field(
+            "nonnegative",
+            1.0,
+            "share",
+            "How much more often service defectors come back (1 = twice as often): the firm "
+            "fixes what went wrong.",
+        ),
+        "cost_per_offer": Field(
+            "nonnegative", 3.0, "currency per contact", "Cost of contacting one defector."
+        ),
+        "cost_per_return": Field(
+            "nonnegative",
+            25.0,
+            "currency per customer",
+            "Incentive paid to each customer won back (e.g. a free month).",
+        ),
+        "budget_per_month": Field(
+            "nonnegative",
+            None,
+            "currency per month",
+            "Most the campaign spends on contacts and returns in a month (null = no limit).",
+            nullable=True,
+        ),
+    }
+    measures: ClassVar[tuple[str, ...]] = (
+        "win_back_targeted",
+        "win_back_offers",
+        "win_back_returns",
+        "win_back_rate",
+        "win_back_spend",
+    )
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> str | None:
+        problem = super().check(params)
+        if problem:
+            return problem
+        odd = [r for r, w in params["target_reasons"].items() if w not in (0, 1)]
+        if odd:
+            return (
+                f"target_reasons: {', '.join(odd)} must be 1 (target) or 0 (leave out); "
+                f"got {', '.join(str(params['target_reasons'][r]) for r in odd)}"
+            )
+        return None
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        targeted = [params["target_reasons"].get(r, 0.0) > 0 for r in DEFECTION_REASONS]
+        # Indexed by reason code; customers the firm fired are never targeted.
+        self.targeted_reason = np.zeros(len(REASONS), bool)
+        self.targeted_reason[: len(targeted)] = targeted
+        self.targeted_reason[FIRED] = False
+        self._month: dict[str, float] = {}
+
+    def success_chance(
+        self, model: CRMModel, reasons: np.ndarray, months_gone: np.ndarray
+    ) -> np.ndarray:
+        """Chance that defectors with these reasons, gone this long, accept an offer."""
+        p = self.params
+        recoverability = model.scenario.data["reacquisition"]["reason_recoverability"]
+        by_reason = np.array([recoverability[r] for r in DEFECTION_REASONS] + [0.0], np.float64)
+        by_reason[SERVICE] *= 1.0 + p["service_recovery_boost"]
+        fading = 0.5 ** ((months_gone.astype(np.float64) - 1.0) / p["success_half_life_months"])
+        chance = p["offer_success_rate"] * fading * by_reason[reasons]
+        return np.minimum(chance, 1.0).astype(np.float32)
+
+    def act(self, model: CRMModel) -> None:
+        """Contact this month's targets, most likely returners first, within the budget."""
+        p = self.params
+        table = model.customers
+        draws = model.strategy_draws(self.name)
+        gone = np.flatnonzero(table.stage == DEFECTED)
+        reasons = table.defection_reason[gone].astype(np.int64)
+        months = table.months_since_defection[gone].astype(np.int64)
+        due = (months >= 1) & (months <= p["max_months_gone"])
+        due &= (months - 1) % p["contact_every_months"] == 0
+        due &= (reasons >= 0) & self.targeted_reason[np.maximum(reasons, 0)]
+        targets = gone[due]
+        chance = self.success_chance(model, reasons[due], months[due])
+        # Whatever keeps lost customers away (e.g. the competitor's own loyalty programme)
+        # also weighs against the offer.
+        held_back = model.return_factor(targets)
+        if held_back is not None:
+            chance = np.minimum(chance * held_back, 1.0).astype(np.float32)
+        order = np.argsort(-chance, kind="stable")
+        targets, chance = targets[order], chance[order]
+        success = draws[targets] < chance
+        budget = p["budget_per_month"]
+        if budget is not None:
+            spend = p["cost_per_offer"] + success * p["cost_per_return"]
+            within = np.cumsum(spend, dtype=np.float64) <= budget + 1e-9
+            targets, success = targets[within], success[within]
+        won = targets[success]
+        model.charge_customers(targets, p["cost_per_offer"], "return")
+        model.reacquire(won, p["cost_per_return"], won_back=True)
+        self._month = {
+            "win_back_targeted": float(due.sum()),
+            "win_back_offers": float(targets.size),
+            "win_back_returns": float(won.size),
+            "win_back_rate": float(won.size / targets.size) if targets.size else float("nan"),
+            "win_back_spend": float(
+                targets.size * p["cost_per_offer"] + won.size * p["cost_per_return"]
+            ),
+        }
+
+    def report(self, model: CRMModel) -> dict[str, float]:
+        return {**dict.fromkeys(self.measures, 0.0), **self._month}
