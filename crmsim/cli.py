@@ -382,6 +382,7 @@ def _table_text(frame: Any) -> str:
         "churn_rate": "churn/month",
         "active_customers": "active at end",
         "total_profit_pv": "discounted profit",
+        "value_of_customer_base": "value of the base",
         "pareto_share_top20": "top-20% profit share",
     }
     return frame.rename(columns=labels).to_string()
