@@ -1003,7 +1003,7 @@ def plot_sweep(result: Any, measures: Sequence[str] | None = None) -> Figure:
             if categorical:
                 ax.set_xticks(x, [_pretty(str(v)) for v in x_values], rotation=20, ha="right")
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel(_pretty(x_name.split(".")[-1]) if parameters else "Scenario")
+        ax.set_xlabel(setting_label(x_name) if parameters else "Scenario")
         ax.set_ylabel(unit)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     if len(groups) > 1 or parameters:
@@ -1056,8 +1056,9 @@ def plot_tornado(frame: pd.DataFrame) -> Figure:
     ax.set_ylabel("Lever")
     measure = str(frame["measure"].iloc[0]) if "measure" in frame else "customer value"
     name = MEASURE_AXES.get(measure, (_pretty(measure), "", 1.0))[0]
-    ax.set_xlabel(f"% change of {name.lower()} per 1% of lever (elasticity)")
-    ax.set_title(f"What moves {name.lower()} most (error bars: 95% CI)")
+    lowered = name[:1].lower() + name[1:]
+    ax.set_xlabel(f"% change of the {lowered} per 1% of lever (elasticity)")
+    ax.set_title(f"What moves the {lowered} most (error bars: 95% CI)")
     ax.grid(False, axis="y")
     return fig
 
@@ -1077,6 +1078,23 @@ __all__ = [
     "plot_sweep",
     "plot_tornado",
 ]
+
+
+def setting_label(path: str) -> str:
+    """An axis label for a scenario setting at a dotted path, with its unit when known."""
+    from crmsim.schema import SCHEMA, Field
+    from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
+
+    parts = path.split(".")
+    spec = None
+    if len(parts) == 2 and isinstance(SCHEMA.get(parts[0], {}).get(parts[1]), Field):
+        spec = SCHEMA[parts[0]][parts[1]]
+    elif len(parts) == 3 and parts[0] in ("strategies", "competitor_strategies"):
+        registry = REGISTRY if parts[0] == "strategies" else COMPETITOR_REGISTRY
+        if parts[1] in registry:
+            spec = registry[parts[1]].parameters.get(parts[2])
+    label = _pretty(parts[-1])
+    return f"{label} ({spec.unit})" if spec is not None and spec.unit else label
 
 
 def plot_sweep_heatmap(result: Any, measure: str = "customer_equity") -> Figure:
@@ -1114,8 +1132,8 @@ def plot_sweep_heatmap(result: Any, measure: str = "customer_equity") -> Figure:
         image = ax.imshow(means.to_numpy(float), cmap="viridis", aspect="auto", origin="lower")
         ax.set_xticks(range(means.shape[1]), [f"{v:g}" for v in means.columns])
         ax.set_yticks(range(means.shape[0]), [f"{v:g}" for v in means.index])
-        ax.set_xlabel(col_name.split(".")[-1].replace("_", " "))
-        ax.set_ylabel(row_name.split(".")[-1].replace("_", " "))
+        ax.set_xlabel(setting_label(col_name))
+        ax.set_ylabel(setting_label(row_name))
         ax.set_title(_pretty(scenario))
         ax.grid(False)
         low, high = np.nanmin(means.to_numpy(float)), np.nanmax(means.to_numpy(float))
