@@ -66,6 +66,11 @@ class Scenario:
     def with_changes(self, changes: Mapping[str, Any], name: str | None = None) -> Scenario:
         """A new scenario with settings changed at dotted paths (validated again).
 
+        Setting a parameter of a strategy the scenario does not run turns that
+        strategy on, with defaults for its other parameters (that is how a sweep
+        can switch a strategy on); apply strategy changes only to scenarios that
+        run the strategy when that is not what you mean.
+
         Args:
             changes: Mapping of dotted path to new value, e.g.
                 ``{"simulation.months": 24, "strategies.loyalty_program.reward_rate": 0.05}``.
