@@ -334,8 +334,10 @@ def _list(args: argparse.Namespace) -> int:
         try:
             scenario = load_scenario(file)
             text = " ".join(scenario.description.split())
-            first = text.split(". ")[0].rstrip(".")
-            print(f"{scenario.name:<28} {first}.")
+            first = text.split(". ")[0].rstrip(".") + "."
+            if len(first) > 90:
+                first = first[:89].rsplit(" ", 1)[0].rstrip(",;:") + "..."
+            print(f"{scenario.name:<28} {first}")
         except ScenarioError as error:
             print(f"{file.stem:<28} INVALID: {error}")
     return 0
