@@ -56,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputError as error:
         print(f"crmsim: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader (e.g. `head`) stopped reading: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 class OutputError(Exception):
