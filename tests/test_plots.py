@@ -182,7 +182,7 @@ def test_sweep() -> None:
     )
     fig = plots.plot_sweep(sweep(spec, workers=1, progress=False))
     _check(fig)
-    assert fig.axes[0].get_xlabel() == "gross margin"
+    assert fig.axes[0].get_xlabel() == "gross margin (share of revenue)"
 
 
 def test_tornado() -> None:
