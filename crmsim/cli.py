@@ -189,11 +189,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(s) for s in args.scenarios]
-    names = [s.name for s in scenarios]
-    if len(set(names)) != len(names):
-        raise ScenarioError(f"scenario names must differ to be compared; got {', '.join(names)}")
-    if args.replications < 2:
-        raise ScenarioError("--replications must be at least 2 for a confidence interval")
     _check_writable(args.out)
     from crmsim import plots
     from crmsim.experiment import compare

@@ -776,8 +776,9 @@ class CRMModel(mesa.Model):
         self.channel_weights = []
         self._joining = self._leaving = None
         self._strategy_streams.clear()
-        for strategy in [*self.firm.strategies, *self.competitor.strategies]:
-            strategy.__dict__.clear()
+        # Strategies keep per-person arrays of their own.
+        self.firm.strategies = []
+        self.competitor.strategies = []
 
     def customer(self, i: int) -> Customer:
         """One customer as an object, with their history if they were followed."""

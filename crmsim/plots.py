@@ -146,57 +146,70 @@ def _require(series: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 # ---------------------------------------------------------------- panels
-def _draw_lifecycle(ax: Axes, series: pd.DataFrame) -> None:
-    _require(series, STAGES, "plot_lifecycle")
+def _stacked_area(
+    ax: Axes,
+    series: pd.DataFrame,
+    columns: list[str],
+    labels: list[str],
+    colors: list[str],
+    title: str,
+    ylabel: str,
+    legend_title: str,
+    alpha: float = 1.0,
+) -> None:
+    """Counts stacked over months, the legend in the order of the stack (top first)."""
     months = _months(series)
     ax.stackplot(
         months,
-        [series[s].to_numpy() for s in STAGES],
-        labels=[_pretty(s) for s in STAGES],
-        colors=[STAGE_COLORS[s] for s in STAGES],
-        alpha=0.95,
+        [series[c].to_numpy() for c in columns],
+        labels=labels,
+        colors=colors,
+        alpha=alpha,
         linewidth=0,
     )
     ax.set_xlim(months.min(), months.max())
-    ax.set_title("The market by stage of the relationship")
+    ax.set_title(title)
     ax.set_xlabel("Month")
-    ax.set_ylabel("People")
+    ax.set_ylabel(ylabel)
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-    handles, labels = ax.get_legend_handles_labels()
+    handles, legend_labels = ax.get_legend_handles_labels()
     ax.legend(
         handles[::-1],
-        labels[::-1],
+        legend_labels[::-1],
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
         frameon=False,
-        title="Stage",
+        title=legend_title,
+    )
+
+
+def _draw_lifecycle(ax: Axes, series: pd.DataFrame) -> None:
+    _require(series, STAGES, "plot_lifecycle")
+    _stacked_area(
+        ax,
+        series,
+        list(STAGES),
+        [_pretty(s) for s in STAGES],
+        [STAGE_COLORS[s] for s in STAGES],
+        "The market by stage of the relationship",
+        "People",
+        "Stage",
+        alpha=0.95,
     )
 
 
 def _draw_ladder(ax: Axes, series: pd.DataFrame) -> None:
     columns = [f"tier_{t}" for t in TIERS]
     _require(series, columns, "plot_ladder")
-    months = _months(series)
-    ax.stackplot(
-        months,
-        [series[c].to_numpy() for c in columns],
-        labels=[_pretty(t) for t in TIERS],
-        colors=[TIER_COLORS[t] for t in TIERS],
-        linewidth=0,
-    )
-    ax.set_xlim(months.min(), months.max())
-    ax.set_title("Active customers on each rung of the loyalty ladder")
-    ax.set_xlabel("Month")
-    ax.set_ylabel("Active customers")
-    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(
-        handles[::-1],
-        labels[::-1],
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
-        title="Rung",
+    _stacked_area(
+        ax,
+        series,
+        columns,
+        [_pretty(t) for t in TIERS],
+        [TIER_COLORS[t] for t in TIERS],
+        "Active customers on each rung of the loyalty ladder",
+        "Active customers",
+        "Rung",
     )
 
 

@@ -526,18 +526,21 @@ def _allowed(spec: Field) -> str:
     return text
 
 
+def allowed_text(spec: Field, choice_separator: str = " | ") -> str:
+    """What a setting allows, in words (e.g. "a probability in [0, 1]")."""
+    if spec.kind == "choice":
+        return choice_separator.join(spec.choices)
+    if spec.kind == "ladder":
+        return "5 numbers: " + ", ".join(TIERS)
+    if spec.kind == "reasons":
+        return "a weight per reason"
+    return _allowed(spec)
+
+
 def describe(spec: Field) -> str:
     """One line for people: the allowed values, default and unit of a setting."""
     unit = f" [{spec.unit}]" if spec.unit else ""
-    if spec.kind == "choice":
-        allowed = " | ".join(spec.choices)
-    elif spec.kind == "ladder":
-        allowed = "5 numbers: " + ", ".join(TIERS)
-    elif spec.kind == "reasons":
-        allowed = "weights by reason"
-    else:
-        allowed = _allowed(spec)
-    return f"{allowed}{unit}; default {spec.default!r}. {spec.doc}"
+    return f"{allowed_text(spec)}{unit}; default {spec.default!r}. {spec.doc}"
 
 
 def schema_markdown() -> str:
@@ -569,14 +572,7 @@ def schema_markdown() -> str:
 
 
 def _markdown_row(name: str, spec: Field) -> str:
-    if spec.kind == "choice":
-        allowed = " \\| ".join(spec.choices)
-    elif spec.kind == "ladder":
-        allowed = "5 numbers, " + " / ".join(TIERS)
-    elif spec.kind == "reasons":
-        allowed = "weight per reason"
-    else:
-        allowed = _allowed(spec)
+    allowed = allowed_text(spec, choice_separator=" \\| ")
     default = spec.default
     if isinstance(default, dict):
         default = ", ".join(f"{k} {v}" for k, v in default.items())

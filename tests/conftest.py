@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
+from crmsim.model import CRMModel
 from crmsim.scenario import Scenario
 
 # Everything but the mechanism under test is switched off: the whole market is a
@@ -51,3 +54,11 @@ def docking_scenario(changes: Mapping[str, Any] | None = None, name: str = "dock
             node = node.setdefault(part, {})
         node[key] = value
     return Scenario(data)
+
+
+def run_with_series(
+    scenario: Scenario, seed: int, months: int, customers: int | None = None
+) -> tuple[CRMModel, pd.DataFrame]:
+    """Run a scenario and return the model with its monthly series (strategy measures too)."""
+    model = CRMModel(scenario, rng=seed, customers=customers).run(months)
+    return model, model.monthly_series()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_with_series
 
 from crmsim import CRMModel, load_scenario
 from crmsim.customers import ACTIVE, DEFECTED, FIRED
@@ -30,13 +31,8 @@ START = 12  # every shipped scenario of these strategies starts at month 12
 
 
 def simulate(scenario: Scenario, seed: int, months: int = MONTHS) -> tuple[CRMModel, pd.DataFrame]:
-    """Run month by month and keep each month's record, the strategies' measures included."""
-    model = CRMModel(scenario, rng=seed, customers=CUSTOMERS)
-    records = []
-    for _ in range(months):
-        model.step()
-        records.append(dict(model.month_stats))
-    return model, pd.DataFrame(records)
+    """Run the scenario in the test market; the monthly series carries the strategies' measures."""
+    return run_with_series(scenario, seed, months, customers=CUSTOMERS)
 
 
 @functools.cache

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_with_series
 
 from crmsim.customers import ACTIVE, DEFECTED, STAGES
 from crmsim.model import COST_KINDS, CRMModel
@@ -46,13 +47,8 @@ def scenario(name: str, changes: dict | None = None) -> Scenario:
 
 
 def run(target: Scenario, seed: int, months: int = MONTHS) -> tuple[CRMModel, pd.DataFrame]:
-    """Run month by month, keeping every month's measures (strategy measures included)."""
-    model = CRMModel(target, rng=seed)
-    months_stats = []
-    for _ in range(months):
-        model.step()
-        months_stats.append(dict(model.month_stats))
-    return model, pd.DataFrame(months_stats)
+    """Run the scenario; the monthly series carries the strategies' measures."""
+    return run_with_series(target, seed, months)
 
 
 @functools.cache
