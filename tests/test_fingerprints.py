@@ -1,0 +1,26 @@
+"""Every shipped scenario still gives the same results for the same seed.
+
+The fingerprints in ``tests/golden/fingerprints.json`` hash one seeded run of
+each shipped scenario (monthly series, headline measures, customer table);
+they change only when behaviour changes on purpose (``python
+tests/fingerprint.py --update``, with the reason in the commit).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fingerprint import GOLDEN, fingerprint, shipped_scenario_names
+
+GOLDEN_PRINTS = json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_every_shipped_scenario_has_a_fingerprint():
+    assert sorted(GOLDEN_PRINTS) == shipped_scenario_names()
+
+
+@pytest.mark.parametrize("name", shipped_scenario_names())
+def test_same_seed_same_results(name):
+    assert fingerprint(name) == GOLDEN_PRINTS[name]
