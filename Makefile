@@ -74,6 +74,6 @@ lock:
 clean:
 	rm -rf $(VENV) out build *.egg-info
 
-# Regenerate the settings reference in scenarios/README.md from crmsim/schema.py.
+# Regenerate the settings reference in scenarios/README.md from crmsim/config (make docs).
 docs: venv
-	$(BIN)/python -c "from crmsim.schema import update_scenario_readme as u; u('scenarios/README.md')"
+	$(BIN)/python -c "from crmsim.config.docs import update_scenario_readme as u; u('scenarios/README.md')"

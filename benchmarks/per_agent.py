@@ -2,7 +2,7 @@
 
 :class:`PerAgentCRMModel` is the yardstick of the vectorised
 :class:`~crmsim.model.CRMModel`. It reads the same
-:class:`~crmsim.scenario.Scenario` and applies the same rules with the same
+:class:`~crmsim.config.scenario.Scenario` and applies the same rules with the same
 parameters, but every person in the market is a :class:`Customer` agent who
 holds their own traits and state as Python attributes, and each month
 ``self.agents.shuffle_do("step")`` lets the customers live their month one
@@ -52,17 +52,21 @@ import mesa
 import numpy as np
 
 from crmsim import economics
-from crmsim.customers import ACTIVE, DEFECTED, PROSPECT, REASONS, SUSPECT
-from crmsim.rules.defection import (
+from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.vocabulary import (
+    ACTIVE,
+    DEFECTED,
+    DEFECTION_REASONS,
     MARKET,
     ORGANISATIONAL,
     PRICE,
     PRODUCT,
+    PROSPECT,
+    REASONS,
     SERVICE,
+    SUSPECT,
     TECHNOLOGICAL,
 )
-from crmsim.scenario import Scenario, load_scenario
-from crmsim.schema import DEFECTION_REASONS
 
 MAX_PURCHASES_LEFT = 2**31 - 1
 """Cap of the purchases before dropout (the vectorised table stores int32)."""
@@ -457,7 +461,7 @@ class PerAgentCRMModel(mesa.Model):
     """The crmsim market with one Mesa agent per person.
 
     Args:
-        scenario: A :class:`~crmsim.scenario.Scenario`, or a path / shipped name to load.
+        scenario: A :class:`~crmsim.config.scenario.Scenario`, or a path / shipped name to load.
         rng: Seed of the run (an int >= 0); None draws a fresh one (kept in ``seed``).
         customers: Override of the market size (people).
 

@@ -14,8 +14,9 @@ Typical use::
     model.summary()
 """
 
+from crmsim.config.fields import ScenarioError
+from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.model import CRMModel
-from crmsim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["CRMModel", "Scenario", "ScenarioError", "load_scenario"]
 __version__ = "0.1.0"

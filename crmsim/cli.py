@@ -27,9 +27,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from crmsim.config.fields import Record, ScenarioError, describe
+from crmsim.config.scenario import load_scenario, shipped_scenarios_dir
+from crmsim.config.schema import SCHEMA
 from crmsim.experiment import StudyError
-from crmsim.scenario import ScenarioError, load_scenario, shipped_scenarios_dir
-from crmsim.schema import SCHEMA, Record, describe
 
 EXIT_USAGE = 2
 

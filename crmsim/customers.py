@@ -15,21 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from crmsim.schema import DEFECTION_REASONS, TIERS
-
-# Stages of the relationship; every person is in exactly one.
-SUSPECT, PROSPECT, ACTIVE, DEFECTED = 0, 1, 2, 3
-STAGES: tuple[str, ...] = ("suspect", "prospect", "active", "defected")
-
-# Defection reasons: the course's defector types, plus customers the firm let go.
-FIRED = len(DEFECTION_REASONS)
-REASONS: tuple[str, ...] = (*DEFECTION_REASONS, "fired")
-# Customers who leave over these reasons tell others (negative word of mouth).
-SERVICE_OR_PRODUCT = (DEFECTION_REASONS.index("service"), DEFECTION_REASONS.index("product"))
-NO_REASON = -1
-
-# Ladder rungs as codes 0..4 (shopper .. raving_fan).
-SHOPPER, CUSTOMER, MEMBER, ADVOCATE, RAVING_FAN = range(len(TIERS))
+from crmsim.vocabulary import NO_REASON, TIERS
 
 
 class CustomerTable:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from crmsim.customers import ACTIVE, REASONS, STAGES, CustomerTable
-from crmsim.schema import TIERS
+from crmsim.customers import CustomerTable
+from crmsim.vocabulary import ACTIVE, REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
     from crmsim.model import CRMModel

@@ -42,7 +42,8 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from crmsim.scenario import Scenario, ScenarioError, load_scenario
+from crmsim.config.fields import ScenarioError
+from crmsim.config.scenario import Scenario, load_scenario
 
 MEASURES: dict[str, str] = {
     "mean_clv": "Mean realised CLV per customer (currency)",

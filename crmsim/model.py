@@ -37,22 +37,20 @@ import numpy as np
 import pandas as pd
 
 from crmsim import economics
-from crmsim.customers import (
+from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.customers import Customer, CustomerTable, draw_purchases_left, draw_traits
+from crmsim.firms import Competitor, Firm
+from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
+from crmsim.vocabulary import (
     ACTIVE,
     DEFECTED,
+    DEFECTION_REASONS,
     FIRED,
     REASONS,
     SERVICE_OR_PRODUCT,
     STAGES,
-    Customer,
-    CustomerTable,
-    draw_purchases_left,
-    draw_traits,
+    TIERS,
 )
-from crmsim.firms import Competitor, Firm
-from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
-from crmsim.scenario import Scenario, load_scenario
-from crmsim.schema import DEFECTION_REASONS, TIERS
 
 COST_KINDS = ("acquisition", "service", "programme", "return")
 STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing", "strategies")
@@ -80,7 +78,7 @@ class CRMModel(mesa.Model):
     """A market of customers and the firm that wins, keeps and loses them.
 
     Args:
-        scenario: A :class:`~crmsim.scenario.Scenario`, or a path / shipped name to load.
+        scenario: A :class:`~crmsim.config.scenario.Scenario`, or a path / shipped name to load.
         rng: Seed of the run (an int); None draws a fresh one (kept in ``seed``).
         customers: Override of the market size (people).
         follow: Rows whose month-by-month history is recorded (default: a few

@@ -25,14 +25,11 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from scipy import stats
 
-from crmsim.schema import DEFECTION_REASONS, TIERS
+from crmsim.vocabulary import DEFECTION_REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
     from crmsim.customers import Customer
     from crmsim.experiment import Comparison
-
-STAGES: tuple[str, ...] = ("suspect", "prospect", "active", "defected")
-"""Stages of the relationship, in the order they are stacked."""
 
 STAGE_COLORS: dict[str, str] = {
     "suspect": "#cfcfcf",
@@ -66,7 +63,6 @@ SCENARIO_COLORS: tuple[str, ...] = (
     "#e377c2",
     "#17becf",
 )
-REASONS: tuple[str, ...] = (*DEFECTION_REASONS, "fired")
 
 MEASURE_AXES: dict[str, tuple[str, str, float]] = {
     "mean_clv": ("Mean realised CLV", "currency per customer", 1.0),
@@ -1095,7 +1091,8 @@ __all__ = [
 
 def setting_label(path: str) -> str:
     """An axis label for a scenario setting at a dotted path, with its unit when known."""
-    from crmsim.schema import SCHEMA, Field
+    from crmsim.config.fields import Field
+    from crmsim.config.schema import SCHEMA
     from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
     parts = path.split(".")

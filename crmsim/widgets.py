@@ -19,9 +19,9 @@ import pandas as pd
 from IPython.display import display
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.model import CRMModel
 from crmsim.plots import _figure, _thousands
-from crmsim.scenario import Scenario, load_scenario
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ HEADLINES = ("mean_clv", "customer_equity", "total_profit_pv", "retention_rate",
 
 def shipped_scenario_names() -> list[str]:
     """Names of the shipped scenarios, sorted."""
-    from crmsim.scenario import shipped_scenarios_dir
+    from crmsim.config.scenario import shipped_scenarios_dir
 
     return sorted(p.stem for p in shipped_scenarios_dir().glob("*.yaml"))
 

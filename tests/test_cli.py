@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from crmsim.cli import main
-from crmsim.scenario import shipped_scenarios_dir
+from crmsim.config.scenario import shipped_scenarios_dir
 
 matplotlib.use("Agg")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.model import CRMModel
-from crmsim.scenario import Scenario, load_scenario
 
 MONTHS = 18
 CUSTOMERS = 3_000

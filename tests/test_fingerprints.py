@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fingerprint import GOLDEN, fingerprint, shipped_scenario_names
 
 GOLDEN_PRINTS = json.loads(GOLDEN.read_text(encoding="utf-8"))

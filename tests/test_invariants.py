@@ -17,10 +17,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from crmsim import economics
-from crmsim.customers import ACTIVE, DEFECTED, FIRED, PROSPECT, REASONS, STAGES, SUSPECT
+from crmsim.config.scenario import Scenario
 from crmsim.model import COST_KINDS, CRMModel
-from crmsim.scenario import Scenario
-from crmsim.schema import TIERS
+from crmsim.vocabulary import ACTIVE, DEFECTED, FIRED, PROSPECT, REASONS, STAGES, SUSPECT, TIERS
 
 MONTHS = 24
 CUSTOMERS = 2_000

@@ -10,8 +10,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from crmsim import CRMModel, economics, plots
+from crmsim.config.scenario import load_scenario
 from crmsim.experiment import compare
-from crmsim.scenario import load_scenario
 
 matplotlib.use("Agg")
 

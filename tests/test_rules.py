@@ -16,11 +16,15 @@ from conftest import docking_scenario
 
 from crmsim import economics
 from crmsim.analytic import margin_multiple
-from crmsim.customers import (
+from crmsim.customers import CustomerTable, beta_draws, draw_purchases_left, draw_traits
+from crmsim.model import CRMModel
+from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
+from crmsim.vocabulary import (
     ACTIVE,
     ADVOCATE,
     CUSTOMER,
     DEFECTED,
+    DEFECTION_REASONS,
     FIRED,
     MEMBER,
     NO_REASON,
@@ -28,14 +32,7 @@ from crmsim.customers import (
     RAVING_FAN,
     SHOPPER,
     SUSPECT,
-    CustomerTable,
-    beta_draws,
-    draw_purchases_left,
-    draw_traits,
 )
-from crmsim.model import CRMModel
-from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
-from crmsim.schema import DEFECTION_REASONS
 
 Z = 4.0
 

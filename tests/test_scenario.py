@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crmsim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios_dir
-from crmsim.schema import SCHEMA, Field, Record, check_value
+from crmsim.config.fields import Field, Record, ScenarioError, check_value
+from crmsim.config.scenario import Scenario, load_scenario, shipped_scenarios_dir
+from crmsim.config.schema import SCHEMA
 
 SHIPPED = sorted(shipped_scenarios_dir().glob("*.yaml"))
 
@@ -186,7 +187,7 @@ def test_yaml_safe_dump_of_defaults_is_plain() -> None:
 
 
 def test_scenario_readme_reference_is_generated_from_the_schema() -> None:
-    from crmsim.schema import schema_markdown, strategies_markdown
+    from crmsim.config.docs import schema_markdown, strategies_markdown
 
     readme = (shipped_scenarios_dir() / "README.md").read_text()
     assert schema_markdown() in readme, "regenerate the reference with `make docs`"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from crmsim import CRMModel, load_scenario
-from crmsim.scenario import ScenarioError
-from crmsim.schema import TIERS
+from crmsim.config.fields import ScenarioError
+from crmsim.vocabulary import TIERS
 
 SEEDS = range(6)
 CUSTOMERS, MONTHS = 4_000, 48

@@ -20,10 +20,10 @@ import pytest
 from conftest import run_with_series
 
 from crmsim import CRMModel, load_scenario
-from crmsim.customers import ACTIVE, DEFECTED, FIRED
-from crmsim.scenario import Scenario, ScenarioError
-from crmsim.schema import TIERS
+from crmsim.config.fields import ScenarioError
+from crmsim.config.scenario import Scenario
 from crmsim.strategies.retention_bonds import LEVEL_TABLE, RetentionBonds
+from crmsim.vocabulary import ACTIVE, DEFECTED, FIRED, TIERS
 
 SEEDS = range(8)
 CUSTOMERS, MONTHS = 4_000, 48

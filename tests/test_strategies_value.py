@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from conftest import run_with_series
 
-from crmsim.customers import ACTIVE, DEFECTED, STAGES
+from crmsim.config.fields import ScenarioError
+from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.model import COST_KINDS, CRMModel
-from crmsim.rules.defection import PRICE, PRODUCT
-from crmsim.scenario import Scenario, ScenarioError, load_scenario
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
+from crmsim.vocabulary import ACTIVE, DEFECTED, PRICE, PRODUCT, STAGES
 
 SEEDS = tuple(range(10))
 CUSTOMERS = 10_000

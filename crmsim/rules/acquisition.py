@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crmsim.customers import ACTIVE, PROSPECT, SUSPECT, CustomerTable
+from crmsim.customers import CustomerTable
+from crmsim.vocabulary import ACTIVE, PROSPECT, SUSPECT
 
 
 @dataclass

@@ -24,10 +24,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crmsim.customers import DEFECTED, CustomerTable
-from crmsim.schema import DEFECTION_REASONS
-
-PRICE, PRODUCT, SERVICE, MARKET, TECHNOLOGICAL, ORGANISATIONAL = range(len(DEFECTION_REASONS))
+from crmsim.customers import CustomerTable
+from crmsim.vocabulary import (
+    DEFECTED,
+    DEFECTION_REASONS,
+    MARKET,
+    ORGANISATIONAL,
+    PRICE,
+    PRODUCT,
+    SERVICE,
+    TECHNOLOGICAL,
+)
 
 
 @dataclass

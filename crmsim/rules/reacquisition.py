@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from crmsim.customers import DEFECTED, FIRED, CustomerTable
+from crmsim.customers import CustomerTable
+from crmsim.vocabulary import DEFECTED, FIRED
 
 
 def return_chance_by_month(

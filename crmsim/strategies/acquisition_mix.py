@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from crmsim.scenario import ScenarioError
-from crmsim.schema import Field
+from crmsim.config.fields import Field, ScenarioError
 from crmsim.strategies.base import TIMING, Strategy, register
 
 if TYPE_CHECKING:

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from crmsim.customers import DEFECTED
-from crmsim.rules.defection import PRICE, PRODUCT
-from crmsim.schema import Field
+from crmsim.config.fields import Field
 from crmsim.strategies.base import TIMING, Strategy, register_competitor
+from crmsim.vocabulary import DEFECTED, PRICE, PRODUCT
 
 if TYPE_CHECKING:
     from crmsim.model import CRMModel

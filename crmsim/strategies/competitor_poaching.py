@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from crmsim.customers import ACTIVE
-from crmsim.schema import Field
+from crmsim.config.fields import Field
 from crmsim.strategies.base import TIMING, Strategy, register_competitor
+from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
     from crmsim.model import CRMModel

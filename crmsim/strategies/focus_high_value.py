@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from crmsim.customers import ACTIVE
+from crmsim.config.fields import Field
 from crmsim.economics import expected_clv
-from crmsim.schema import Field
 from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
     from crmsim.model import CRMModel

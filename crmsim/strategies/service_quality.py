@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from crmsim.schema import Field
+from crmsim.config.fields import Field
 from crmsim.strategies.base import TIMING, Strategy, register
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Scenarios: what-if settings read from YAML files, checked before anything runs.
 
 A scenario file is data, never code: it sets fields of the schema in
-``crmsim.schema`` and names firm strategies from the registry in
+``crmsim.config.schema`` and names firm strategies from the registry in
 ``crmsim.strategies`` with their parameters. Everything not set takes its
 default, so a scenario can be as short as its what-if::
 
@@ -18,7 +18,6 @@ what is allowed, in a single :class:`ScenarioError`.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,13 +25,11 @@ from typing import Any
 
 import yaml
 
-from crmsim.schema import SCHEMA, Field, Record, check_value
+from crmsim.config.fields import Field, Record, ScenarioError, check_value, unknown_key
+from crmsim.config.schema import SCHEMA
+from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
 TOP_LEVEL_TEXT = ("name", "description")
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot run: names the file, the field path and what is allowed."""
 
 
 class Scenario:
@@ -131,7 +128,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def shipped_scenarios_dir() -> Path:
     """The ``scenarios/`` folder next to the package (a source checkout)."""
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    return Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def resolve_scenario_path(path: str | Path) -> Path:
@@ -154,8 +151,6 @@ def resolve_scenario_path(path: str | Path) -> Path:
 
 
 def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
-    from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
-
     problems: list[str] = []
     full: dict[str, Any] = {
         "name": data.get("name", "scenario"),
@@ -167,10 +162,7 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     allowed_sections = [*TOP_LEVEL_TEXT, *SCHEMA, "strategies", "competitor_strategies"]
     for key in data:
         if key not in allowed_sections:
-            problems.append(
-                f"{key}: unknown section{_did_you_mean(key, allowed_sections)}; "
-                f"allowed: {', '.join(allowed_sections)}"
-            )
+            problems.append(unknown_key(key, "section", key, allowed_sections))
     for section, fields in SCHEMA.items():
         given = data.get(section) or {}
         if not isinstance(given, dict):
@@ -202,10 +194,7 @@ def _validated_strategies(
         return out
     for name, params in strategies.items():
         if name not in registry:
-            problems.append(
-                f"{section}.{name}: unknown strategy{_did_you_mean(name, registry)}; "
-                f"available: {', '.join(sorted(registry))}"
-            )
+            problems.append(unknown_key(f"{section}.{name}", "strategy", name, sorted(registry)))
             continue
         if params is None:
             params = {}
@@ -229,10 +218,7 @@ def _validated_fields(
     out: dict[str, Any] = {}
     for key in given:
         if key not in fields:
-            problems.append(
-                f"{prefix}.{key}: unknown setting{_did_you_mean(key, fields)}; "
-                f"allowed: {', '.join(fields)}"
-            )
+            problems.append(unknown_key(f"{prefix}.{key}", "setting", key, fields))
     for key, spec in fields.items():
         path = f"{prefix}.{key}"
         if isinstance(spec, Record):
@@ -296,11 +282,6 @@ def _cross_checks(full: dict[str, Any]) -> list[str]:
     if customers["behaviour"] == "non_contractual" and customers["dropout_a"] <= 0:
         problems.append("customers.dropout_a: must be > 0")
     return problems
-
-
-def _did_you_mean(key: Any, allowed: Any) -> str:
-    close = difflib.get_close_matches(str(key), list(allowed), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _namespace(value: Any) -> Any:

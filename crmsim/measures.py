@@ -1,0 +1,304 @@
+"""Every measure the lab reports, declared once: name, label, unit, level and direction.
+
+Tables, CSV headers, figure axes, the command line and the widgets all read
+this registry, so adding a measure means adding one :class:`Measure` here and
+computing it in one place (a run measure in ``crmsim.economics.summary``, a
+monthly one in ``crmsim.engine.record`` or a strategy's ``report``)::
+
+    Measure("reacquisition_rate", "Reacquisition rate", "returns per defector-month",
+            RUN, HIGHER)
+
+A run measure is one number per run (the headline results); a monthly
+measure is one number per month (the monthly series). ``direction`` says
+which way is better for the firm, so a report can say whether a difference
+is good news.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from crmsim.vocabulary import COST_KINDS, REASONS, STAGES, TIERS
+
+RUN = "run"
+MONTH = "month"
+LEVELS = (RUN, MONTH)
+
+HIGHER = "higher"
+LOWER = "lower"
+NEITHER = "neither"
+DIRECTIONS = (HIGHER, LOWER, NEITHER)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure of a run or of a month.
+
+    Attributes:
+        name: Column name in tables, CSV files and the monthly series.
+        label: What it is, for people ("Mean realised CLV").
+        unit: Unit of the value as shown ("currency per customer", "% per month").
+        level: ``"run"`` (one number per run) or ``"month"`` (one per month).
+        direction: Which way is better for the firm: ``"higher"``, ``"lower"`` or
+            ``"neither"``.
+        short: Short header for terminal tables (default: the label).
+        scale: Factor from the stored value to the shown unit (100 for a share
+            shown in %).
+        study: Reported for every run of a study (comparisons, sweeps).
+    """
+
+    name: str
+    label: str
+    unit: str
+    level: str
+    direction: str
+    short: str = ""
+    scale: float = 1.0
+    study: bool = False
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"measure {self.name}: level must be one of {LEVELS}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"measure {self.name}: direction must be one of {DIRECTIONS}")
+
+    @property
+    def header(self) -> str:
+        """Column header for terminal tables."""
+        return self.short or self.label
+
+    @property
+    def axis_label(self) -> str:
+        """Axis label of a figure: the label with its unit."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+def _run(name: str, label: str, unit: str, direction: str, **options) -> Measure:
+    return Measure(name, label, unit, RUN, direction, **options)
+
+
+def _month(name: str, label: str, unit: str, direction: str = NEITHER, **options) -> Measure:
+    return Measure(name, label, unit, MONTH, direction, **options)
+
+
+RUN_MEASURES: tuple[Measure, ...] = (
+    _run(
+        "mean_clv",
+        "Mean realised CLV",
+        "currency per customer",
+        HIGHER,
+        short="mean CLV",
+        study=True,
+    ),
+    _run("median_clv", "Median realised CLV", "currency per customer", HIGHER),
+    _run(
+        "customer_equity",
+        "Customer equity at the end",
+        "currency",
+        HIGHER,
+        short="customer equity",
+        study=True,
+    ),
+    _run(
+        "retention_rate",
+        "Retention rate",
+        "% of customers per month",
+        HIGHER,
+        short="retention/month",
+        scale=100.0,
+        study=True,
+    ),
+    _run(
+        "churn_rate",
+        "Churn rate",
+        "% of customers per month",
+        LOWER,
+        short="churn/month",
+        scale=100.0,
+        study=True,
+    ),
+    _run(
+        "active_customers",
+        "Active customers at the end",
+        "customers",
+        HIGHER,
+        short="active at end",
+        study=True,
+    ),
+    _run(
+        "total_profit_pv",
+        "Discounted profit of the run",
+        "currency",
+        HIGHER,
+        short="discounted profit",
+        study=True,
+    ),
+    _run(
+        "value_of_customer_base",
+        "Value of the customer base",
+        "currency",
+        HIGHER,
+        short="value of the base",
+        study=True,
+    ),
+    _run(
+        "pareto_share_top20",
+        "Profit share of the top 20%",
+        "% of total profit",
+        NEITHER,
+        short="top-20% profit share",
+        scale=100.0,
+        study=True,
+    ),
+    _run("customers_ever", "Customers ever", "customers", HIGHER),
+    _run("market_size", "People in the market", "people", NEITHER),
+    _run("months", "Months simulated", "months", NEITHER),
+    _run("total_revenue", "Revenue of the run", "currency", HIGHER),
+    _run("total_profit", "Profit of the run (undiscounted)", "currency", HIGHER),
+    _run(
+        "mean_monthly_retention",
+        "Mean of the monthly retention rates",
+        "% of customers per month",
+        HIGHER,
+        scale=100.0,
+    ),
+    _run("reacquisition_rate", "Reacquisition rate", "returns per defector-month", HIGHER),
+    _run("share_of_wallet", "Share of wallet", "% of category spend", HIGHER, scale=100.0),
+    _run("mean_satisfaction", "Mean satisfaction", "value units", HIGHER),
+    _run("cost_per_acquisition", "Cost per acquisition", "currency per customer", LOWER),
+    _run(
+        "cost_per_retained_customer_year",
+        "Cost per retained customer-year",
+        "currency per customer-year",
+        LOWER,
+    ),
+    _run("acquisition_to_retention_cost_ratio", "Acquisition cost / retention cost", "x", NEITHER),
+)
+"""Headline measures of a run (``CRMModel.summary()``)."""
+
+MONTHLY_MEASURES: tuple[Measure, ...] = (
+    _month("month", "Month", "month"),
+    _month("active_at_start", "Customers at the start of the month", "customers"),
+    _month("acquired", "New customers (first purchases)", "customers", HIGHER),
+    _month("new_prospects", "New prospects", "people", HIGHER),
+    _month("referrals", "Prospects referred by word of mouth", "people", HIGHER),
+    _month("lapsed_prospects", "Prospects who lost interest", "people", LOWER),
+    _month("deterred_prospects", "Prospects put off by what leavers said", "people", LOWER),
+    _month("promoted", "Customers who climbed a rung", "customers", HIGHER),
+    _month("demoted", "Customers who slipped a rung", "customers", LOWER),
+    *(
+        _month(f"defections_{reason}", f"Defections: {reason}", "customers", LOWER)
+        for reason in REASONS
+    ),
+    _month("defected_this_month", "Defections (all reasons)", "customers", LOWER),
+    _month("retained", "Customers kept this month", "customers", HIGHER),
+    _month("retention_rate", "Retention rate", "% of customers", HIGHER, scale=100.0),
+    _month("churn_rate", "Churn rate", "% of customers", LOWER, scale=100.0),
+    _month("returned", "Lost customers who came back", "customers", HIGHER),
+    _month("won_back", "Customers won back by a campaign", "customers", HIGHER),
+    _month("paying_customers", "Paying customers", "customers", HIGHER),
+    _month("revenue", "Revenue", "currency", HIGHER),
+    _month("cost_of_sales", "Cost of sales", "currency", LOWER),
+    *(
+        _month(f"{kind}_cost", f"{kind.capitalize()} cost", "currency", LOWER)
+        for kind in COST_KINDS
+    ),
+    _month("profit", "Profit", "currency", HIGHER),
+    _month("customer_equity", "Customer equity", "currency", HIGHER),
+    *(_month(stage, f"{stage.capitalize()}s", "people") for stage in STAGES),
+    *(
+        _month(
+            f"tier_{tier}", f"Active customers on the {tier.replace('_', ' ')} rung", "customers"
+        )
+        for tier in TIERS
+    ),
+    _month("members", "Loyalty programme members", "customers"),
+    _month("mean_satisfaction", "Mean satisfaction", "value units", HIGHER),
+    _month("market_expectation", "Market expectation", "value units"),
+    _month("competitor_offer_strength", "Competitor offer strength", "0..1", LOWER),
+    _month("price_index", "Price index", "x market price"),
+)
+"""Measures of each month (``CRMModel.monthly_series()``), strategies' own apart."""
+
+REGISTRY: dict[tuple[str, str], Measure] = {
+    (m.level, m.name): m for m in (*RUN_MEASURES, *MONTHLY_MEASURES)
+}
+"""Every core measure by (level, name); strategies add their monthly measures."""
+
+STUDY_MEASURES: tuple[str, ...] = tuple(m.name for m in RUN_MEASURES if m.study)
+"""Run measures kept for every run of a study, in the order tables show them."""
+
+STUDY_SERIES: tuple[str, ...] = (
+    "active",
+    "retention_rate",
+    "churn_rate",
+    "profit",
+    "customer_equity",
+)
+"""Monthly series kept for every run of a study (for confidence bands over time)."""
+
+
+def run_measure(name: str) -> Measure:
+    """The run measure called ``name``.
+
+    Raises:
+        KeyError: No such run measure; the message lists the allowed names.
+    """
+    return _lookup(RUN, name)
+
+
+def monthly_measure(name: str, extra: Iterable[Measure] = ()) -> Measure:
+    """The monthly measure called ``name`` (core, or one of ``extra``: strategies' own)."""
+    for measure in extra:
+        if measure.name == name:
+            return measure
+    return _lookup(MONTH, name)
+
+
+def _lookup(level: str, name: str) -> Measure:
+    try:
+        return REGISTRY[(level, name)]
+    except KeyError:
+        allowed = ", ".join(n for lvl, n in REGISTRY if lvl == level)
+        raise KeyError(f"unknown {level} measure {name!r}; allowed: {allowed}") from None
+
+
+def format_value(value: float | None) -> str:
+    """A number for a table: whole above 1,000 (thousands separated), else 1 or 4 decimals."""
+    if value is None or not math.isfinite(value):
+        return "nan"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.4f}"
+
+
+def format_interval(mean: float, low: float, high: float, signed: bool = False) -> str:
+    """ "mean [low, high]" (with signs for differences), the one way intervals are written."""
+    if signed:
+        return f"{mean:+.4g} [{low:+.4g}, {high:+.4g}]"
+    return f"{format_value(mean)} [{format_value(low)}, {format_value(high)}]"
+
+
+__all__ = [
+    "DIRECTIONS",
+    "HIGHER",
+    "LEVELS",
+    "LOWER",
+    "MONTH",
+    "MONTHLY_MEASURES",
+    "NEITHER",
+    "REGISTRY",
+    "RUN",
+    "RUN_MEASURES",
+    "STUDY_MEASURES",
+    "STUDY_SERIES",
+    "Measure",
+    "format_interval",
+    "format_value",
+    "monthly_measure",
+    "run_measure",
+]

@@ -1,0 +1,49 @@
+"""The measures registry: every measure declared once, with a label, a unit and a direction."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmsim import CRMModel, load_scenario
+from crmsim import measures as m
+
+
+@pytest.mark.parametrize("measure", [*m.RUN_MEASURES, *m.MONTHLY_MEASURES], ids=lambda x: x.name)
+def test_every_measure_says_what_it_is(measure):
+    assert measure.label.strip()
+    assert measure.unit.strip()
+    assert measure.direction in m.DIRECTIONS
+    assert measure.level in m.LEVELS
+
+
+def test_names_are_unique_per_level():
+    for level in m.LEVELS:
+        names = [name for lvl, name in m.REGISTRY if lvl == level]
+        assert len(names) == len(set(names))
+
+
+@pytest.fixture(scope="module")
+def baseline_run():
+    return CRMModel(load_scenario("baseline"), rng=3, customers=1_000).run(6)
+
+
+def test_monthly_series_columns_are_the_registry(baseline_run):
+    columns = list(baseline_run.monthly_series().columns)
+    assert columns == [measure.name for measure in m.MONTHLY_MEASURES]
+
+
+def test_every_headline_number_is_a_registered_run_measure(baseline_run):
+    summary = baseline_run.summary()
+    numbers = {k for k, v in summary.items() if isinstance(v, int | float) and k != "seed"}
+    assert numbers == {measure.name for measure in m.RUN_MEASURES}
+
+
+def test_unknown_measure_names_what_is_allowed():
+    with pytest.raises(KeyError, match="allowed: mean_clv"):
+        m.run_measure("mean_lcv")
+
+
+def test_intervals_are_written_one_way():
+    assert m.format_interval(1234.5, 1000.0, 1500.25) == "1,234 [1,000, 1,500]"
+    assert m.format_interval(0.5, -0.25, 1.0, signed=True) == "+0.5 [-0.25, +1]"
+    assert m.format_value(float("nan")) == "nan"
