@@ -59,7 +59,7 @@ def measure(
         start = time.perf_counter()
         model = CRMModel(load_scenario("baseline"), rng=seed, customers=customers)
         model.run(months)
-        collected = len(model.datacollector.model_vars["month"])
+        collected = len(model.monthly_series())
         result.update(
             scenario="baseline",
             customers=customers,

@@ -1,7 +1,7 @@
 """The crmsim lifecycle rules written the usual Mesa way: one agent per customer.
 
 :class:`PerAgentCRMModel` is the yardstick of the vectorised
-:class:`~crmsim.model.CRMModel`. It reads the same
+:class:`~crmsim.engine.model.CRMModel`. It reads the same
 :class:`~crmsim.config.scenario.Scenario` and applies the same rules with the same
 parameters, but every person in the market is a :class:`Customer` agent who
 holds their own traits and state as Python attributes, and each month
@@ -747,8 +747,8 @@ def run_per_agent(
 def active_and_revenue(model: mesa.Model) -> tuple[list[int], list[float]]:
     """Monthly active customers (end of month) and revenue of a run of either model.
 
-    Works for :class:`PerAgentCRMModel` and :class:`~crmsim.model.CRMModel`, whose
-    data collectors both report ``active`` and ``revenue``.
+    Works for :class:`PerAgentCRMModel` and :class:`~crmsim.engine.model.CRMModel`, whose
+    monthly series both report ``active`` and ``revenue``.
 
     Args:
         model: A model after its run.
@@ -756,7 +756,7 @@ def active_and_revenue(model: mesa.Model) -> tuple[list[int], list[float]]:
     Returns:
         Active customers at the end of each month, and each month's revenue (currency).
     """
-    frame = model.datacollector.get_model_vars_dataframe()
+    frame = model.monthly_series()
     return [int(v) for v in frame["active"]], [float(v) for v in frame["revenue"]]
 
 

@@ -8,7 +8,7 @@ Usage::
 
 Prints one JSON document with:
 
-- ``vectorised``: :class:`~crmsim.model.CRMModel` on the baseline scenario
+- ``vectorised``: :class:`~crmsim.engine.model.CRMModel` on the baseline scenario
   (default 100,000 people x 120 months): the median wall-clock seconds of
   ``--repeats`` runs, each a fresh model with seeds 1, 2, ..., their spread,
   and customer-months per second (people in the market x months / seconds);
@@ -70,7 +70,7 @@ SCENARIO = "baseline"
 def time_vectorised(
     scenario: Scenario, customers: int, months: int, repeats: int
 ) -> dict[str, Any]:
-    """Time ``repeats`` runs of :class:`~crmsim.model.CRMModel`, seeds 1, 2, ...
+    """Time ``repeats`` runs of :class:`~crmsim.engine.model.CRMModel`, seeds 1, 2, ...
 
     Args:
         scenario: The scenario.

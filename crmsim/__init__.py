@@ -16,7 +16,7 @@ Typical use::
 
 from crmsim.config.fields import ScenarioError
 from crmsim.config.scenario import Scenario, load_scenario
-from crmsim.model import CRMModel
+from crmsim.engine.model import CRMModel
 
 __all__ = ["CRMModel", "Scenario", "ScenarioError", "load_scenario"]
 __version__ = "0.1.0"

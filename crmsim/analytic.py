@@ -159,7 +159,7 @@ def beta_parameters_from_mean_polarization(mean: float, polarization: float) -> 
             "polarization must be strictly between 0 and 1 (0 means a homogeneous "
             f"population, which has no Beta representation), got {polarization!r}"
         )
-    total = 1.0 / polarization - 1.0
+    total = (1.0 - polarization) / polarization
     return mean * total, (1.0 - mean) * total
 
 

@@ -167,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or Path("out") / scenario.name
     _check_writable(out)
     from crmsim import plots
-    from crmsim.model import CRMModel
+    from crmsim.engine.model import CRMModel
 
     model = CRMModel(scenario, rng=args.seed, customers=args.customers)
     model.run(args.months, progress=not args.no_progress)

@@ -7,8 +7,8 @@ table and the monthly series the model collects:
   acquisition, service, programme and win-back costs attributed to them),
   discounted to the month they first bought;
 - **expected CLV** of each active customer: their expected monthly margin times
-  the margin multiple r / (1 + i - r) of their own retention r
-  (``crmsim.analytic.margin_multiple``);
+  the margin multiple r / (1 + i - r) of their own retention r (the model
+  supplies the margin, which depends on what the strategies do);
 - **customer equity**: the summed expected CLV of the active customers;
 - retention and churn per month, cohort survival, funnel conversion rates,
   reacquisition rate, defections by reason, share of wallet, the Pareto share,
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from crmsim.customers import CustomerTable
 from crmsim.vocabulary import ACTIVE, REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.engine.customers import CustomerTable
+    from crmsim.engine.model import CRMModel
 
 
 def monthly_discount_rate(yearly_rate: float) -> float:
@@ -34,63 +34,49 @@ def monthly_discount_rate(yearly_rate: float) -> float:
     return (1.0 + yearly_rate) ** (1.0 / 12.0) - 1.0
 
 
-def expected_margin_per_month(model: CRMModel, rows: np.ndarray) -> np.ndarray:
-    """Expected profit each active customer brings next month at today's spend, currency.
-
-    Gross margin on expected spend (order value x purchase rate x current share
-    of wallet x price) less the cost to serve and the strategies' costs.
-    """
-    table = model.customers
-    factor = model.current_spend_factor(rows)
-    purchases = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
-    revenue = table.order_value[rows] * purchases * factor * np.float32(model.firm.price_index)
-    margin = revenue * np.float32(model.firm.gross_margin) - np.float32(
-        model.firm.cost_to_serve_per_month
-    )
-    for strategy in model.firm.running_strategies():
-        cost = strategy.costs(model, rows, revenue)
-        if cost is not None:
-            margin -= cost
-    return margin
-
-
-def expected_retention(model: CRMModel, rows: np.ndarray) -> np.ndarray:
+def expected_retention(table: CustomerTable, rows: np.ndarray, non_contractual: bool) -> np.ndarray:
     """Each active customer's chance of still being a customer next month.
 
     In the contractual setting, one minus the customer's hazard of leaving last
     month; in the non-contractual setting also the chance of not dropping out
-    after next month's expected purchases.
+    after next month's expected purchases. Capped at 0.999 so the margin
+    multiple stays finite.
     """
-    table = model.customers
     stay = 1.0 - table.churn_hazard[rows]
-    if model.non_contractual:
+    if non_contractual:
         stay = stay * (1.0 - table.dropout_probability[rows]) ** table.purchase_rate[rows]
     return np.clip(stay, 0.0, 0.999)
 
 
-def expected_clv(model: CRMModel, rows: np.ndarray) -> np.ndarray:
-    """Expected (prospective) CLV of active customers, currency.
-
-    Expected monthly margin times the margin multiple r / (1 + i - r): margins
-    from next month on, each received only if the customer is still there,
-    discounted at the firm's monthly rate.
-    """
-    margin = expected_margin_per_month(model, rows)
-    retention = expected_retention(model, rows)
-    i = model.monthly_discount_rate
-    return margin * retention / (1.0 + i - retention)
-
-
-def customer_equity(model: CRMModel, rows: np.ndarray | None = None) -> float:
-    """Value of the customer base: the summed expected CLV of active customers.
+def expected_clv(
+    margin_per_month: np.ndarray, retention: np.ndarray, monthly_rate: float
+) -> np.ndarray:
+    """Expected (prospective) CLV: margins from next month on, each received only if the
+    customer is still there, discounted: margin x r / (1 + i - r), currency.
 
     Args:
-        model: The model.
-        rows: The active customers, if already known.
+        margin_per_month: Expected margin of each customer next month, currency.
+        retention: Each customer's chance of staying a month (``expected_retention``).
+        monthly_rate: The firm's discount rate per month.
     """
-    if rows is None:
-        rows = np.flatnonzero(model.customers.stage == ACTIVE)
-    return float(expected_clv(model, rows).sum(dtype=np.float64))
+    return margin_per_month * retention / (1.0 + monthly_rate - retention)
+
+
+def retention_rate(active_at_start: float, defected: float) -> float:
+    """Customers still active at the end / customers active in the period (NaN if none).
+
+    A customer the firm fired is not retained.
+    """
+    if not active_at_start:
+        return float("nan")
+    return (active_at_start - defected) / active_at_start
+
+
+def churn_rate(active_at_start: float, defected: float, fired: float) -> float:
+    """Customers who left of their own accord / customers active in the period (NaN if none)."""
+    if not active_at_start:
+        return float("nan")
+    return (defected - fired) / active_at_start
 
 
 def realised_clv(table: CustomerTable, monthly_rate: float) -> np.ndarray:
@@ -194,9 +180,7 @@ def customer_frame(model: CRMModel) -> pd.DataFrame:
             "months_since_defection": table.months_since_defection[bought],
             "member": table.member[bought],
             "satisfaction": table.satisfaction[bought].round(4),
-            "share_of_wallet": (
-                table.base_share_of_wallet[bought] * model.spend_factor_of(bought)
-            ).round(4),
+            "share_of_wallet": model.share_of_wallet(bought).round(4),
             "price_sensitivity": table.price_sensitivity[bought].round(4),
             "churn_probability": table.churn_probability[bought].round(5),
             "order_value": table.order_value[bought].round(2),
@@ -229,8 +213,8 @@ def summary(model: CRMModel) -> dict[str, Any]:
     cost_per_acquisition = acquisition_spend / acquired if acquired else float("nan")
     # A year of keeping a customer, to compare with the one-off cost of winning one.
     cost_per_retained_year = 12 * retention_spend / retained if retained else float("nan")
-    share = model.spend_factor_of(active) * table.base_share_of_wallet[active]
-    equity = customer_equity(model, active)
+    share = model.share_of_wallet(active)
+    equity = float(series["customer_equity"].iloc[-1]) if months else model.customer_equity(active)
     return {
         "scenario": model.scenario.name,
         "seed": model.seed,
@@ -241,8 +225,8 @@ def summary(model: CRMModel) -> dict[str, Any]:
         "mean_clv": float(clv.mean()) if clv.size else float("nan"),
         "median_clv": float(np.median(clv)) if clv.size else float("nan"),
         "customer_equity": equity,
-        "total_profit_pv": float(model.accounts.profit_pv),
-        "value_of_customer_base": float(model.accounts.profit_pv)
+        "total_profit_pv": float(model.books.profit_pv),
+        "value_of_customer_base": float(model.books.profit_pv)
         + equity * (1.0 + model.monthly_discount_rate) ** -months,
         "total_revenue": float(series["revenue"].sum()),
         "total_profit": float(series["profit"].sum()),

@@ -104,7 +104,7 @@ class Run:
 
 def execute(run: Run) -> dict[str, Any]:
     """Simulate one run; return its measures and monthly series (a plain, JSON-ready dict)."""
-    from crmsim.model import CRMModel
+    from crmsim.engine.model import CRMModel
 
     scenario = Scenario(run.scenario, source=f"<{run.scenario_name}>")
     if run.point:
@@ -213,7 +213,7 @@ class ProcessExecutor:
 
         self.workers = workers or os.cpu_count() or 1
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crmsim.experiment", "crmsim.model"])
+        context.set_forkserver_preload(["crmsim.experiment", "crmsim.engine.model"])
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
 
     def map_unordered(self, runs: Sequence[Run]) -> Iterator[dict[str, Any]]:
@@ -771,7 +771,7 @@ def lever_changes(scenario: Scenario, lever: str, step: float = 0.01) -> dict[st
 
 def _baseline_monthly_churn(scenario: Scenario) -> float:
     """Monthly chance of leaving in a short seeded pilot run (to size the retention lever)."""
-    from crmsim.model import CRMModel
+    from crmsim.engine.model import CRMModel
 
     months = min(scenario.params.simulation.months, 60)
     customers = min(scenario.params.simulation.customers, 10_000)

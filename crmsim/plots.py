@@ -28,7 +28,7 @@ from scipy import stats
 from crmsim.vocabulary import DEFECTION_REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
-    from crmsim.customers import Customer
+    from crmsim.engine.customers import Customer
     from crmsim.experiment import Comparison
 
 STAGE_COLORS: dict[str, str] = {

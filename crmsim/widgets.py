@@ -20,7 +20,7 @@ from IPython.display import display
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from crmsim.config.scenario import Scenario, load_scenario
-from crmsim.model import CRMModel
+from crmsim.engine.model import CRMModel
 from crmsim.plots import _figure, _thousands
 
 

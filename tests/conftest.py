@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from crmsim.config.scenario import Scenario
-from crmsim.model import CRMModel
+from crmsim.engine.model import CRMModel
 
 # Everything but the mechanism under test is switched off: the whole market is a
 # customer at month 0, nobody is acquired, referred, poached, lost to the market or

@@ -25,7 +25,7 @@ from crmsim.analytic import (
     sbg_survival,
 )
 from crmsim.config.scenario import load_scenario
-from crmsim.model import CRMModel
+from crmsim.engine.model import CRMModel
 
 Z = 4.0  # standard errors allowed
 # Chi-square tests use the same false-alarm rate as a two-sided 4-SE test.

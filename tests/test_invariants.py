@@ -18,8 +18,18 @@ from hypothesis import strategies as st
 
 from crmsim import economics
 from crmsim.config.scenario import Scenario
-from crmsim.model import COST_KINDS, CRMModel
-from crmsim.vocabulary import ACTIVE, DEFECTED, FIRED, PROSPECT, REASONS, STAGES, SUSPECT, TIERS
+from crmsim.engine.model import CRMModel
+from crmsim.vocabulary import (
+    ACTIVE,
+    COST_KINDS,
+    DEFECTED,
+    FIRED,
+    PROSPECT,
+    REASONS,
+    STAGES,
+    SUSPECT,
+    TIERS,
+)
 
 MONTHS = 24
 CUSTOMERS = 2_000
@@ -131,7 +141,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, float]) -> None:
     """Everything that must hold after one month; ``before`` are last month's stage counts."""
     table = model.customers
-    stats = model.month_stats
+    stats = model.record.stats
     n = table.size
 
     # Each person is in exactly one stage, and the counts agree with the table.
@@ -175,9 +185,9 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
         totals[key] += stats[key]
 
     # Discounted customer values plus unattributed costs are the firm's discounted profit.
-    scale = abs(model.accounts.profit_pv) + abs(model.accounts.unattributed_pv) + 1.0
-    assert table.value_at_start.sum() + model.accounts.unattributed_pv == pytest.approx(
-        model.accounts.profit_pv, rel=1e-6, abs=1e-6 * scale
+    scale = abs(model.books.profit_pv) + abs(model.books.unattributed_pv) + 1.0
+    assert table.value_at_start.sum() + model.books.unattributed_pv == pytest.approx(
+        model.books.profit_pv, rel=1e-6, abs=1e-6 * scale
     )
     # Undiscounted totals per customer add up to the months' books.
     assert table.revenue_total.sum() == pytest.approx(totals["revenue"], rel=1e-9, abs=1e-6)
@@ -196,8 +206,8 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
         back = clv[members].sum() / (1.0 + model.monthly_discount_rate) ** int(cohort)
         assert back == pytest.approx(table.value_at_start[members].sum(), rel=1e-9, abs=1e-6)
     discount = (1.0 + model.monthly_discount_rate) ** -np.maximum(table.acquired_month, 0)
-    assert (clv * discount).sum() + model.accounts.unattributed_pv == pytest.approx(
-        model.accounts.profit_pv, rel=1e-6, abs=1e-6 * scale
+    assert (clv * discount).sum() + model.books.unattributed_pv == pytest.approx(
+        model.books.profit_pv, rel=1e-6, abs=1e-6 * scale
     )
 
     # Stages and the table agree: once a customer, never a suspect or prospect again.
@@ -249,7 +259,7 @@ def test_month_by_month_invariants(scenario: Scenario, seed: int) -> None:
     for _ in range(MONTHS):
         model.step()
         _check_month(model, before, totals)
-        before = {stage: model.month_stats[stage] for stage in STAGES}
+        before = {stage: model.record.stats[stage] for stage in STAGES}
     series = model.monthly_series()
     assert len(series) == MONTHS
     assert series["month"].tolist() == list(range(MONTHS))
@@ -282,7 +292,7 @@ def test_invariants_in_baseline_variants(
     for _ in range(MONTHS):
         model.step()
         _check_month(model, before, totals)
-        before = {stage: model.month_stats[stage] for stage in STAGES}
+        before = {stage: model.record.stats[stage] for stage in STAGES}
     if strategies:
         series = model.monthly_series()
         assert series["defections_fired"].sum() > 0
@@ -308,7 +318,7 @@ def test_retained_excludes_fired_customers() -> None:
     model = CRMModel(scenario, rng=9)
     for _ in range(7):
         model.step()
-        stats = model.month_stats
+        stats = model.record.stats
         stayed = stats["active"] - stats["returned"]
         assert stats["retained"] == stayed
         assert 0.0 <= stats["retention_rate"] <= 1.0

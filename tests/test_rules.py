@@ -16,8 +16,8 @@ from conftest import docking_scenario
 
 from crmsim import economics
 from crmsim.analytic import margin_multiple
-from crmsim.customers import CustomerTable, beta_draws, draw_purchases_left, draw_traits
-from crmsim.model import CRMModel
+from crmsim.engine.customers import CustomerTable, beta_draws, draw_purchases_left, draw_traits
+from crmsim.engine.model import CRMModel
 from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
 from crmsim.vocabulary import (
     ACTIVE,
@@ -126,18 +126,26 @@ SPEND = np.array([0, 0, 15, 25, 35], np.float32)
 
 def _move(table: CustomerTable, sat, spend, promote=1.0, demote_below=-0.15, demote=0.0, seed=0):
     rows = np.arange(table.size)
+    ladder = loyalty.Ladder(
+        tenure_needed=TENURE,
+        satisfaction_needed=SATISFACTION,
+        spend_needed=SPEND,
+        churn_multiplier=np.ones(5, np.float32),
+        spend_multiplier=np.ones(5, np.float32),
+        price_sensitivity_multiplier=np.ones(5, np.float32),
+        referrals_per_month=np.zeros(5, np.float32),
+        value_bonus=np.zeros(5, np.float32),
+        promotion_probability=promote,
+        demotion_satisfaction=demote_below,
+        demotion_probability=demote,
+    )
     return loyalty.move_on_ladder(
         table,
         rows,
         _draws(seed, table.size),
         np.asarray(sat, np.float32),
         np.asarray(spend, np.float32),
-        TENURE,
-        SATISFACTION,
-        SPEND,
-        promote,
-        demote_below,
-        demote,
+        ladder,
     )
 
 
@@ -302,7 +310,7 @@ def test_churn_probability_one_always_leaves_and_zero_never(churn: float, leaver
     active = int((model.customers.stage == ACTIVE).sum())
     if leavers == "all":
         assert active == 0
-        assert model.month_stats["defected_this_month"] == model.customers.size
+        assert model.record.stats["defected_this_month"] == model.customers.size
     else:
         model.run(11)
         assert active == model.customers.size
@@ -397,7 +405,7 @@ def test_returning_customers_start_again_at_the_bottom_of_the_ladder() -> None:
     table.tier[rows] = ADVOCATE
     table.tenure_months[rows] = 20
     table.months_since_defection[rows] = 4
-    model.month_stats = model._blank_stats()
+    model.record.open_month(model.month)
     model.reacquire(rows, 10.0)
     assert np.all(table.stage[rows] == ACTIVE)
     assert np.all(table.tier[rows] == SHOPPER)
@@ -405,7 +413,7 @@ def test_returning_customers_start_again_at_the_bottom_of_the_ladder() -> None:
     assert np.all(table.times_returned[rows] == 1)
     assert np.all(table.months_since_defection[rows] == 0)
     assert np.all(table.return_cost[rows] == 10.0)
-    assert model.month_stats["returned"] == 5
+    assert model.record.stats["returned"] == 5
 
 
 def test_return_depends_on_reason_and_fired_never_return() -> None:
@@ -620,6 +628,6 @@ def test_expected_clv_is_the_margin_multiple_for_a_homogeneous_base() -> None:
     rows = np.flatnonzero(model.customers.stage == ACTIVE)
     margin = 40.0 * 0.35 - cost_to_serve
     expected = margin_multiple(1.0 - churn, model.monthly_discount_rate, "end") * margin
-    np.testing.assert_allclose(economics.expected_clv(model, rows), expected, rtol=1e-5)
-    assert economics.customer_equity(model) == pytest.approx(expected * rows.size, rel=1e-5)
-    assert model.month_stats["customer_equity"] == pytest.approx(expected * rows.size, rel=1e-5)
+    np.testing.assert_allclose(model.expected_clv(rows), expected, rtol=1e-5)
+    assert model.customer_equity() == pytest.approx(expected * rows.size, rel=1e-5)
+    assert model.record.stats["customer_equity"] == pytest.approx(expected * rows.size, rel=1e-5)

@@ -67,17 +67,19 @@ def test_programme_cost_of_a_month_matches_its_members() -> None:
     lowest = TIERS.index(params["enrolment_tier"])
     for _ in range(24):
         before = table.programme_cost.copy()
+        # Rewards are set on the rung a member holds at the start of the month.
+        rung_at_start = table.tier.copy()
         model.step()
         charged = table.programme_cost - before
         payers = np.flatnonzero(charged != 0)
         assert np.all(table.member[payers] | (table.stage[payers] != 2))
-        rungs = np.maximum(table.tier[payers].astype(int) - lowest, 0)
+        rungs = np.maximum(rung_at_start[payers].astype(int) - lowest, 0)
         rate = params["reward_rate"] + params["tier_reward_step"] * rungs
         expected = params["cost_per_member_per_month"] + rate * table.revenue[payers]
-        # Members who left this month paid and were charged before leaving (tier kept).
+        # Members who left this month paid and were charged before leaving.
         staying = table.stage[payers] == 2
         np.testing.assert_allclose(charged[payers][staying], expected[staying], rtol=1e-5)
-        assert model.month_stats["programme_cost"] == pytest.approx(charged.sum(), rel=1e-9)
+        assert model.record.stats["programme_cost"] == pytest.approx(charged.sum(), rel=1e-9)
 
 
 def test_firing_ends_relationships_and_saves_cost_to_serve() -> None:
@@ -104,13 +106,12 @@ def test_firing_ends_relationships_and_saves_cost_to_serve() -> None:
 
 
 def test_fired_customers_are_the_least_valuable_and_never_return() -> None:
-    from crmsim import economics
 
     model = CRMModel(load_scenario("fire_marginal_customers"), rng=4, customers=CUSTOMERS)
     model.run(12)  # the first review happens at the start of month 12
     table = model.customers
     reviewed = np.flatnonzero((table.stage == 2) & (table.tenure_months >= 6))
-    value = economics.expected_clv(model, reviewed)
+    value = model.expected_clv(reviewed)
     model.step()
     fired = np.flatnonzero(table.defection_reason == 6)
     assert fired.size == round(0.15 * reviewed.size)
@@ -124,7 +125,7 @@ def test_fired_customers_are_the_least_valuable_and_never_return() -> None:
 def test_a_base_of_only_high_value_customers_draws_more_poaching() -> None:
     def attention(model: CRMModel) -> float:
         rows = np.flatnonzero(model.customers.stage == 2)
-        return model.competitor.attention(model, rows)
+        return model.competitor.attention(rows)
 
     diff, se = paired(attention, "baseline", "fire_marginal_customers")
     assert diff > 4 * se

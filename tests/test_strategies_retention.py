@@ -67,7 +67,7 @@ def total(column: str) -> Measure:
 
 def stat(model: CRMModel, measure: str) -> float:
     """This month's value of a strategy measure (0 before the strategy starts)."""
-    value = model.month_stats[measure]
+    value = model.record.stats[measure]
     return 0.0 if math.isnan(value) else value
 
 
@@ -120,7 +120,7 @@ def test_cross_selling_costs_are_its_offers_and_opted_in_customers_are_not_annoy
     for _ in range(36):
         before = table.programme_cost.copy()
         model.step()
-        stats = dict(model.month_stats)
+        stats = dict(model.record.stats)
         frame.append(stats)
         charged = np.flatnonzero(table.programme_cost != before)
         if model.month - 1 < START:
@@ -146,7 +146,7 @@ def test_cross_selling_costs_are_its_offers_and_opted_in_customers_are_not_annoy
     active = np.flatnonzero(table.stage == ACTIVE)
     held = strategy.products_held(model, active)
     assert held.max() == p["max_products"]
-    share = table.base_share_of_wallet[active] * model.current_spend_factor(active)
+    share = model.share_of_wallet(active)
     assert share.max() <= 1.0 + 1e-6
     assert frame["cross_selling_products_per_customer"].iloc[-1] == pytest.approx(1 + held.mean())
 
@@ -378,7 +378,7 @@ def test_bonds_cost_each_bonded_customer_who_pays(timing: str) -> None:
         active_at_start = table.stage == ACTIVE
         before = table.programme_cost.copy()
         model.step()
-        frame.append(dict(model.month_stats))
+        frame.append(dict(model.record.stats))
         charged = np.flatnonzero(table.programme_cost != before)
         np.testing.assert_allclose(table.programme_cost[charged] - before[charged], cost, rtol=1e-6)
         # Bonded: customers at the start of the month on the lowest bonded rung or above.
@@ -465,7 +465,7 @@ def test_the_cost_check_of_a_mix_catches_a_strategy_that_charges_more_than_it_sa
     records = []
     for _ in range(MONTHS):
         model.step()
-        records.append(dict(model.month_stats))
+        records.append(dict(model.record.stats))
     residuals = cost_residuals(model, pd.DataFrame(records))
     assert residuals["programme"] > 1.0 and residuals["reported programme"] > 1.0
     assert residuals["return"] < 1e-6
@@ -499,14 +499,14 @@ def test_all_five_together_keep_the_books_in_every_setting(behaviour: str, timin
     frame = []
     for _ in range(24):
         model.step()
-        stats = dict(model.month_stats)
+        stats = dict(model.record.stats)
         frame.append(stats)
         won_back = stat(model, "win_back_returns")
         assert stats["active_at_start"] == previous_active + stats["acquired"] + won_back
         previous_active = stats["active"]
         assert np.isfinite(table.satisfaction).all()
         active = np.flatnonzero(table.stage == ACTIVE)
-        share = table.base_share_of_wallet[active] * model.current_spend_factor(active)
+        share = model.share_of_wallet(active)
         assert share.max() <= 1.0 + 1e-6
     frame = pd.DataFrame(frame)
     late = frame[frame["month"] >= 3]
@@ -515,8 +515,8 @@ def test_all_five_together_keep_the_books_in_every_setting(behaviour: str, timin
     np.testing.assert_allclose(late["programme_cost"], spent, rtol=1e-6)
     fixed = strategies["service_quality"]["fixed_cost_per_month"]
     assert_customer_costs_add_up(model, frame, unattributed=fixed * len(late))
-    scale = abs(model.accounts.profit_pv) + abs(model.accounts.unattributed_pv) + 1.0
-    assert table.value_at_start.sum() + model.accounts.unattributed_pv == pytest.approx(
-        model.accounts.profit_pv, rel=1e-6, abs=1e-6 * scale
+    scale = abs(model.books.profit_pv) + abs(model.books.unattributed_pv) + 1.0
+    assert table.value_at_start.sum() + model.books.unattributed_pv == pytest.approx(
+        model.books.profit_pv, rel=1e-6, abs=1e-6 * scale
     )
     assert late["win_back_returns"].sum() > 0 and late["cross_selling_takeups"].sum() > 0

@@ -20,9 +20,9 @@ from conftest import run_with_series
 
 from crmsim.config.fields import ScenarioError
 from crmsim.config.scenario import Scenario, load_scenario
-from crmsim.model import COST_KINDS, CRMModel
+from crmsim.engine.model import CRMModel
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
-from crmsim.vocabulary import ACTIVE, DEFECTED, PRICE, PRODUCT, STAGES
+from crmsim.vocabulary import ACTIVE, COST_KINDS, DEFECTED, PRICE, PRODUCT, STAGES
 
 SEEDS = tuple(range(10))
 CUSTOMERS = 10_000
@@ -92,6 +92,11 @@ def since_start(stats: pd.DataFrame) -> pd.DataFrame:
 
 def the_strategy(model: CRMModel, name: str):
     return next(s for s in model.firm.strategies if s.name == name)
+
+
+def the_view(model: CRMModel, name: str):
+    pairs = zip(model.firm.strategies, model.firm.views, strict=True)
+    return next(view for strategy, view in pairs if strategy.name == name)
 
 
 # ------------------------------------------------------------ focus_high_value
@@ -502,23 +507,27 @@ def test_value_focus_mix_costs_add_up_strategy_by_strategy() -> None:
     programme_total = 0.0
     for _ in range(MONTHS):
         model.step()
-        stats = model.month_stats
+        stats = model.record.stats
         payers = np.flatnonzero((table.stage == ACTIVE) & (table.tenure_months > 0))
         assert payers.size == stats["paying_customers"]
         if model.month - 1 < START:
             assert stats["programme_cost"] == 0
             continue
         revenue = table.revenue[payers]
-        parts = {
-            s.name: float(s.costs(model, payers, revenue).astype(np.float64).sum())
-            for s in (focus, loyalty)
-        }
+        # What each strategy booked: its effects on this month's customers, for the payers.
+        np.testing.assert_array_equal(the_view(model, "focus_high_value").paying_customers, payers)
+        parts = {}
+        for s in (focus, loyalty):
+            view = the_view(model, s.name)
+            positions = np.searchsorted(view.month_customers, payers)
+            cost = view.own_effects().subset(positions).cost(revenue)
+            parts[s.name] = float(cost.astype(np.float64).sum())
         assert parts["focus_high_value"] == pytest.approx(
             cost_per_client * focus.client[payers].sum(), rel=1e-12
         )
         assert parts["loyalty_program"] > 0
         assert stats["programme_cost"] == pytest.approx(sum(parts.values()), rel=1e-9)
-        assert referral.costs(model, payers, revenue) is None
+        assert referral.effects(the_view(model, "referral_program"), payers) is None
         assert stats["acquisition_cost"] == pytest.approx(
             budget + reward * stats["referral_program_referred_customers"], rel=1e-12
         )
@@ -574,4 +583,4 @@ def test_month_by_month_invariants_hold_under_these_strategies(behaviour: str, t
         for _ in range(18):
             model.step()
             _check_month(model, before, totals)
-            before = {stage: model.month_stats[stage] for stage in STAGES}
+            before = {stage: model.record.stats[stage] for stage in STAGES}

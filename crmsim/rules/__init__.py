@@ -1,7 +1,7 @@
 """Lifecycle rules: one module per part of the customer relationship.
 
 Each rule is a small function over the columns of the customer table
-(``crmsim.customers.CustomerTable``) and is named after the course concept it
+(``crmsim.engine.customers.CustomerTable``) and is named after the course concept it
 embodies. ``CRMModel.step`` calls them in the order of a month's story:
 
 1. :mod:`~crmsim.rules.acquisition`: suspects -> prospects -> first purchase,

@@ -13,14 +13,17 @@ put prospects off.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.customers import CustomerTable
 from crmsim.vocabulary import ACTIVE, PROSPECT, SUSPECT
 
+if TYPE_CHECKING:
+    from crmsim.engine.customers import CustomerTable
 
-@dataclass
+
+@dataclass(frozen=True)
 class Channel:
     """A paid acquisition channel.
 
@@ -42,18 +45,6 @@ class Channel:
     prospect_rate: float
     conversion_rate: float
     lookalike_strength: float
-
-
-@dataclass
-class FunnelCounts:
-    """What the funnel did in one month, by channel code (referrals last)."""
-
-    contacts: np.ndarray
-    new_prospects: np.ndarray
-    prospects_at_start: np.ndarray
-    conversions: np.ndarray
-    lapsed: int
-    deterred: int = 0
 
 
 def conversion_rates(channels: list[Channel], referral_conversion_rate: float) -> np.ndarray:
@@ -146,6 +137,29 @@ def contact_suspects(
     return contacts, new_prospects
 
 
+def channel_spend(
+    channels: list[Channel], budget: float, converted: np.ndarray, sources: np.ndarray
+) -> list[tuple[Channel, float, np.ndarray]]:
+    """What each channel spent this month and the new customers it brought.
+
+    A channel's spend is shared by the customers it brought this month; a channel
+    that brought nobody spent its money on no one customer.
+
+    Args:
+        channels: The channels with this month's budget shares.
+        budget: This month's acquisition budget, currency.
+        converted: Rows of this month's first purchases.
+        sources: Prospect source code of each of them.
+
+    Returns:
+        (channel, spend in currency, rows it brought) for each channel.
+    """
+    return [
+        (channel, budget * channel.budget_share, converted[sources == channel.code])
+        for channel in channels
+    ]
+
+
 def word_of_mouth_referrals(
     table: CustomerTable,
     rng: np.random.Generator,
@@ -162,16 +176,9 @@ def word_of_mouth_referrals(
         The number of new referred prospects.
     """
     expected = float(referrals_per_month_by_tier[table.tier[active_rows]].sum())
-    if expected <= 0:
-        return 0
-    suspects = np.flatnonzero(table.stage == SUSPECT)
-    n = min(int(rng.poisson(expected)), suspects.size)
-    if n == 0:
-        return 0
-    chosen = rng.choice(suspects, size=n, replace=False)
-    table.stage[chosen] = PROSPECT
+    chosen = _move_at_random(table, rng, expected, SUSPECT, PROSPECT)
     table.prospect_source[chosen] = referral_code
-    return n
+    return chosen.size
 
 
 def deter_prospects(
@@ -182,13 +189,20 @@ def deter_prospects(
     Returns:
         The number of prospects deterred.
     """
-    expected = unhappy_defectors * per_defector
+    return _move_at_random(table, rng, unhappy_defectors * per_defector, PROSPECT, SUSPECT).size
+
+
+def _move_at_random(
+    table: CustomerTable, rng: np.random.Generator, expected: float, source: int, target: int
+) -> np.ndarray:
+    """Move a Poisson(expected) number of people, at random, from one stage to another
+    (as many as there are at most); returns their rows."""
     if expected <= 0:
-        return 0
-    prospects = np.flatnonzero(table.stage == PROSPECT)
-    n = min(int(rng.poisson(expected)), prospects.size)
+        return np.zeros(0, np.int64)
+    candidates = np.flatnonzero(table.stage == source)
+    n = min(int(rng.poisson(expected)), candidates.size)
     if n == 0:
-        return 0
-    chosen = rng.choice(prospects, size=n, replace=False)
-    table.stage[chosen] = SUSPECT
-    return n
+        return np.zeros(0, np.int64)
+    chosen = rng.choice(candidates, size=n, replace=False)
+    table.stage[chosen] = target
+    return chosen

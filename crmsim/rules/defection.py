@@ -21,10 +21,10 @@ technological and organisational losses are not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.customers import CustomerTable
 from crmsim.vocabulary import (
     DEFECTED,
     DEFECTION_REASONS,
@@ -36,8 +36,11 @@ from crmsim.vocabulary import (
     TECHNOLOGICAL,
 )
 
+if TYPE_CHECKING:
+    from crmsim.engine.customers import CustomerTable
 
-@dataclass
+
+@dataclass(frozen=True)
 class Pressures:
     """Market-wide pressures of one month, monthly probabilities.
 
@@ -48,6 +51,8 @@ class Pressures:
         market_rate: Hazard of leaving the market.
         technological_rate: Hazard of obsolescence.
         organisational_rate: Hazard from the firm's own problems.
+        churn_scale: Multiplier of the whole chance of leaving (1 = as modelled), the lever
+            sensitivity studies move.
     """
 
     poaching_chance: float
@@ -56,6 +61,7 @@ class Pressures:
     market_rate: float
     technological_rate: float
     organisational_rate: float
+    churn_scale: float = 1.0
 
 
 def switching_hazards(
@@ -92,7 +98,8 @@ def leave_probability(
     service: np.ndarray,
     pressures: Pressures,
 ) -> np.ndarray:
-    """Chance of leaving this month: one minus the chance of surviving every hazard."""
+    """Chance of leaving this month: one minus the chance of surviving every hazard,
+    scaled by ``pressures.churn_scale`` (capped at 1)."""
     stay_market = (
         (1.0 - pressures.market_rate)
         * (1.0 - pressures.technological_rate)
@@ -102,7 +109,10 @@ def leave_probability(
     stay *= 1.0 - product
     stay *= 1.0 - service
     stay *= np.float32(stay_market)
-    return 1.0 - stay
+    leave = 1.0 - stay
+    if pressures.churn_scale != 1.0:
+        leave = np.minimum(leave * np.float32(pressures.churn_scale), 1.0)
+    return leave
 
 
 def draw_reasons(

@@ -10,9 +10,68 @@ scenario schema).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
-from crmsim.customers import CustomerTable
+if TYPE_CHECKING:
+    from crmsim.engine.customers import CustomerTable
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The loyalty ladder of a scenario: what each rung takes and what it changes.
+
+    Per-rung arrays (one number per rung, shopper first) hold what it takes to
+    stand on a rung and how a customer on it behaves.
+
+    Attributes:
+        tenure_needed: Months with the firm needed to stand on each rung.
+        satisfaction_needed: Satisfaction needed, value units.
+        spend_needed: Expected spend needed, currency per month.
+        churn_multiplier: Switching on each rung relative to a "customer".
+        spend_multiplier: Share of wallet relative to a new customer's basic share.
+        price_sensitivity_multiplier: Price sensitivity on each rung.
+        referrals_per_month: Prospects referred by word of mouth per customer-month.
+        value_bonus: Extra value each rung experiences (recognition), value units.
+        promotion_probability: Chance per month an eligible customer climbs.
+        demotion_satisfaction: Below this satisfaction a customer may slip.
+        demotion_probability: Chance per month a dissatisfied customer slips.
+    """
+
+    tenure_needed: np.ndarray
+    satisfaction_needed: np.ndarray
+    spend_needed: np.ndarray
+    churn_multiplier: np.ndarray
+    spend_multiplier: np.ndarray
+    price_sensitivity_multiplier: np.ndarray
+    referrals_per_month: np.ndarray
+    value_bonus: np.ndarray
+    promotion_probability: float
+    demotion_satisfaction: float
+    demotion_probability: float
+
+    @classmethod
+    def from_settings(cls, ladder: Any) -> Ladder:
+        """The ladder of a scenario's ``ladder`` section (``scenario.params.ladder``)."""
+
+        def rungs(values: list[float]) -> np.ndarray:
+            return np.asarray(values, np.float32)
+
+        return cls(
+            tenure_needed=rungs(ladder.promotion_tenure_months),
+            satisfaction_needed=rungs(ladder.promotion_satisfaction),
+            spend_needed=rungs(ladder.promotion_spend_per_month),
+            churn_multiplier=rungs(ladder.churn_multiplier),
+            spend_multiplier=rungs(ladder.spend_multiplier),
+            price_sensitivity_multiplier=rungs(ladder.price_sensitivity_multiplier),
+            referrals_per_month=rungs(ladder.referrals_per_month),
+            value_bonus=rungs(ladder.value_bonus),
+            promotion_probability=ladder.promotion_probability_per_month,
+            demotion_satisfaction=ladder.demotion_satisfaction,
+            demotion_probability=ladder.demotion_probability_per_month,
+        )
 
 
 def move_on_ladder(
@@ -21,12 +80,7 @@ def move_on_ladder(
     draws: np.ndarray,
     satisfaction: np.ndarray,
     spend_per_month: np.ndarray,
-    tenure_needed: np.ndarray,
-    satisfaction_needed: np.ndarray,
-    spend_needed: np.ndarray,
-    promotion_probability: float,
-    demotion_satisfaction: float,
-    demotion_probability: float,
+    ladder: Ladder,
 ) -> tuple[int, int]:
     """Promote eligible customers one rung and demote dissatisfied ones.
 
@@ -36,26 +90,27 @@ def move_on_ladder(
         draws: This month's uniform draw for every person in the table.
         satisfaction: Satisfaction of each customer in ``rows``.
         spend_per_month: Expected spend of each customer in ``rows``, currency per month.
-        tenure_needed, satisfaction_needed, spend_needed: Per rung, what it takes to stand on it.
-        promotion_probability: Chance per month an eligible customer climbs.
-        demotion_satisfaction: Below this satisfaction a customer may slip.
-        demotion_probability: Chance per month a dissatisfied customer slips.
+        ladder: What each rung takes, and the chances of climbing and slipping.
 
     Returns:
         Numbers promoted and demoted.
     """
     tier = table.tier[rows]
-    top = len(tenure_needed) - 1
+    top = len(ladder.tenure_needed) - 1
     next_tier = np.minimum(tier + 1, top)
     eligible = (
         (tier < top)
-        & (table.tenure_months[rows] >= tenure_needed[next_tier])
-        & (satisfaction >= satisfaction_needed[next_tier])
-        & (spend_per_month >= spend_needed[next_tier])
+        & (table.tenure_months[rows] >= ladder.tenure_needed[next_tier])
+        & (satisfaction >= ladder.satisfaction_needed[next_tier])
+        & (spend_per_month >= ladder.spend_needed[next_tier])
     )
     u = draws[rows]
-    promoted = eligible & (u < promotion_probability)
-    demoted = (tier > 0) & (satisfaction < demotion_satisfaction) & (u < demotion_probability)
+    promoted = eligible & (u < ladder.promotion_probability)
+    demoted = (
+        (tier > 0)
+        & (satisfaction < ladder.demotion_satisfaction)
+        & (u < ladder.demotion_probability)
+    )
     tier = tier + promoted.astype(np.int8) - demoted.astype(np.int8)
     table.tier[rows] = tier
     return int(promoted.sum()), int(demoted.sum())

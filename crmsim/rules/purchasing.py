@@ -12,9 +12,12 @@ raise that share up to the whole wallet. Two behaviours:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from crmsim.customers import CustomerTable
+if TYPE_CHECKING:
+    from crmsim.engine.customers import CustomerTable
 
 
 def spend_factor(
@@ -78,3 +81,35 @@ def make_purchases(
     revenue = bought * table.order_value[rows] * factor * np.float32(price_index)
     table.revenue[rows] = revenue
     return revenue, left == 0
+
+
+def first_purchases(
+    table: CustomerTable,
+    rows: np.ndarray,
+    newcomers: np.ndarray,
+    revenue: np.ndarray,
+    dropped: np.ndarray,
+    factor: np.ndarray,
+    price_index: float,
+) -> None:
+    """Non-contractual: newcomers make exactly one (trial) purchase in their first month.
+
+    Repeat buying, and the chance of dropping out after a purchase, start the month
+    after; the purchases drawn for them this month are given back.
+
+    Args:
+        table: The customer table.
+        rows: This month's customers.
+        newcomers: Mask over ``rows`` of this month's first purchases.
+        revenue: Revenue per customer in ``rows``, changed in place for newcomers.
+        dropped: Dropout mask over ``rows``, cleared in place for newcomers.
+        factor: Spend factor per customer in ``rows``.
+        price_index: The firm's price index.
+    """
+    first = rows[newcomers]
+    table.purchases_left[first] += table.purchases[first]
+    table.purchases[first] = 1
+    table.months_since_purchase[first] = 0
+    revenue[newcomers] = table.order_value[first] * factor[newcomers] * np.float32(price_index)
+    table.revenue[first] = revenue[newcomers]
+    dropped[newcomers] = False

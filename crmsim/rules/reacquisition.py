@@ -10,11 +10,14 @@ Returning customers start again at the bottom of the ladder.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.customers import CustomerTable
 from crmsim.vocabulary import DEFECTED, FIRED
+
+if TYPE_CHECKING:
+    from crmsim.engine.customers import CustomerTable
 
 
 def return_chance_by_month(
@@ -48,14 +51,15 @@ def return_defectors(
         factor_of: Optional multiplier of the chance for given defected rows (strategies).
 
     Those who stay away are one month further gone; the caller restarts the
-    relationships of those who come back (``CRMModel.reacquire``).
+    relationships of those who come back.
 
     Returns:
         Rows of the customers who come back.
     """
     gone = np.flatnonzero(table.stage == DEFECTED)
     months = np.minimum(table.months_since_defection[gone], chance_by_month.size - 1)
-    chance = chance_by_month[months] * recoverability_by_reason[table.defection_reason[gone]]
+    recoverability = recoverability_by_reason[table.defection_reason[gone]].astype(np.float32)
+    chance = chance_by_month[months] * recoverability
     if factor_of is not None:
         factor = factor_of(gone)
         if factor is not None:
@@ -68,7 +72,7 @@ def return_defectors(
 
 
 def recoverability_table(recoverability: dict[str, float], reasons: tuple[str, ...]) -> np.ndarray:
-    """Recoverability by reason code; customers the firm fired never come back."""
+    """Recoverability by reason code (float64); customers the firm fired never come back."""
     values = [recoverability.get(reason, 0.0) for reason in reasons]
     values[FIRED] = 0.0
-    return np.array(values, np.float32)
+    return np.array(values, np.float64)

@@ -10,9 +10,12 @@ firm that stands still sees satisfaction erode.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from crmsim.customers import CustomerTable
+if TYPE_CHECKING:
+    from crmsim.engine.customers import CustomerTable
 
 
 def delivered_value(

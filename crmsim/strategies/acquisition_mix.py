@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field, ScenarioError
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Plan
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -62,41 +64,48 @@ class AcquisitionMix(Strategy):
             "nonnegative", 1.0, "x", "Multiplier of the monthly acquisition budget."
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "acquisition_mix_lookalike_spend",
-        "acquisition_mix_mass_spend",
-        "acquisition_mix_lookalike_acquired",
-        "acquisition_mix_mass_acquired",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure(
+            "acquisition_mix_lookalike_spend", "Look-alike channel spend", "currency per month"
+        ),
+        measure("acquisition_mix_mass_spend", "Mass channel spend", "currency per month"),
+        measure(
+            "acquisition_mix_lookalike_acquired",
+            "New customers from look-alike channels",
+            "customers",
+        ),
+        measure("acquisition_mix_mass_acquired", "New customers from mass channels", "customers"),
     )
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
         self._shares: dict[str, float] | None = None
-        self._acquired = (0, 0)
 
-    def plan_shares(self, model: CRMModel) -> dict[str, float]:
-        """Budget share of each channel under the plan (checked against the scenario once)."""
+    def plan(self, view: MarketView) -> Plan:
+        """This month's budget and its split between look-alike and mass channels (the split
+        is worked out, and checked against the scenario's channels, when it first runs)."""
         if self._shares is None:
-            self._shares = self._shares_for(model)
-        return self._shares
+            self._shares = self._shares_for(view)
+        return Plan(budget_factor=self.params["budget_factor"], budget_shares=self._shares)
 
-    def _shares_for(self, model: CRMModel) -> dict[str, float]:
+    def _shares_for(self, view: MarketView) -> dict[str, float]:
         share = self.params["lookalike_share"]
-        lookalike = [c for c in model.channels if c.lookalike_strength > 0]
-        mass = [c for c in model.channels if c.lookalike_strength == 0]
+        channels = view.channels
+        lookalike = [c for c in channels if c.lookalike_strength > 0]
+        mass = [c for c in channels if c.lookalike_strength == 0]
         path = f"strategies.{self.name}.lookalike_share"
         if share > 0 and not lookalike:
             raise ScenarioError(
-                f"{model.scenario.source}: {path}: is {share:g} but acquisition.channels has no "
+                f"{view.scenario_source}: {path}: is {share:g} but acquisition.channels has no "
                 "look-alike channel (lookalike_strength > 0)"
             )
         if share < 1 and not mass:
             raise ScenarioError(
-                f"{model.scenario.source}: {path}: is {share:g} but acquisition.channels has no "
+                f"{view.scenario_source}: {path}: is {share:g} but acquisition.channels has no "
                 "mass channel (lookalike_strength 0)"
             )
-        total = sum(c.budget_share for c in model.channels)
-        shares = {c.name: 0.0 for c in model.channels}
+        total = sum(c.budget_share for c in channels)
+        shares = {c.name: 0.0 for c in channels}
         for group, group_share in ((lookalike, share), (mass, 1.0 - share)):
             weights = np.array([c.budget_share for c in group], np.float64)
             if weights.size == 0:
@@ -110,31 +119,17 @@ class AcquisitionMix(Strategy):
                 shares[channel.name] = float(total * group_share * weight)
         return shares
 
-    def acquisition_plan(self, model: CRMModel) -> dict[str, Any] | None:
-        return {
-            "budget_factor": self.params["budget_factor"],
-            "budget_shares": self.plan_shares(model),
-        }
-
-    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
-        """Count this month's first purchases by kind of channel."""
-        source = model.customers.source[converted]
-        kinds = self._channel_kinds(model)
-        paid = source < len(model.channels)
+    def report(self, view: MarketView) -> dict[str, float]:
+        kinds = np.array([c.lookalike_strength > 0 for c in view.channels], bool)
+        budget = view.acquisition_budget
+        spend = np.array([budget * c.budget_share for c in view.channels_this_month])
+        # This month's first purchases by the kind of channel that found them.
+        source = view.customers.source[view.new_customers]
+        paid = source < len(view.channels)
         lookalike = kinds[source[paid]]
-        self._acquired = (int(lookalike.sum()), int((~lookalike).sum()))
-
-    @staticmethod
-    def _channel_kinds(model: CRMModel) -> np.ndarray:
-        return np.array([c.lookalike_strength > 0 for c in model.channels], bool)
-
-    def report(self, model: CRMModel) -> dict[str, float]:
-        budget = model.firm.acquisition_budget_per_month
-        kinds = self._channel_kinds(model)
-        spend = np.array([budget * c.budget_share for c in model.firm.channels])
         return {
             "acquisition_mix_lookalike_spend": float(spend[kinds].sum()),
             "acquisition_mix_mass_spend": float(spend[~kinds].sum()),
-            "acquisition_mix_lookalike_acquired": float(self._acquired[0]),
-            "acquisition_mix_mass_acquired": float(self._acquired[1]),
+            "acquisition_mix_lookalike_acquired": float(lookalike.sum()),
+            "acquisition_mix_mass_acquired": float((~lookalike).sum()),
         }

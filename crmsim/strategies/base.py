@@ -1,4 +1,22 @@
-"""The strategy base class and the registry of strategies by name."""
+"""The strategy base class and the registries of strategies by name.
+
+A strategy has a small, even interface; the model calls each hook at one
+point of the month, for the firm's and the competitor's strategies alike:
+
+1. ``start(view)``: once, when the model is built (allocate per-person state,
+   take one-off draws);
+2. ``plan(view) -> Plan``: at the start of the month, the price and the
+   acquisition terms;
+3. ``act(view)``: then, what the strategy does (enrol, review, contact, win back);
+4. ``effects(view, rows) -> Effects``: pure, what it does to the month's customers
+   (churn, spend, value, cost, per-reason hazards), asked once a month after
+   acquisition and used for the books and for expected CLV;
+5. ``return_factor(view, rows)``: pure, what it does to the chance that
+   defectors come back;
+6. ``report(view) -> dict``: at month end, its own measures.
+
+A strategy touches the market only through its :class:`~crmsim.strategies.view.MarketView`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +25,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
+from crmsim.measures import MONTH, NEITHER, Measure
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.effects import Effects, Plan
+    from crmsim.strategies.view import MarketView
 
 REGISTRY: dict[str, type[Strategy]] = {}
 """The firm's strategies by name (the ``strategies`` section of a scenario)."""
@@ -37,13 +57,21 @@ def register_competitor(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
-class Strategy:
-    """A firm policy that acts each month while it runs.
+def measure(
+    name: str, label: str, unit: str, direction: str = NEITHER, scale: float = 1.0
+) -> Measure:
+    """A monthly measure a strategy reports (see ``crmsim.measures``)."""
+    return Measure(name, label, unit, MONTH, direction, scale=scale)
 
-    Subclasses set ``name``, ``concept`` (the course concept it embodies) and
-    ``parameters`` (fields a scenario may set), and override the hooks they need.
-    The hooks receive the rows of active customers and return per-customer
-    arrays for those rows, or None for "no effect".
+
+class Strategy:
+    """A firm (or competitor) policy that acts each month while it runs.
+
+    Subclasses set ``name``, ``concept`` (the course concept it embodies),
+    ``parameters`` (fields a scenario may set) and ``measures`` (the monthly
+    measures ``report`` returns), and override the hooks they need (see the
+    module docstring). Array hooks receive rows of the table and return arrays
+    aligned with them.
 
     Attributes:
         params: The validated parameters, by name.
@@ -54,8 +82,8 @@ class Strategy:
     name: ClassVar[str] = ""
     concept: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Field]] = {}
-    measures: ClassVar[tuple[str, ...]] = ()
-    """Names of the monthly measures ``report`` adds to the model's series."""
+    measures: ClassVar[tuple[Measure, ...]] = ()
+    """Monthly measures ``report`` adds to the model's series."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
@@ -70,61 +98,38 @@ class Strategy:
             return f"end_month ({end}) must come after start_month ({params['start_month']})"
         return None
 
+    @classmethod
+    def measure_names(cls) -> tuple[str, ...]:
+        """Names of the strategy's monthly measures."""
+        return tuple(m.name for m in cls.measures)
+
     def is_running(self, month: int) -> bool:
         """Whether the strategy acts in ``month``."""
         return month >= self.start_month and (self.end_month is None or month < self.end_month)
 
-    def act(self, model: CRMModel) -> None:
+    def start(self, view: MarketView) -> None:
+        """Once, when the model is built: per-person state and one-off draws."""
+
+    def plan(self, view: MarketView) -> Plan | None:
+        """This month's price and acquisition terms (None = no change)."""
+        return None
+
+    def act(self, view: MarketView) -> None:
         """Act at the start of the month (enrol, review, end relationships...)."""
 
-    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        """Multiplier of each customer's switching hazards (1 = no change)."""
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects | None:
+        """What the strategy does this month to active customers ``rows`` (pure)."""
         return None
 
-    def spend_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        """Multiplier of each customer's share of wallet (1 = no change)."""
+    def return_factor(self, view: MarketView, rows: np.ndarray) -> np.ndarray | None:
+        """Multiplier of the chance that each defected customer in ``rows`` comes back (pure)."""
         return None
 
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        """Value each customer gains from the strategy, value units."""
-        return None
-
-    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
-        """Cost the strategy spends on each customer this month, currency."""
-        return None
-
-    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
-        """Multipliers of particular switching hazards ("price", "product", "service")."""
-        return None
-
-    def return_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        """Multiplier of the chance that each defected customer in ``rows`` comes back."""
-        return None
-
-    def price_factor(self, model: CRMModel) -> float | None:
-        """Multiplier of the firm's price index this month."""
-        return None
-
-    def acquisition_plan(self, model: CRMModel) -> dict[str, Any] | None:
-        """Changes to acquisition this month: ``budget_factor`` and/or ``budget_shares``."""
-        return None
-
-    def referral_factor(self, model: CRMModel) -> float | None:
-        """Multiplier of word-of-mouth referrals this month."""
-        return None
-
-    def referral_conversion_factor(self, model: CRMModel) -> float | None:
-        """Multiplier of the conversion rate of referred prospects this month."""
-        return None
-
-    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
-        """React to this month's first purchases (e.g. pay a referral reward)."""
-
-    def fixed_cost(self, model: CRMModel) -> float:
+    def fixed_cost(self, view: MarketView) -> float:
         """Running cost this month not spent on any one customer, currency."""
         return 0.0
 
-    def report(self, model: CRMModel) -> dict[str, float]:
+    def report(self, view: MarketView) -> dict[str, float]:
         """Measures the strategy adds to each month's record (name -> value)."""
         return {}
 

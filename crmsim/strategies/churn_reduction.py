@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import HIGHER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import ACTIVE, DEFECTED, FIRED
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 COMPONENTS = ("satisfaction", "recency", "rung", "competitor")
 
@@ -116,15 +118,15 @@ class ChurnReduction(Strategy):
             "Random holdout never made an offer, to measure the flag without its effect.",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "churn_reduction_flagged",
-        "churn_reduction_offers",
-        "churn_reduction_covered",
-        "churn_reduction_spend",
-        "churn_reduction_precision",
-        "churn_reduction_recall",
-        "churn_reduction_lift",
-        "churn_reduction_precision_treated",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("churn_reduction_flagged", "Customers flagged at risk", "customers"),
+        measure("churn_reduction_offers", "Retention offers made", "offers"),
+        measure("churn_reduction_covered", "Customers under an offer", "customers"),
+        measure("churn_reduction_spend", "Retention offer spend", "currency per month"),
+        measure("churn_reduction_precision", "Precision of the flag (holdout)", "share", HIGHER),
+        measure("churn_reduction_recall", "Recall of the flag (holdout)", "share", HIGHER),
+        measure("churn_reduction_lift", "Lift of the flag over chance (holdout)", "x", HIGHER),
+        measure("churn_reduction_precision_treated", "Naive precision among the treated", "share"),
     )
 
     @classmethod
@@ -138,8 +140,8 @@ class ChurnReduction(Strategy):
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
-        self.holdout: np.ndarray | None = None
-        self.covered_until: np.ndarray | None = None
+        self.holdout = np.zeros(0, bool)
+        self.covered_until = np.zeros(0, np.int32)
         self._flagged = np.zeros(0, np.int64)
         self._treated = np.zeros(0, np.int64)
         self._scored_holdout = np.zeros(0, np.int64)
@@ -159,9 +161,14 @@ class ChurnReduction(Strategy):
             0,
         )
 
-    def risk_score(self, model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    def start(self, view: MarketView) -> None:
+        """Draw the random holdout once: each person is in it with chance ``control_share``."""
+        self.holdout = view.draws() < self.params["control_share"]
+        self.covered_until = np.full(view.size, -1, np.int32)
+
+    def risk_score(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         """Risk score of active customers ``rows``: weighted mean of standardised components."""
-        table = model.customers
+        table = view.customers
         p = self.params
         if rows.size == 0:
             return np.zeros(0, np.float64)
@@ -170,7 +177,7 @@ class ChurnReduction(Strategy):
             "recency": table.months_since_purchase[rows].astype(np.float64),
             "rung": -table.tier[rows].astype(np.float64),
             "competitor": table.price_sensitivity[rows].astype(np.float64)
-            * model.competitor.offer_strength,
+            * view.competitor_offer_strength,
         }
         score = np.zeros(rows.size, np.float64)
         weights = 0.0
@@ -182,28 +189,25 @@ class ChurnReduction(Strategy):
                 score += weight * (values - values.mean()) / spread
         return score / weights
 
-    def act(self, model: CRMModel) -> None:
+    def act(self, view: MarketView) -> None:
         """Score the active customers, flag the riskiest and make offers within the budget."""
         p = self.params
-        table = model.customers
-        if self.holdout is None or self.covered_until is None:
-            self.holdout = model.strategy_draws(self.name) < p["control_share"]
-            self.covered_until = np.full(table.size, -1, np.int32)
+        table = view.customers
         self.covered_until[table.stage != ACTIVE] = -1  # an offer ends with the relationship
         active = np.flatnonzero(table.stage == ACTIVE)
-        score = self.risk_score(model, active)
+        score = self.risk_score(view, active)
         order = np.argsort(-score, kind="stable")
         if p["risk_threshold"] is not None:
             flagged = active[order[score[order] > p["risk_threshold"]]]
         else:
             flagged = active[order[: int(round(p["flag_share"] * active.size))]]
         # Riskiest first; the holdout and customers still covered by an offer get none.
-        candidates = flagged[~self.holdout[flagged] & (self.covered_until[flagged] <= model.month)]
+        candidates = flagged[~self.holdout[flagged] & (self.covered_until[flagged] <= view.month)]
         budget, cost = p["budget_per_month"], p["cost_per_offer"]
         if budget is not None and cost > 0:
             candidates = candidates[: int(np.floor(budget / cost + 1e-9))]
-        self.covered_until[candidates] = model.month + p["effect_months"]
-        model.charge_customers(candidates, cost, "programme")
+        self.covered_until[candidates] = view.month + p["effect_months"]
+        view.charge(candidates, cost, "programme")
         self._flagged = flagged
         self._treated = candidates
         self._scored_holdout = active[self.holdout[active]]
@@ -213,14 +217,14 @@ class ChurnReduction(Strategy):
             "churn_reduction_spend": float(candidates.size * cost),
         }
 
-    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        if self.covered_until is None:
-            return None
-        covered = self.covered_until[rows] > model.month
-        return np.where(covered, np.float32(1.0 - self.params["churn_reduction"]), np.float32(1))
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """Customers under an offer switch less."""
+        covered = self.covered_until[rows] > view.month
+        kept = np.float32(1.0 - self.params["churn_reduction"])
+        return Effects(churn=np.where(covered, kept, np.float32(1)))
 
-    def report(self, model: CRMModel) -> dict[str, float]:
-        table = model.customers
+    def report(self, view: MarketView) -> dict[str, float]:
+        table = view.customers
 
         def left(rows: np.ndarray) -> np.ndarray:
             # Scored customers were active at the start of the month; the firm's own
@@ -228,8 +232,8 @@ class ChurnReduction(Strategy):
             return (table.stage[rows] == DEFECTED) & (table.defection_reason[rows] != FIRED)
 
         totals = self.totals
-        if self._counted_month != model.month and self.holdout is not None:
-            self._counted_month = model.month  # count each month once, however often asked
+        if self._counted_month != view.month:
+            self._counted_month = view.month  # count each month once, however often asked
             holdout = self._scored_holdout
             flagged_holdout = self._flagged[self.holdout[self._flagged]]
             totals["holdout_scored"] += holdout.size
@@ -240,12 +244,11 @@ class ChurnReduction(Strategy):
             totals["treated_left"] += int(left(self._treated).sum())
         precision = _ratio(totals["holdout_flagged_left"], totals["holdout_flagged"])
         base_rate = _ratio(totals["holdout_left"], totals["holdout_scored"])
-        covered = self.covered_until if self.covered_until is not None else np.zeros(0)
         return {
-            **dict.fromkeys(self.measures, 0.0),
+            **dict.fromkeys(self.measure_names(), 0.0),
             **self._month,
             "churn_reduction_covered": float(
-                ((covered > model.month) & (table.stage == ACTIVE)).sum()
+                ((self.covered_until > view.month) & (table.stage == ACTIVE)).sum()
             ),
             "churn_reduction_precision": precision,
             "churn_reduction_recall": _ratio(

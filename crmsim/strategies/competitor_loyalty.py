@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register_competitor
+from crmsim.measures import LOWER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register_competitor
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import DEFECTED, PRICE, PRODUCT
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register_competitor
@@ -60,37 +62,40 @@ class CompetitorLoyaltyProgram(Strategy):
             "product because of its programme (price and product defection).",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = ("competitor_loyalty_program_members",)
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure(
+            "competitor_loyalty_program_members",
+            "Former customers in the competitor's programme",
+            "customers",
+            LOWER,
+        ),
+    )
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
-        self.joins: np.ndarray | None = None
+        self.joins = np.zeros(0, bool)
 
-    def _joins(self, model: CRMModel) -> np.ndarray:
-        if self.joins is None:
-            draws = model.strategy_draws(f"competitor_{self.name}")
-            self.joins = draws < np.float32(self.params["enrolment_share"])
-        return self.joins
+    def start(self, view: MarketView) -> None:
+        """Who would join the programme if the competitor won them: one draw per person."""
+        self.joins = view.draws() < np.float32(self.params["enrolment_share"])
 
-    def members(self, model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    def members(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         """Which of ``rows`` (any people) are in the competitor's programme now."""
-        table = model.customers
+        table = view.customers
         reason = table.defection_reason[rows]
         won = (table.stage[rows] == DEFECTED) & ((reason == PRICE) | (reason == PRODUCT))
-        return won & self._joins(model)[rows]
+        return won & self.joins[rows]
 
-    def act(self, model: CRMModel) -> None:
-        self._joins(model)
-
-    def return_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
+    def return_factor(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         return np.where(
-            self.members(model, rows), np.float32(1.0 - self.params["lock_in"]), np.float32(1)
+            self.members(view, rows), np.float32(1.0 - self.params["lock_in"]), np.float32(1)
         )
 
-    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """The programme makes the competitor's offers and product more attractive."""
         boost = np.full(rows.size, 1.0 + self.params["offer_boost"], np.float32)
-        return {"price": boost, "product": boost}
+        return Effects(reasons={"price": boost, "product": boost})
 
-    def report(self, model: CRMModel) -> dict[str, float]:
-        everyone = np.arange(model.customers.size)
-        return {"competitor_loyalty_program_members": float(self.members(model, everyone).sum())}
+    def report(self, view: MarketView) -> dict[str, float]:
+        everyone = np.arange(view.size)
+        return {"competitor_loyalty_program_members": float(self.members(view, everyone).sum())}

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register_competitor
+from crmsim.measures import LOWER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register_competitor
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register_competitor
@@ -53,23 +55,26 @@ class PoachingOffers(Strategy):
             "(order value / market mean) to this power (0 = untargeted).",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = ("poaching_offers_mean_factor",)
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("poaching_offers_mean_factor", "Mean multiplier of price defection", "x", LOWER),
+    )
 
-    def price_factor_of(self, model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    def price_factor_of(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         """Multiplier of each customer's price-defection hazard."""
-        mean = model.market_mean_order_value
+        mean = view.market_mean_order_value
         targeting = self.params["value_targeting"]
         if targeting == 0 or mean <= 0:
             weight = np.ones(rows.size, np.float32)
         else:
-            weight = (model.customers.order_value[rows] / np.float32(mean)) ** np.float32(targeting)
+            weight = (view.customers.order_value[rows] / np.float32(mean)) ** np.float32(targeting)
         return (1.0 + np.float32(self.params["extra_poaching"]) * weight).astype(np.float32)
 
-    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
-        return {"price": self.price_factor_of(model, rows)}
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """More (or better-aimed) offers raise price defection."""
+        return Effects(reasons={"price": self.price_factor_of(view, rows)})
 
-    def report(self, model: CRMModel) -> dict[str, float]:
-        active = np.flatnonzero(model.customers.stage == ACTIVE)
+    def report(self, view: MarketView) -> dict[str, float]:
+        active = np.flatnonzero(view.customers.stage == ACTIVE)
         if active.size == 0:
             return {"poaching_offers_mean_factor": float("nan")}
-        return {"poaching_offers_mean_factor": float(self.price_factor_of(model, active).mean())}
+        return {"poaching_offers_mean_factor": float(self.price_factor_of(view, active).mean())}

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import HIGHER, LOWER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -37,7 +39,7 @@ class CrossSelling(Strategy):
     an offer they did not ask for loses ``nuisance_value`` value units that
     month (lower satisfaction) and switches ``nuisance_churn_factor`` times as
     readily that month; customers who opted in to the firm's messages
-    (``model.customers.opted_in``, permission marketing) feel no nuisance.
+    (the table's ``opted_in`` column, permission marketing) feel no nuisance.
 
     Measures: ``cross_selling_offers`` and ``cross_selling_takeups`` this month,
     ``cross_selling_nuisance`` (refusals that annoyed), ``cross_selling_spend``
@@ -95,13 +97,23 @@ class CrossSelling(Strategy):
             "Switching that month of a customer who refused an unsolicited offer (1 = none).",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "cross_selling_offers",
-        "cross_selling_takeups",
-        "cross_selling_nuisance",
-        "cross_selling_spend",
-        "cross_selling_products_per_customer",
-        "cross_selling_share_of_wallet",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("cross_selling_offers", "Cross-selling offers made", "offers"),
+        measure("cross_selling_takeups", "Offers taken", "products", HIGHER),
+        measure("cross_selling_nuisance", "Refusals that annoyed", "customers", LOWER),
+        measure("cross_selling_spend", "Cross-selling spend", "currency per month"),
+        measure(
+            "cross_selling_products_per_customer",
+            "Products per active customer",
+            "products",
+            HIGHER,
+        ),
+        measure(
+            "cross_selling_share_of_wallet",
+            "Share of wallet of active customers",
+            "share",
+            HIGHER,
+        ),
     )
 
     @classmethod
@@ -115,33 +127,30 @@ class CrossSelling(Strategy):
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
-        self.products: np.ndarray | None = None
-        self.relationship: np.ndarray | None = None
-        self.nuisance_month: np.ndarray | None = None
+        self.products = np.zeros(0, np.int16)
+        self.relationship = np.zeros(0, np.int16)
+        self.nuisance_month = np.zeros(0, np.int32)
         self._month: dict[str, float] = {}
 
-    def _state(self, model: CRMModel) -> tuple[np.ndarray, np.ndarray]:
-        """Extra products held in the current relationship, and the month of the last nuisance."""
-        table = model.customers
-        if self.products is None or self.relationship is None or self.nuisance_month is None:
-            self.products = np.zeros(table.size, np.int16)
-            self.relationship = np.zeros(table.size, np.int16)
-            self.nuisance_month = np.full(table.size, -1, np.int32)
+    def start(self, view: MarketView) -> None:
+        """Nobody holds an extra product yet."""
+        self.products = np.zeros(view.size, np.int16)
+        self.relationship = np.zeros(view.size, np.int16)
+        self.nuisance_month = np.full(view.size, -1, np.int32)
+
+    def act(self, view: MarketView) -> None:
+        """Offer a share of last month's buyers a product; some take it, some are annoyed."""
+        p = self.params
+        table = view.customers
         # Products belong to a relationship: one that ended (the customer left, and may
         # have come back since) took its products with it.
         ended = (self.relationship != table.times_returned) | (table.stage != ACTIVE)
         self.products[ended] = 0
         self.relationship[:] = table.times_returned
-        return self.products, self.nuisance_month
-
-    def act(self, model: CRMModel) -> None:
-        """Offer a share of last month's buyers a product; some take it, some are annoyed."""
-        p = self.params
-        table = model.customers
-        products, nuisance_month = self._state(model)
+        products = self.products
         # Two draws a month, whoever is offered: each person keeps their luck across scenarios.
-        offer_draw = model.strategy_draws(self.name)
-        take_draw = model.strategy_draws(self.name)
+        offer_draw = view.draws()
+        take_draw = view.draws()
         active = table.stage == ACTIVE
         bought = table.months_since_purchase == 0
         eligible = np.flatnonzero(active & bought & (products < p["max_products"]))
@@ -152,8 +161,8 @@ class CrossSelling(Strategy):
         taken, refused = offered[takes], offered[~takes]
         products[taken] += 1
         annoyed = refused[~table.opted_in[refused]]
-        nuisance_month[annoyed] = model.month
-        model.charge_customers(offered, p["cost_per_offer"], "programme")
+        self.nuisance_month[annoyed] = view.month
+        view.charge(offered, p["cost_per_offer"], "programme")
         self._month = {
             "cross_selling_offers": float(offered.size),
             "cross_selling_takeups": float(taken.size),
@@ -161,41 +170,32 @@ class CrossSelling(Strategy):
             "cross_selling_spend": float(offered.size * p["cost_per_offer"]),
         }
 
-    def products_held(self, model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    def products_held(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         """Extra products of customers ``rows`` in their current relationship."""
-        if self.products is None or self.relationship is None:
-            return np.zeros(rows.size, np.int16)
-        current = self.relationship[rows] == model.customers.times_returned[rows]
+        current = self.relationship[rows] == view.customers.times_returned[rows]
         return np.where(current, self.products[rows], 0)
 
-    def _annoyed(self, model: CRMModel, rows: np.ndarray) -> np.ndarray:
-        if self.nuisance_month is None:
-            return np.zeros(rows.size, bool)
-        return self.nuisance_month[rows] == model.month
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """Each product held raises spend; a refused offer annoys that month."""
+        p = self.params
+        products = self.products_held(view, rows)
+        annoyed = self.nuisance_month[rows] == view.month
+        return Effects(
+            spend=np.float32(1.0) + np.float32(p["spend_uplift_per_product"]) * products,
+            value=np.where(annoyed, np.float32(p["nuisance_value"]), np.float32(0)),
+            churn=np.where(annoyed, np.float32(p["nuisance_churn_factor"]), np.float32(1)),
+        )
 
-    def spend_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        products = self.products_held(model, rows)
-        return np.float32(1.0) + np.float32(self.params["spend_uplift_per_product"]) * products
-
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        value = np.float32(self.params["nuisance_value"])
-        return np.where(self._annoyed(model, rows), value, np.float32(0))
-
-    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        factor = np.float32(self.params["nuisance_churn_factor"])
-        return np.where(self._annoyed(model, rows), factor, np.float32(1))
-
-    def report(self, model: CRMModel) -> dict[str, float]:
-        table = model.customers
+    def report(self, view: MarketView) -> dict[str, float]:
+        table = view.customers
         active = np.flatnonzero(table.stage == ACTIVE)
         if active.size:
-            held = 1.0 + float(self.products_held(model, active).mean(dtype=np.float64))
-            share = table.base_share_of_wallet[active] * model.current_spend_factor(active)
-            wallet = float(share.mean(dtype=np.float64))
+            held = 1.0 + float(self.products_held(view, active).mean(dtype=np.float64))
+            wallet = float(view.share_of_wallet(active).mean(dtype=np.float64))
         else:
             held = wallet = float("nan")
         return {
-            **dict.fromkeys(self.measures, 0.0),
+            **dict.fromkeys(self.measure_names(), 0.0),
             **self._month,
             "cross_selling_products_per_customer": held,
             "cross_selling_share_of_wallet": wallet,

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.economics import expected_clv
-from crmsim.rules.acquisition import deter_prospects
 from crmsim.strategies.base import TIMING, Strategy, register
 from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -64,18 +62,18 @@ class FireMarginalCustomers(Strategy):
         ),
     }
 
-    def act(self, model: CRMModel) -> None:
+    def act(self, view: MarketView) -> None:
         """On review months, end the relationships with the least valuable customers."""
-        months_running = model.month - self.start_month
+        months_running = view.month - self.start_month
         if months_running % self.params["review_every_months"] != 0:
             return
-        table = model.customers
+        table = view.customers
         reviewed = np.flatnonzero(
             (table.stage == ACTIVE) & (table.tenure_months >= self.params["min_tenure_months"])
         )
         if reviewed.size == 0:
             return
-        value = expected_clv(model, reviewed)
+        value = view.expected_clv(reviewed)
         threshold = self.params["clv_threshold"]
         if threshold is not None:
             fired = reviewed[value < threshold]
@@ -84,12 +82,7 @@ class FireMarginalCustomers(Strategy):
             fired = reviewed[np.argsort(value, kind="stable")[:n]]
         if fired.size == 0:
             return
-        model.end_relationships(fired)
-        model.charge_customers(fired, self.params["cost_per_termination"], "programme")
+        view.end_relationships(fired)
+        view.charge(fired, self.params["cost_per_termination"], "programme")
         # What fired customers say puts some prospects off.
-        model.month_stats["deterred_prospects"] += deter_prospects(
-            table,
-            model.strategy_rng(self.name),
-            fired.size,
-            self.params["deterrence_per_fired_customer"],
-        )
+        view.deter_prospects(fired.size, self.params["deterrence_per_fired_customer"])

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.economics import expected_clv
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import HIGHER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -24,7 +25,7 @@ class FocusHighValue(Strategy):
     the difference between nameless *customers*, served by whoever is free, and
     *clients*, known individually and served by an assigned professional (a
     social bond). Every ``review_every_months`` the firm ranks its active
-    customers by expected CLV (``crmsim.economics.expected_clv``) and makes the
+    customers by expected CLV (``view.expected_clv``) and makes the
     top ``client_share`` its clients; clients who are no longer in the top at
     the next review go back to being customers, and a client who leaves stops
     being one (a returning customer waits for the next review).
@@ -76,71 +77,70 @@ class FocusHighValue(Strategy):
             "Cost of the assigned professional's time for one client.",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "focus_high_value_clients",
-        "focus_high_value_new_clients",
-        "focus_high_value_dropped_clients",
-        "focus_high_value_client_retention",
-        "focus_high_value_other_retention",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("focus_high_value_clients", "Clients among the month's customers", "customers"),
+        measure("focus_high_value_new_clients", "Clients gained at a review", "customers"),
+        measure("focus_high_value_dropped_clients", "Clients dropped at a review", "customers"),
+        measure(
+            "focus_high_value_client_retention", "Retention of clients", "share per month", HIGHER
+        ),
+        measure(
+            "focus_high_value_other_retention",
+            "Retention of other customers",
+            "share per month",
+            HIGHER,
+        ),
     )
 
     def __init__(self, params: dict) -> None:
         super().__init__(params)
-        self.client: np.ndarray | None = None
+        self.client = np.zeros(0, bool)
         self._new = 0
         self._dropped = 0
-        self._clients_at_start = np.zeros(0, np.int64)
-        self._others_at_start = np.zeros(0, np.int64)
 
-    def _clients(self, model: CRMModel) -> np.ndarray:
-        if self.client is None:
-            self.client = np.zeros(model.customers.size, bool)
-        return self.client
+    def start(self, view: MarketView) -> None:
+        """Nobody is a client before the first review."""
+        self.client = np.zeros(view.size, bool)
 
-    def act(self, model: CRMModel) -> None:
+    def act(self, view: MarketView) -> None:
         """Clients who left are clients no more; on review months, choose the clients again."""
-        table = model.customers
-        client = self._clients(model)
+        table = view.customers
+        client = self.client
         client &= table.stage == ACTIVE
         self._new = self._dropped = 0
-        if (model.month - self.start_month) % self.params["review_every_months"] != 0:
+        if (view.month - self.start_month) % self.params["review_every_months"] != 0:
             return
         active = np.flatnonzero(table.stage == ACTIVE)
         n = int(round(self.params["client_share"] * active.size))
         chosen = np.zeros(table.size, bool)
         if n > 0:
-            value = expected_clv(model, active)
+            value = view.expected_clv(active)
             chosen[active[np.argsort(-value, kind="stable")[:n]]] = True
         self._new = int((chosen & ~client).sum())
         self._dropped = int((client & ~chosen).sum())
         client[:] = chosen
 
-    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
-        """Note this month's clients and other customers (newcomers are not clients yet)."""
-        active = np.flatnonzero(model.customers.stage == ACTIVE)
-        is_client = self._clients(model)[active]
-        self._clients_at_start = active[is_client]
-        self._others_at_start = active[~is_client]
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """Clients see more value, switch less, spend more and cost their professional's time."""
+        p = self.params
+        clients = self.client[rows]
 
-    def _factor(self, model: CRMModel, rows: np.ndarray, if_client: float, otherwise: float):
-        return np.where(self._clients(model)[rows], np.float32(if_client), np.float32(otherwise))
+        def where_client(if_client: float, otherwise: float) -> np.ndarray:
+            return np.where(clients, np.float32(if_client), np.float32(otherwise))
 
-    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        return self._factor(model, rows, 1.0 - self.params["churn_reduction"], 1.0)
+        return Effects(
+            churn=where_client(1.0 - p["churn_reduction"], 1.0),
+            spend=where_client(1.0 + p["spend_uplift"], 1.0),
+            value=where_client(p["value_gain"], 0.0),
+            cost_per_month=where_client(p["cost_per_client_per_month"], 0.0),
+        )
 
-    def spend_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        return self._factor(model, rows, 1.0 + self.params["spend_uplift"], 1.0)
-
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        return self._factor(model, rows, self.params["value_gain"], 0.0)
-
-    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
-        """The assigned professional's time for each client."""
-        return self._factor(model, rows, self.params["cost_per_client_per_month"], 0.0)
-
-    def report(self, model: CRMModel) -> dict[str, float]:
-        stage = model.customers.stage
-        clients, others = self._clients_at_start, self._others_at_start
+    def report(self, view: MarketView) -> dict[str, float]:
+        stage = view.customers.stage
+        # The month's customers (newcomers are not clients yet), split by treatment.
+        month = view.month_customers
+        is_client = self.client[month]
+        clients, others = month[is_client], month[~is_client]
         return {
             "focus_high_value_clients": float(clients.size),
             "focus_high_value_new_clients": float(self._new),

@@ -8,10 +8,11 @@ import numpy as np
 
 from crmsim.config.fields import Field
 from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import ACTIVE, TIERS
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -64,10 +65,11 @@ class LoyaltyProgram(Strategy):
         ),
     }
 
-    def act(self, model: CRMModel) -> None:
+    def act(self, view: MarketView) -> None:
         """Invite customers on the enrolment rung and above; some join."""
-        table = model.customers
+        table = view.customers
         lowest = TIERS.index(self.params["enrolment_tier"])
+        draws = view.draws()
         invited = np.flatnonzero((table.stage == ACTIVE) & ~table.member & (table.tier >= lowest))
         if invited.size == 0:
             return
@@ -76,30 +78,25 @@ class LoyaltyProgram(Strategy):
         if fee > 0:
             bill = table.order_value[invited]
             chance *= 1.0 - table.price_sensitivity[invited] * fee / (fee + bill)
-        joins = invited[model.draws("strategies")[invited] < chance]
+        joins = invited[draws[invited] < chance]
         table.member[joins] = True
 
-    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        members = model.customers.member[rows]
-        return np.where(members, np.float32(1.0 - self.params["churn_reduction"]), np.float32(1))
-
-    def spend_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        members = model.customers.member[rows]
-        return np.where(members, np.float32(1.0 + self.params["spend_uplift"]), np.float32(1))
-
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        members = model.customers.member[rows]
-        return np.where(members, np.float32(self.params["value_bonus"]), np.float32(0))
-
-    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
-        """Rewards on members' spend plus the running cost, net of the fee."""
-        table = model.customers
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """Members switch less, spend more, feel recognised and cost their rewards."""
+        p = self.params
+        table = view.customers
         members = table.member[rows]
-        rungs_above = np.maximum(
-            table.tier[rows] - TIERS.index(self.params["enrolment_tier"]), 0
-        ).astype(np.float32)
-        reward_rate = self.params["reward_rate"] + self.params["tier_reward_step"] * rungs_above
-        per_member = (
-            self.params["cost_per_member_per_month"] - self.params["fee_per_month"]
-        ) + reward_rate * revenue
-        return np.where(members, per_member, np.float32(0)).astype(np.float32)
+        rungs_above = np.maximum(table.tier[rows] - TIERS.index(p["enrolment_tier"]), 0).astype(
+            np.float32
+        )
+        reward_rate = p["reward_rate"] + p["tier_reward_step"] * rungs_above
+        zero = np.float32(0)
+        return Effects(
+            churn=np.where(members, np.float32(1.0 - p["churn_reduction"]), np.float32(1)),
+            spend=np.where(members, np.float32(1.0 + p["spend_uplift"]), np.float32(1)),
+            value=np.where(members, np.float32(p["value_bonus"]), zero),
+            cost_per_month=np.where(
+                members, np.float32(p["cost_per_member_per_month"] - p["fee_per_month"]), zero
+            ),
+            cost_share_of_revenue=np.where(members, reward_rate, zero).astype(np.float32),
+        )

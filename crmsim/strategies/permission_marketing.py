@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import HIGHER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 MONTHS_OF_YEAR = 12
 
@@ -29,7 +31,7 @@ class PermissionMarketing(Strategy):
     at the start of their first month after joining (newcomers are not messaged
     in the month they join). Each person's answer comes from one draw of the
     strategy's own random stream, so it is the same in every scenario run with
-    the same seed. The answer is kept in ``model.customers.opted_in`` and lasts
+    the same seed. The answer is kept in the table's ``opted_in`` column and lasts
     if the customer leaves and comes back.
 
     Messages: every month each opted-in customer gets a message, which they
@@ -124,10 +126,15 @@ class PermissionMarketing(Strategy):
             "nonnegative", 3.0, "currency per offer", "Cost of one event offer."
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "permission_marketing_opted_in_share",
-        "permission_marketing_messaged",
-        "permission_marketing_event_offers",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure(
+            "permission_marketing_opted_in_share",
+            "Opted-in share of active customers",
+            "share",
+            HIGHER,
+        ),
+        measure("permission_marketing_messaged", "Customers messaged", "customers"),
+        measure("permission_marketing_event_offers", "Event offers made", "offers"),
     )
 
     @classmethod
@@ -141,12 +148,11 @@ class PermissionMarketing(Strategy):
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
-        self.asked: np.ndarray | None = None
-        self.answer_draw: np.ndarray | None = None
-        self.birth_month: np.ndarray | None = None
+        self.asked = np.zeros(0, bool)
+        self.answer_draw = np.zeros(0, np.float32)
+        self.birth_month = np.zeros(0, np.int8)
         self.offered = np.zeros(0, np.int64)
-        self._offer_flag: np.ndarray | None = None
-        self._messaged_at_start = 0
+        self._offer_flag = np.zeros(0, bool)
         first, last = params.get("season_first_month"), params.get("season_last_month")
         self.season: set[int] = set()
         if first is not None:
@@ -154,91 +160,76 @@ class PermissionMarketing(Strategy):
             length = (last - first) % MONTHS_OF_YEAR + 1
             self.season = {(first - 1 + k) % MONTHS_OF_YEAR + 1 for k in range(length)}
 
-    def _state(self, model: CRMModel) -> None:
-        if self.asked is None:
-            size = model.customers.size
-            self.asked = np.zeros(size, bool)
-            # One draw per person each, from the strategy's own stream, taken once.
-            self.answer_draw = model.strategy_draws(self.name)
-            self.birth_month = (
-                np.floor(model.strategy_draws(self.name) * MONTHS_OF_YEAR).astype(np.int8) + 1
-            )
-            self._offer_flag = np.zeros(size, bool)
+    def start(self, view: MarketView) -> None:
+        """Each person's answer to the permission request and their birth month, drawn once."""
+        self.asked = np.zeros(view.size, bool)
+        self.answer_draw = view.draws()
+        self.birth_month = np.floor(view.draws() * MONTHS_OF_YEAR).astype(np.int8) + 1
+        self._offer_flag = np.zeros(view.size, bool)
 
-    def messaged(self, model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    def messaged(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         """Which of ``rows`` the firm messages this month."""
         if self.params["message_everyone"]:
             return np.ones(rows.size, bool)
-        return model.customers.opted_in[rows]
+        return view.customers.opted_in[rows]
 
-    def month_of_year(self, model: CRMModel) -> int:
+    def month_of_year(self, view: MarketView) -> int:
         """Calendar month (1 = January) of the month being simulated; month 0 is January."""
-        return model.month % MONTHS_OF_YEAR + 1
+        return view.month % MONTHS_OF_YEAR + 1
 
-    def act(self, model: CRMModel) -> None:
+    def act(self, view: MarketView) -> None:
         """Ask customers not yet asked for permission; make this month's event offers."""
-        self._state(model)
-        table = model.customers
+        table = view.customers
         active = np.flatnonzero(table.stage == ACTIVE)
         new = active[~self.asked[active]]
         self.asked[new] = True
         table.opted_in[new] = self.answer_draw[new] < np.float32(self.params["opt_in_rate"])
 
         self._offer_flag[self.offered] = False
-        candidates = active[self.messaged(model, active)]
+        candidates = active[self.messaged(view, active)]
         event = np.zeros(candidates.size, bool)
         if self.params["anniversary_offers"]:
             tenure = table.tenure_months[candidates]
             event |= (tenure > 0) & (tenure % MONTHS_OF_YEAR == 0)
         if self.params["birthday_offers"]:
-            event |= self.birth_month[candidates] == self.month_of_year(model)
-        if self.month_of_year(model) in self.season:
+            event |= self.birth_month[candidates] == self.month_of_year(view)
+        if self.month_of_year(view) in self.season:
             event[:] = True
         self.offered = candidates[event]
         self._offer_flag[self.offered] = True
-        model.charge_customers(self.offered, self.params["cost_per_event_offer"], "programme")
+        view.charge(self.offered, self.params["cost_per_event_offer"], "programme")
 
-    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
-        """Count the customers messaged this month (they pay when margins come at the start)."""
-        active = np.flatnonzero(model.customers.stage == ACTIVE)
-        self._messaged_at_start = int(self.messaged(model, active).sum())
-
-    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        self._state(model)
-        offered = self._offer_flag[rows]
-        return np.where(
-            offered, np.float32(1.0 - self.params["event_churn_reduction"]), np.float32(1)
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """Event offers keep customers that month; messages lift spend and cost money;
+        unsolicited ones annoy."""
+        p = self.params
+        opted = view.customers.opted_in[rows]
+        unsolicited = p["unsolicited_spend_uplift"] if p["message_everyone"] else 0.0
+        return Effects(
+            churn=np.where(
+                self._offer_flag[rows], np.float32(1.0 - p["event_churn_reduction"]), np.float32(1)
+            ),
+            spend=np.where(
+                opted, np.float32(1.0 + p["spend_uplift"]), np.float32(1.0 + unsolicited)
+            ),
+            value=np.where(opted, np.float32(0), np.float32(-p["nuisance"]))
+            if p["message_everyone"]
+            else None,
+            # A month of messages for each messaged customer (event offers are paid in act).
+            cost_per_month=np.where(
+                self.messaged(view, rows), np.float32(p["cost_per_message"]), np.float32(0)
+            ),
         )
 
-    def spend_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        opted = model.customers.opted_in[rows]
-        unsolicited = (
-            self.params["unsolicited_spend_uplift"] if self.params["message_everyone"] else 0.0
-        )
-        return np.where(
-            opted, np.float32(1.0 + self.params["spend_uplift"]), np.float32(1.0 + unsolicited)
-        )
-
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        if not self.params["message_everyone"]:
-            return None
-        opted = model.customers.opted_in[rows]
-        return np.where(opted, np.float32(0), np.float32(-self.params["nuisance"]))
-
-    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
-        """A month of messages for each messaged customer (event offers are paid in ``act``)."""
-        return np.where(
-            self.messaged(model, rows), np.float32(self.params["cost_per_message"]), np.float32(0)
-        )
-
-    def report(self, model: CRMModel) -> dict[str, float]:
-        table = model.customers
+    def report(self, view: MarketView) -> dict[str, float]:
+        table = view.customers
         active = table.stage == ACTIVE
         n_active = int(active.sum())
+        messaged = self.messaged(view, view.month_customers)
         return {
             "permission_marketing_opted_in_share": float((table.opted_in & active).sum()) / n_active
             if n_active
             else float("nan"),
-            "permission_marketing_messaged": float(self._messaged_at_start),
+            "permission_marketing_messaged": float(messaged.sum()),
             "permission_marketing_event_offers": float(self.offered.size),
         }

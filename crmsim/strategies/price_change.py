@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
-from crmsim.vocabulary import ACTIVE
+from crmsim.measures import Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Effects, Plan
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -78,7 +79,10 @@ class PriceChange(Strategy):
             "Months a new customer pays the introductory price (with new_customers_only).",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = ("price_change_intro_customers", "price_change_rebates")
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("price_change_intro_customers", "Customers on the introductory price", "customers"),
+        measure("price_change_rebates", "Introductory rebates", "currency per month"),
+    )
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> str | None:
@@ -92,63 +96,46 @@ class PriceChange(Strategy):
             )
         return None
 
-    def __init__(self, params: dict[str, Any]) -> None:
-        super().__init__(params)
-        self._intro_at_start = np.zeros(0, np.int64)
-
     @property
     def intro_only(self) -> bool:
         return bool(self.params["new_customers_only"])
 
-    def price_factor(self, model: CRMModel) -> float | None:
-        return None if self.intro_only else 1.0 + self.params["change"]
+    def plan(self, view: MarketView) -> Plan | None:
+        """A price move changes the firm's price; an introductory discount does not."""
+        return None if self.intro_only else Plan(price_factor=1.0 + self.params["change"])
 
-    def on_intro(self, model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    def on_intro(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         """Which of ``rows`` pay the introductory price this month."""
-        table = model.customers
+        table = view.customers
         return (
             (table.acquired_month[rows] >= self.start_month)
             & (table.times_returned[rows] == 0)
             & (table.tenure_months[rows] < self.params["intro_months"])
         )
 
-    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
-        if not self.intro_only:
-            return
-        active = np.flatnonzero(model.customers.stage == ACTIVE)
-        self._intro_at_start = active[self.on_intro(model, active)]
-
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        """The value of the lower price to customers on the introductory discount."""
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects | None:
+        """Customers on the introductory discount see the lower price and get the rebate."""
         if not self.intro_only:
             return None
-        gain = (
-            -model.scenario.params.firm.price_weight
-            * model.firm.price_index
-            * self.params["change"]
-            * model.effective_price_sensitivity(rows)
+        change = self.params["change"]
+        intro = self.on_intro(view, rows)
+        value = (
+            -view.price_weight * view.price_index * change * view.effective_price_sensitivity(rows)
         )
-        return np.where(self.on_intro(model, rows), gain, 0).astype(np.float32)
-
-    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
-        if not self.intro_only:
-            return None
-        factor = np.where(
-            self.on_intro(model, rows), np.float32(1.0 + self.params["change"]), np.float32(1)
+        return Effects(
+            value=np.where(intro, value, 0).astype(np.float32),
+            reasons={"price": np.where(intro, np.float32(1.0 + change), np.float32(1))},
+            # The rebate: -change x the bill, booked as programme cost (revenue stays at list).
+            cost_share_of_revenue=np.where(intro, np.float32(-change), np.float32(0)),
         )
-        return {"price": factor}
 
-    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
-        """The introductory rebate: ``-change`` x the bill of customers on the discount."""
-        if not self.intro_only:
-            return None
-        rebate = np.float32(-self.params["change"]) * revenue
-        return np.where(self.on_intro(model, rows), rebate, np.float32(0)).astype(np.float32)
-
-    def report(self, model: CRMModel) -> dict[str, float]:
-        rows = self._intro_at_start
-        rebates = -self.params["change"] * model.customers.revenue[rows].astype(np.float64).sum()
+    def report(self, view: MarketView) -> dict[str, float]:
+        effects = view.own_effects()
+        if effects is None or effects.cost_share_of_revenue is None:
+            return {"price_change_intro_customers": 0.0, "price_change_rebates": 0.0}
+        rows = view.month_customers[effects.cost_share_of_revenue > 0]
+        rebates = -self.params["change"] * view.customers.revenue[rows].astype(np.float64).sum()
         return {
             "price_change_intro_customers": float(rows.size),
-            "price_change_rebates": float(rebates) if self.intro_only else 0.0,
+            "price_change_rebates": float(rebates),
         }

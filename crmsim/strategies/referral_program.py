@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import HIGHER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Plan
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -69,32 +69,30 @@ class ReferralProgram(Strategy):
             "Welcome reward for the referred new customer (its pull is in conversion_boost).",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "referral_program_referred_customers",
-        "referral_program_rewards_paid",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure(
+            "referral_program_referred_customers",
+            "Referred prospects who bought",
+            "customers",
+            HIGHER,
+        ),
+        measure("referral_program_rewards_paid", "Referral rewards paid", "currency per month"),
     )
 
-    def __init__(self, params: dict) -> None:
-        super().__init__(params)
-        self._referred = 0
-        self._paid = 0.0
+    def plan(self, view: MarketView) -> Plan:
+        """More referrals, referred prospects more likely to buy, a reward for each who does."""
+        p = self.params
+        return Plan(
+            referral_factor=p["referral_factor"],
+            referral_conversion_factor=1.0 + p["conversion_boost"],
+            referral_reward=p["reward_per_referral"] + p["reward_to_referred"],
+        )
 
-    def referral_factor(self, model: CRMModel) -> float | None:
-        return self.params["referral_factor"]
-
-    def referral_conversion_factor(self, model: CRMModel) -> float | None:
-        return 1.0 + self.params["conversion_boost"]
-
-    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
-        """Pay the rewards for this month's referred first purchases."""
-        referred = converted[model.customers.prospect_source[converted] == model.referral_code]
+    def report(self, view: MarketView) -> dict[str, float]:
+        new = view.new_customers
+        referred = int((view.customers.prospect_source[new] == view.referral_code).sum())
         reward = self.params["reward_per_referral"] + self.params["reward_to_referred"]
-        model.charge_customers(referred, reward, "acquisition")
-        self._referred = int(referred.size)
-        self._paid = reward * referred.size
-
-    def report(self, model: CRMModel) -> dict[str, float]:
         return {
-            "referral_program_referred_customers": float(self._referred),
-            "referral_program_rewards_paid": float(self._paid),
+            "referral_program_referred_customers": float(referred),
+            "referral_program_rewards_paid": float(reward * referred),
         }

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Effects
 from crmsim.vocabulary import ACTIVE, TIERS
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 LEVELS: tuple[str, ...] = ("financial", "social", "customisation", "structural")
 """The four levels of retention bonds, weakest first (``level`` 1..4)."""
@@ -107,7 +109,10 @@ class RetentionBonds(Strategy):
             "(competitor offers pull less).",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = ("retention_bonds_bonded", "retention_bonds_spend")
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("retention_bonds_bonded", "Bonded customers who paid", "customers"),
+        measure("retention_bonds_spend", "Spend on bonds", "currency per month"),
+    )
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
@@ -117,53 +122,40 @@ class RetentionBonds(Strategy):
             key: float(params[key] if params[key] is not None else table[level - 1])
             for key, table in LEVEL_TABLE.items()
         }
-        self.bonded: np.ndarray | None = None
-        self._paying = np.zeros(0, np.int64)
+        self.bonded = np.zeros(0, bool)
 
-    def _bonded(self, model: CRMModel) -> np.ndarray:
-        if self.bonded is None:
-            self.bonded = np.zeros(model.customers.size, bool)
-        return self.bonded
+    def start(self, view: MarketView) -> None:
+        """Nobody is bonded before the strategy runs."""
+        self.bonded = np.zeros(view.size, bool)
 
-    def act(self, model: CRMModel) -> None:
+    def act(self, view: MarketView) -> None:
         """Bond this month's active customers on the lowest bonded rung and above."""
-        table = model.customers
-        bonded = self._bonded(model)
+        table = view.customers
         lowest = TIERS.index(self.params["min_tier"])
-        bonded[:] = (table.stage == ACTIVE) & (table.tier >= lowest)
+        self.bonded[:] = (table.stage == ACTIVE) & (table.tier >= lowest)
 
-    def after_acquisition(self, model: CRMModel, converted: np.ndarray) -> None:
-        """Note the bonded customers among the month's customers (they pay this month)."""
-        bonded = self._bonded(model)
-        self._paying = np.flatnonzero(bonded & (model.customers.stage == ACTIVE))
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """Bonded customers switch less, see more value and cost the bond; at the structural
+        level the competitor's offers pull them less."""
+        bonded = self.bonded[rows]
 
-    def _factor(self, model: CRMModel, rows: np.ndarray, if_bonded: float, otherwise: float):
-        bonded = self._bonded(model)[rows]
-        return np.where(bonded, np.float32(if_bonded), np.float32(otherwise))
+        def where_bonded(if_bonded: float, otherwise: float) -> np.ndarray:
+            return np.where(bonded, np.float32(if_bonded), np.float32(otherwise))
 
-    def churn_factor(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        return self._factor(model, rows, 1.0 - self.effect["churn_reduction"], 1.0)
+        reasons = {}
+        if self.level_name == "structural":
+            reasons["price"] = where_bonded(self.params["structural_price_factor"], 1.0)
+        return Effects(
+            churn=where_bonded(1.0 - self.effect["churn_reduction"], 1.0),
+            value=where_bonded(self.effect["value_gain"], 0.0),
+            reasons=reasons,
+            cost_per_month=where_bonded(self.effect["cost_per_customer_per_month"], 0.0),
+        )
 
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        return self._factor(model, rows, self.effect["value_gain"], 0.0)
-
-    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
-        if self.level_name != "structural":
-            return None
-        return {"price": self._factor(model, rows, self.params["structural_price_factor"], 1.0)}
-
-    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
-        """The bond's monthly cost for each bonded customer who pays."""
-        return self._factor(model, rows, self.effect["cost_per_customer_per_month"], 0.0)
-
-    def report(self, model: CRMModel) -> dict[str, float]:
-        paying = self._paying
-        if not model.pays_at_start:
-            # Margins at the end of the month: only those still customers then paid.
-            paying = paying[model.customers.stage[paying] == ACTIVE]
+    def report(self, view: MarketView) -> dict[str, float]:
+        paying = view.paying_customers
+        bonded = int(self.bonded[paying].sum())
         return {
-            "retention_bonds_bonded": float(paying.size),
-            "retention_bonds_spend": float(
-                paying.size * self.effect["cost_per_customer_per_month"]
-            ),
+            "retention_bonds_bonded": float(bonded),
+            "retention_bonds_spend": float(bonded * self.effect["cost_per_customer_per_month"]),
         }

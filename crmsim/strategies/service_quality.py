@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
+from crmsim.measures import LOWER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.strategies.effects import Effects
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -82,11 +84,16 @@ class ServiceQuality(Strategy):
             "Extra time a problem not solved at the first contact takes.",
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "service_quality_contacts",
-        "service_quality_resolution_days",
-        "service_quality_cost_per_contact",
-        "service_quality_spend",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("service_quality_contacts", "Service contacts", "contacts per month"),
+        measure("service_quality_resolution_days", "Average resolution time", "days", LOWER),
+        measure(
+            "service_quality_cost_per_contact",
+            "All-in cost per contact",
+            "currency per contact",
+            LOWER,
+        ),
+        measure("service_quality_spend", "Service spend", "currency per month"),
     )
 
     def __init__(self, params: dict[str, Any]) -> None:
@@ -94,18 +101,16 @@ class ServiceQuality(Strategy):
         p = params
         self.cost_per_customer = p["contacts_per_customer_per_month"] * p["cost_per_contact"]
 
-    def extra_value(self, model: CRMModel, rows: np.ndarray) -> np.ndarray | None:
-        return np.full(rows.size, self.params["value_gain"], np.float32)
-
-    def reason_factors(self, model: CRMModel, rows: np.ndarray) -> dict[str, np.ndarray] | None:
+    def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
+        """Better service for everyone, fewer service defections, the contacts' cost."""
         kept = np.float32(1.0 - self.params["resolution_rate"])
-        return {"service": np.full(rows.size, kept, np.float32)}
+        return Effects(
+            value=np.full(rows.size, self.params["value_gain"], np.float32),
+            reasons={"service": np.full(rows.size, kept, np.float32)},
+            cost_per_month=np.full(rows.size, self.cost_per_customer, np.float32),
+        )
 
-    def costs(self, model: CRMModel, rows: np.ndarray, revenue: np.ndarray) -> np.ndarray | None:
-        """The contacts each paying customer makes this month, at the cost per contact."""
-        return np.full(rows.size, self.cost_per_customer, np.float32)
-
-    def fixed_cost(self, model: CRMModel) -> float:
+    def fixed_cost(self, view: MarketView) -> float:
         return float(self.params["fixed_cost_per_month"])
 
     def resolution_days(self) -> float:
@@ -113,10 +118,10 @@ class ServiceQuality(Strategy):
         p = self.params
         return p["first_contact_days"] + (1.0 - p["resolution_rate"]) * p["follow_up_days"]
 
-    def report(self, model: CRMModel) -> dict[str, float]:
+    def report(self, view: MarketView) -> dict[str, float]:
         p = self.params
         # The month's paying customers were each charged their contacts.
-        payers = model.month_stats["paying_customers"]
+        payers = view.paying_customers.size
         contacts = payers * p["contacts_per_customer_per_month"]
         spend = contacts * p["cost_per_contact"] + p["fixed_cost_per_month"]
         return {

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.strategies.base import TIMING, Strategy, register
-from crmsim.vocabulary import DEFECTED, DEFECTION_REASONS, FIRED, REASONS
+from crmsim.measures import HIGHER, Measure
+from crmsim.strategies.base import TIMING, Strategy, measure, register
+from crmsim.vocabulary import DEFECTED, DEFECTION_REASONS, FIRED, REASONS, SERVICE
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
-
-SERVICE = DEFECTION_REASONS.index("service")
+    from crmsim.strategies.view import MarketView
 
 
 @register
@@ -33,7 +32,7 @@ class WinBack(Strategy):
     ``reacquisition.reason_recoverability``), times 1 + ``service_recovery_boost``
     for service defectors (the firm puts right what went wrong), times whatever
     keeps lost customers away (the competitor's loyalty programme). Returning
-    customers start again at the bottom of the ladder (``model.reacquire``)
+    customers start again at the bottom of the ladder (``view.reacquire``)
     and are among the month's customers, at risk of leaving again.
 
     Customers the firm fired refuse by design: they are never targeted and
@@ -115,12 +114,12 @@ class WinBack(Strategy):
             nullable=True,
         ),
     }
-    measures: ClassVar[tuple[str, ...]] = (
-        "win_back_targeted",
-        "win_back_offers",
-        "win_back_returns",
-        "win_back_rate",
-        "win_back_spend",
+    measures: ClassVar[tuple[Measure, ...]] = (
+        measure("win_back_targeted", "Defectors eligible for an offer", "customers"),
+        measure("win_back_offers", "Win-back offers made", "contacts"),
+        measure("win_back_returns", "Customers won back", "customers", HIGHER),
+        measure("win_back_rate", "Returns per offer", "share of offers", HIGHER),
+        measure("win_back_spend", "Win-back spend", "currency per month"),
     )
 
     @classmethod
@@ -146,22 +145,21 @@ class WinBack(Strategy):
         self._month: dict[str, float] = {}
 
     def success_chance(
-        self, model: CRMModel, reasons: np.ndarray, months_gone: np.ndarray
+        self, view: MarketView, reasons: np.ndarray, months_gone: np.ndarray
     ) -> np.ndarray:
         """Chance that defectors with these reasons, gone this long, accept an offer."""
         p = self.params
-        recoverability = model.scenario.data["reacquisition"]["reason_recoverability"]
-        by_reason = np.array([recoverability[r] for r in DEFECTION_REASONS] + [0.0], np.float64)
+        by_reason = view.recoverability
         by_reason[SERVICE] *= 1.0 + p["service_recovery_boost"]
         fading = 0.5 ** ((months_gone.astype(np.float64) - 1.0) / p["success_half_life_months"])
         chance = p["offer_success_rate"] * fading * by_reason[reasons]
         return np.minimum(chance, 1.0).astype(np.float32)
 
-    def act(self, model: CRMModel) -> None:
+    def act(self, view: MarketView) -> None:
         """Contact this month's targets, most likely returners first, within the budget."""
         p = self.params
-        table = model.customers
-        draws = model.strategy_draws(self.name)
+        table = view.customers
+        draws = view.draws()
         gone = np.flatnonzero(table.stage == DEFECTED)
         reasons = table.defection_reason[gone].astype(np.int64)
         months = table.months_since_defection[gone].astype(np.int64)
@@ -169,10 +167,10 @@ class WinBack(Strategy):
         due &= (months - 1) % p["contact_every_months"] == 0
         due &= (reasons >= 0) & self.targeted_reason[np.maximum(reasons, 0)]
         targets = gone[due]
-        chance = self.success_chance(model, reasons[due], months[due])
+        chance = self.success_chance(view, reasons[due], months[due])
         # Whatever keeps lost customers away (e.g. the competitor's own loyalty programme)
         # also weighs against the offer.
-        held_back = model.return_factor(targets)
+        held_back = view.return_factor(targets)
         if held_back is not None:
             chance = np.minimum(chance * held_back, 1.0).astype(np.float32)
         order = np.argsort(-chance, kind="stable")
@@ -184,8 +182,8 @@ class WinBack(Strategy):
             within = np.cumsum(spend, dtype=np.float64) <= budget + 1e-9
             targets, success = targets[within], success[within]
         won = targets[success]
-        model.charge_customers(targets, p["cost_per_offer"], "return")
-        model.reacquire(won, p["cost_per_return"], won_back=True)
+        view.charge(targets, p["cost_per_offer"], "return")
+        view.reacquire(won, p["cost_per_return"])
         self._month = {
             "win_back_targeted": float(due.sum()),
             "win_back_offers": float(targets.size),
@@ -196,5 +194,5 @@ class WinBack(Strategy):
             ),
         }
 
-    def report(self, model: CRMModel) -> dict[str, float]:
-        return {**dict.fromkeys(self.measures, 0.0), **self._month}
+    def report(self, view: MarketView) -> dict[str, float]:
+        return {**dict.fromkeys(self.measure_names(), 0.0), **self._month}

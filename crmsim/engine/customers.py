@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from crmsim.analytic import beta_parameters_from_mean_polarization
 from crmsim.vocabulary import NO_REASON, TIERS
 
 
@@ -105,10 +106,10 @@ def beta_draws(rng: np.random.Generator, mean: float, polarization: float, size:
     """
     if polarization <= 0.0 or mean <= 0.0 or mean >= 1.0:
         return np.full(size, mean, np.float32)
-    concentration = (1.0 - polarization) / polarization
-    if not np.isfinite(concentration):  # polarization so small that 1/polarization overflows
+    alpha, beta = beta_parameters_from_mean_polarization(mean, polarization)
+    if not np.isfinite(alpha + beta):  # polarization so small that 1/polarization overflows
         return np.full(size, mean, np.float32)
-    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size).astype(np.float32)
+    return rng.beta(alpha, beta, size).astype(np.float32)
 
 
 def draw_traits(table: CustomerTable, rng: np.random.Generator, customers: Any) -> None:

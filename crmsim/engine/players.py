@@ -1,7 +1,9 @@
 """The firm and its competitor: the few agents who act on the market each month.
 
-Customers are many and live in the columnar table; firms are few, so they are
-ordinary Mesa agents with their own ``step``.
+Customers are many and live in the columnar table; the players are few, so
+they are ordinary Mesa agents with their own ``step``. Both run strategies
+the same way (:class:`Player`): each running strategy plans, then acts,
+through its own :class:`~crmsim.strategies.view.MarketView`.
 """
 
 from __future__ import annotations
@@ -14,27 +16,73 @@ import numpy as np
 
 from crmsim.rules.acquisition import Channel
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY, Strategy
+from crmsim.strategies.effects import Plan
+from crmsim.strategies.view import MarketView
 
 if TYPE_CHECKING:
-    from crmsim.model import CRMModel
+    from crmsim.engine.model import CRMModel
 
 
-class Firm(mesa.Agent):
+class Player(mesa.Agent):
+    """A player of the market that runs strategies (the firm or its competitor).
+
+    Attributes:
+        strategies: The strategies the scenario turned on for this player.
+        views: Each strategy's view of the market, by position in ``strategies``.
+    """
+
+    stream_prefix: str = ""
+    """Prefix of the strategies' own random streams (kept apart between players)."""
+
+    def __init__(self, model: CRMModel, registry: dict[str, type[Strategy]], section: str) -> None:
+        super().__init__(model)
+        self.strategies: list[Strategy] = [
+            registry[name](params) for name, params in model.scenario.data[section].items()
+        ]
+        self.views: list[MarketView] = [
+            MarketView(model, strategy, f"{self.stream_prefix}{strategy.name}")
+            for strategy in self.strategies
+        ]
+
+    def running(self) -> list[tuple[Strategy, MarketView]]:
+        """The strategies that act this month, each with its view."""
+        month = self.model.month
+        return [
+            (s, v) for s, v in zip(self.strategies, self.views, strict=True) if s.is_running(month)
+        ]
+
+    def start_strategies(self) -> None:
+        """Let every strategy set up its per-person state (once, when the market exists)."""
+        for strategy, view in zip(self.strategies, self.views, strict=True):
+            strategy.start(view)
+
+    def plans(self) -> list[Plan]:
+        """This month's plans of the running strategies."""
+        return [p for s, v in self.running() if (p := s.plan(v)) is not None]
+
+    def act(self) -> None:
+        """Each running strategy acts, in the order the scenario lists them."""
+        for strategy, view in self.running():
+            strategy.act(view)
+
+
+class Firm(Player):
     """The firm whose customers we follow.
 
     Attributes:
-        price_index: Price relative to the market price.
+        price_index: Price relative to the market price, this month.
         gross_margin: Gross margin on sales (share of revenue).
         cost_to_serve_per_month: Cost of serving one customer for a month, currency.
         service_quality: Service delivered, value units.
         product_quality: Product delivered, value units.
         quality_improvement_per_month: How fast quality improves, value units per month.
-        acquisition_budget_per_month: Spend on acquisition channels each month, currency.
-        strategies: The strategies the scenario turned on.
+        acquisition_budget_per_month: Spend on acquisition channels this month, currency.
+        channels: The acquisition channels with this month's budget shares.
+        plan: This month's combined plan of the running strategies.
     """
 
     def __init__(self, model: CRMModel) -> None:
-        super().__init__(model)
+        super().__init__(model, REGISTRY, "strategies")
         firm = model.scenario.params.firm
         self.list_price_index: float = firm.price_index
         self.price_index: float = firm.price_index
@@ -46,40 +94,27 @@ class Firm(mesa.Agent):
         self.base_acquisition_budget: float = model.scenario.params.acquisition.budget_per_month
         self.acquisition_budget_per_month: float = self.base_acquisition_budget
         self.channels: list[Channel] = list(model.channels)
-        self.strategies: list[Strategy] = [
-            REGISTRY[name](params) for name, params in model.scenario.data["strategies"].items()
-        ]
+        self.plan = Plan()
 
     @property
     def delivered_quality(self) -> float:
         """Service plus product quality, value units."""
         return self.service_quality + self.product_quality
 
-    def running_strategies(self) -> list[Strategy]:
-        """Strategies that act this month."""
-        return [s for s in self.strategies if s.is_running(self.model.month)]
-
     def step(self) -> None:
         """Improve what the firm delivers, set this month's price and acquisition plan,
         then let each running strategy act."""
         self.service_quality += self.quality_improvement_per_month
-        running = self.running_strategies()
-        self.price_index = self.list_price_index
-        self.acquisition_budget_per_month = self.base_acquisition_budget
+        self.plan = combine_plans(self.plans())
+        self.price_index = self.list_price_index * self.plan.price_factor
+        self.acquisition_budget_per_month = self.base_acquisition_budget * self.plan.budget_factor
         shares = {c.name: c.budget_share for c in self.model.channels}
-        for strategy in running:
-            factor = strategy.price_factor(self.model)
-            if factor is not None:
-                self.price_index *= factor
-            plan = strategy.acquisition_plan(self.model) or {}
-            self.acquisition_budget_per_month *= plan.get("budget_factor", 1.0)
-            shares.update(plan.get("budget_shares", {}))
+        shares.update(self.plan.budget_shares)
         self.channels = [replace(c, budget_share=shares[c.name]) for c in self.model.channels]
-        for strategy in running:
-            strategy.act(self.model)
+        self.act()
 
 
-class Competitor(mesa.Agent):
+class Competitor(Player):
     """A rival that makes offers to the firm's customers and sells a product of its own.
 
     Attributes:
@@ -90,8 +125,10 @@ class Competitor(mesa.Agent):
         poached_total: Customers won from the firm so far.
     """
 
+    stream_prefix = "competitor_"
+
     def __init__(self, model: CRMModel) -> None:
-        super().__init__(model)
+        super().__init__(model, COMPETITOR_REGISTRY, "competitor_strategies")
         rival = model.scenario.params.competitor
         self.reach_per_month: float = rival.reach_per_month
         self.base_offer_strength: float = rival.offer_strength
@@ -100,22 +137,15 @@ class Competitor(mesa.Agent):
         self.product_advantage_rate_per_month: float = rival.product_advantage_rate_per_month
         self.value_focus: float = rival.value_focus
         self.poached_total = 0
-        self.strategies: list[Strategy] = [
-            COMPETITOR_REGISTRY[name](params)
-            for name, params in model.scenario.data["competitor_strategies"].items()
-        ]
 
-    def running_strategies(self) -> list[Strategy]:
-        """The competitor's strategies that act this month."""
-        return [s for s in self.strategies if s.is_running(self.model.month)]
-
-    def attention(self, model: CRMModel, rows: np.ndarray) -> float:
+    def attention(self, rows: np.ndarray) -> float:
         """How much more the competitor goes after this firm's customers than an average base.
 
         A rival looks for valuable customers: the richer the firm's base (mean spend of its
         active customers against the market's), the harder it is courted, to the power
         ``value_focus``. A base of only high-value customers draws more poaching.
         """
+        model = self.model
         if self.value_focus == 0 or rows.size == 0 or model.market_mean_order_value <= 0:
             return 1.0
         base = float(model.customers.order_value[rows].mean(dtype=np.float64))
@@ -127,9 +157,27 @@ class Competitor(mesa.Agent):
         return self.reach_per_month * self.offer_strength
 
     def step(self) -> None:
-        """Set this month's offer: the strength grows (or fades) year on year."""
+        """Set this month's offer (its strength grows or fades year on year), then let each
+        running strategy act."""
         years = self.model.month / 12.0
         growth = max(0.0, 1.0 + self.strength_growth_per_year)
         self.offer_strength = min(1.0, self.base_offer_strength * growth**years)
-        for strategy in self.running_strategies():
-            strategy.act(self.model)
+        if self.plans():
+            raise TypeError("competitor strategies act on customers; they set no price or budget")
+        self.act()
+
+
+def combine_plans(plans: list[Plan]) -> Plan:
+    """One plan from several: factors multiply, shares are overridden in order, rewards add."""
+    combined = Plan()
+    for plan in plans:
+        combined = Plan(
+            price_factor=combined.price_factor * plan.price_factor,
+            budget_factor=combined.budget_factor * plan.budget_factor,
+            budget_shares={**combined.budget_shares, **plan.budget_shares},
+            referral_factor=combined.referral_factor * plan.referral_factor,
+            referral_conversion_factor=combined.referral_conversion_factor
+            * plan.referral_conversion_factor,
+            referral_reward=combined.referral_reward + plan.referral_reward,
+        )
+    return combined

@@ -1,0 +1,739 @@
+"""CRMModel: customers moving through acquisition, loyalty, defection and return.
+
+One step is one month. The month, in the order ``step`` tells it:
+
+1. **Plans and actions**: the firm improves what it delivers, sets its price
+   and acquisition plan, and its strategies act (a loyalty programme enrols
+   members, a review ends marginal relationships...); the competitor sets its
+   offer and its strategies act.
+2. **Acquisition**: prospects make a first purchase or lose interest; paid
+   channels (mass and look-alike) contact suspects; advocates and raving fans
+   bring prospects by word of mouth.
+3. **The month's effects**: what every running strategy does to the month's
+   customers (churn, spend, value, cost), asked once.
+4. **Satisfaction** = delivered value - expectation, and expectations rise.
+5. **Loyalty ladder**: satisfied, long-standing, high-spending customers climb
+   a rung; dissatisfied ones slip.
+6. **Purchasing**: customers pay their bill (contractual) or buy at their own
+   rate until they silently drop out (non-contractual); share of wallet grows
+   up the ladder. With margins at month end, only those who stay pay.
+7. **Defection**: customers leave for price, product, service, market,
+   technological or organisational reasons; unhappy leavers deter prospects.
+8. **Accounts**: revenue, margins and every cost, charged to the customer they
+   were spent on (``crmsim.engine.accounts``).
+9. **Reacquisition**: some of those who left come back, fewer the longer they
+   have been gone, and start again at the bottom of the ladder.
+10. **Record**: the month's measures (``crmsim.engine.record``).
+
+Customers live in a columnar table (``crmsim.engine.customers``); the firm and
+the competitor are Mesa agents (``crmsim.engine.players``); rules are small
+functions over the table (``crmsim.rules``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from crmsim import economics
+from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.engine.accounts import Books
+from crmsim.engine.customers import Customer, CustomerTable, draw_purchases_left, draw_traits
+from crmsim.engine.players import Competitor, Firm
+from crmsim.engine.record import MonthRecord, close_month, snapshot
+from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
+from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
+from crmsim.vocabulary import (
+    ACTIVE,
+    COST_KINDS,
+    DEFECTED,
+    DEFECTION_REASONS,
+    FIRED,
+    INITIAL_BASE,
+    PRICE,
+    REASONS,
+    REFERRAL,
+    SERVICE_OR_PRODUCT,
+    STAGES,
+    TIERS,
+)
+
+STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing")
+"""Independent random streams of a run. Each month everyone gets one "joining" draw
+(used by the funnel for suspects and prospects, by the ladder for customers) and one
+"leaving" draw (defection for customers, return for those gone since an earlier month):
+each person's draw serves at most one decision, and stays theirs across scenarios.
+Strategies draw from streams of their own (``CRMModel.strategy_rng``)."""
+
+
+@dataclass
+class MonthRows:
+    """Who the month is about, as rows of the table.
+
+    Attributes:
+        new: This month's first purchases.
+        customers: The month's customers: active after acquisition, newcomers included.
+        payers: Those who paid this month.
+    """
+
+    new: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    customers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    payers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+class CRMModel(mesa.Model):
+    """A market of customers and the firm that wins, keeps and loses them.
+
+    Args:
+        scenario: A :class:`~crmsim.config.scenario.Scenario`, or a path / shipped name.
+        rng: Seed of the run (an int); None draws a fresh one (kept in ``seed``).
+        customers: Override of the market size (people).
+        follow: Rows whose month-by-month history is recorded (default: a few
+            initial customers and a few suspects, per the scenario).
+
+    Attributes:
+        scenario: The scenario being run.
+        seed: The seed; the same seed and scenario give the same run.
+        month: The month about to be simulated (0 before the first step).
+        customers: The customer table.
+        firm: The firm (a Mesa agent).
+        competitor: The competitor (a Mesa agent).
+        books: The accounts (discounted profit, costs by kind).
+        record: The monthly measures.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str,
+        rng: int | None = None,
+        customers: int | None = None,
+        follow: list[int] | None = None,
+    ) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        if customers is not None:
+            scenario = scenario.with_changes({"simulation.customers": customers})
+        if rng is None:
+            rng = int(np.random.SeedSequence().entropy % 2**63)
+        if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
+            raise ValueError(f"rng must be a whole number >= 0 (the seed); got {rng!r}")
+        super().__init__(rng=int(rng))
+        self._crm_scenario = scenario
+        self.seed = int(rng)
+        self.month = 0
+        p = scenario.params
+        self.non_contractual = p.customers.behaviour == "non_contractual"
+        self.pays_at_start = self.non_contractual or p.firm.margin_timing == "start"
+        """Whether customers pay before deciding to leave (always, when non-contractual)."""
+        self.monthly_discount_rate = economics.monthly_discount_rate(p.firm.discount_rate_per_year)
+        seeds = np.random.SeedSequence(rng).spawn(len(STREAMS))
+        self.streams = {n: np.random.default_rng(s) for n, s in zip(STREAMS, seeds, strict=True)}
+        self._strategy_streams: dict[str, np.random.Generator] = {}
+
+        self.ladder = loyalty.Ladder.from_settings(p.ladder)
+        self.channels = [
+            acquisition.Channel(code=code, name=name, **spec)
+            for code, (name, spec) in enumerate(scenario.data["acquisition"]["channels"].items())
+        ]
+        self.channel_names = [c.name for c in self.channels]
+        self.source_names = [*self.channel_names, REFERRAL, INITIAL_BASE]
+        self.referral_code = len(self.channels)
+        self.initial_base_code = len(self.channels) + 1
+        self.conversion_rates = acquisition.conversion_rates(
+            self.channels, p.acquisition.referral_conversion_rate
+        )
+        self.market_expectation = p.market.expectation_start
+        self.background_mix = _normalised(
+            [getattr(p.customers.background_reason_mix, r) for r in DEFECTION_REASONS]
+        )
+        self.recoverability = reacquisition.recoverability_table(
+            vars(p.reacquisition.reason_recoverability), REASONS
+        )
+        self.return_chance = reacquisition.return_chance_by_month(
+            p.reacquisition.return_probability_per_month,
+            p.reacquisition.half_life_months,
+            max_months=p.simulation.months + 1,
+        )
+
+        self.customers = CustomerTable(p.simulation.customers)
+        draw_traits(self.customers, self.streams["traits"], p.customers)
+        self.market_mean_order_value = float(self.customers.order_value.mean(dtype=np.float64))
+        self.channel_weights = [
+            self.customers.resemblance ** np.float32(c.lookalike_strength)
+            if c.lookalike_strength > 0
+            else None
+            for c in self.channels
+        ]
+        self.books = Books(self.customers, self.monthly_discount_rate, self.pays_at_start)
+        self.firm = Firm(self)
+        self.competitor = Competitor(self)
+        self.record = MonthRecord([*self.firm.strategies, *self.competitor.strategies])
+        self.funnel_totals = {
+            key: np.zeros(len(self.channels) + 1)
+            for key in ("contacts", "new_prospects", "prospects_at_start", "conversions", "spend")
+        }
+        self.month_rows = MonthRows()
+        self._newcomers = np.zeros(0, np.int64)
+        self._payer_positions: np.ndarray | None = None
+        self._effects: Combined = NO_EFFECTS
+        self._own_effects: dict[int, Effects | None] = {}
+        self._joining = self._leaving = np.zeros(0, np.float32)
+        self._open_with_initial_base(p.market.initial_active_share)
+        self.followed = (
+            self._default_followed(p.simulation.follow_customers)
+            if follow is None
+            else [int(i) for i in follow]
+        )
+        self.history: dict[int, list[dict[str, Any]]] = {i: [] for i in self.followed}
+        self.firm.start_strategies()
+        self.competitor.start_strategies()
+
+    @property
+    def scenario(self) -> Scenario:
+        """The crmsim scenario being run."""
+        return self._crm_scenario
+
+    @scenario.setter
+    def scenario(self, value: Any) -> None:
+        # Mesa keeps an experimental scenario object of its own and points it back at the
+        # model; keep that apart so a shared crmsim Scenario never holds on to a model.
+        if isinstance(value, Scenario):
+            self._crm_scenario = value
+        else:
+            self._scenario = value
+            value.model = self
+
+    # ----------------------------------------------------------------- a month
+    def step(self) -> None:
+        """Simulate one month."""
+        self.record.open_month(self.month)
+        self.books.open_month(self.month)
+        self._joining = self.draws("joining")
+        self._leaving = self.draws("leaving")
+        self.firm.step()
+        self.competitor.step()
+        new = self._acquire_customers()
+        rows = np.flatnonzero(self.customers.stage == ACTIVE)
+        self.month_rows = MonthRows(new=new, customers=rows, payers=rows)
+        self._payer_positions = None
+        # Customers the firm ended this month (at its review) were its customers too.
+        self.record.stats["active_at_start"] = rows.size + self.record.stats["defections_fired"]
+        self._effects = self._month_effects(rows)
+        satisfied = self._update_satisfaction(rows)
+        self._climb_ladder(rows, satisfied)
+        if self.pays_at_start:
+            revenue, dropped = self._purchase(rows)
+            self._defect(rows, dropped)
+        else:
+            self._defect(rows, None)
+            stayed = np.flatnonzero(self.customers.stage[rows] == ACTIVE)
+            self.month_rows.payers = rows[stayed]
+            self._payer_positions = stayed
+            revenue, _ = self._purchase(rows[stayed], stayed)
+        self._serve_and_account(revenue)
+        self._age(rows)
+        self._reacquire_customers()
+        self._close_month()
+        self.month += 1
+
+    def run(self, months: int | None = None, progress: bool = False) -> CRMModel:
+        """Simulate ``months`` months (default: the scenario's), optionally with a progress bar."""
+        months = self.scenario.params.simulation.months if months is None else months
+        if months < 0:
+            raise ValueError(f"months must be >= 0; got {months}")
+        steps = range(months)
+        if progress:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(steps, desc=self.scenario.name, unit="month", leave=False)
+        for _ in steps:
+            self.step()
+        return self
+
+    # ------------------------------------------------------- the month, by part
+    def _acquire_customers(self) -> np.ndarray:
+        """The funnel of the month; returns the rows of the first purchases."""
+        table = self.customers
+        plan = self.firm.plan
+        # Prospects and suspects are different people, so one draw per person serves both
+        # steps (a prospect who lapses this month is not contacted again this month).
+        rates = self.conversion_rates.copy()
+        referral = self.referral_code
+        rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
+        converted, lapsed, at_start = acquisition.convert_prospects(
+            table, self._joining, rates, self.scenario.params.acquisition.prospect_lapse_per_month
+        )
+        budget = self.firm.acquisition_budget_per_month
+        contacts, new_prospects = acquisition.contact_suspects(
+            table, self._joining, self.firm.channels, budget, self.channel_weights
+        )
+        sources = table.prospect_source[converted]
+        self._welcome(converted, source=sources)
+        for channel, spend, brought in acquisition.channel_spend(
+            self.firm.channels, budget, converted, sources
+        ):
+            self.funnel_totals["spend"][channel.code] += spend
+            if brought.size:
+                self.books.charge(brought, spend / brought.size, "acquisition")
+            elif spend > 0:
+                self.books.charge_unattributed(spend, "acquisition")
+        if plan.referral_reward:
+            self.books.charge(converted[sources == referral], plan.referral_reward, "acquisition")
+        referred = acquisition.word_of_mouth_referrals(
+            table,
+            self.streams["word_of_mouth"],
+            np.flatnonzero(table.stage == ACTIVE),
+            self.ladder.referrals_per_month * np.float32(plan.referral_factor),
+            referral,
+        )
+        new_prospects = np.append(new_prospects, referred)
+        contacts = np.append(contacts, referred)
+        conversions = np.bincount(sources, minlength=len(self.channels) + 1)
+        for key, value in (
+            ("contacts", contacts),
+            ("new_prospects", new_prospects),
+            ("prospects_at_start", at_start),
+            ("conversions", conversions),
+        ):
+            self.funnel_totals[key] += value
+        stats = self.record.stats
+        stats["acquired"] = converted.size
+        stats["new_prospects"] = float(new_prospects.sum())
+        stats["referrals"] = referred
+        stats["lapsed_prospects"] = lapsed
+        return converted
+
+    def _month_effects(self, rows: np.ndarray) -> Combined:
+        """Ask every running strategy, once, what it does to the month's customers."""
+        self._own_effects = {}
+        asked = []
+        for player in (self.firm, self.competitor):
+            effects = []
+            for strategy, view in player.running():
+                self._own_effects[id(strategy)] = strategy.effects(view, rows)
+                effects.append((strategy.name, self._own_effects[id(strategy)]))
+            asked.append(effects)
+        return combine(*asked) if asked[0] or asked[1] else NO_EFFECTS
+
+    def _update_satisfaction(self, rows: np.ndarray) -> np.ndarray:
+        p = self.scenario.params
+        value = satisfaction.delivered_value(
+            self.customers,
+            rows,
+            firm_value=self.firm.delivered_quality,
+            price_penalty=p.firm.price_weight * (self.firm.price_index - 1.0),
+            price_sensitivity=self.effective_price_sensitivity(rows),
+            value_bonus_by_tier=self.ladder.value_bonus,
+            extra_value=self._effects.value,
+        )
+        satisfied = satisfaction.update_satisfaction(
+            self.customers,
+            rows,
+            value,
+            self.market_expectation,
+            p.market.expectation_adaptation_per_month,
+        )
+        self.market_expectation += p.market.expectation_drift_per_month
+        return satisfied
+
+    def _climb_ladder(self, rows: np.ndarray, satisfaction_now: np.ndarray) -> None:
+        # Newcomers' draws served the funnel; they cannot move on the ladder yet.
+        promoted, demoted = loyalty.move_on_ladder(
+            self.customers,
+            rows,
+            self._joining,
+            satisfaction_now,
+            self._expected_spend(rows, self._effects.spend),
+            self.ladder,
+        )
+        self.record.stats["promoted"] = promoted
+        self.record.stats["demoted"] = demoted
+
+    def _purchase(
+        self, payers: np.ndarray, picked: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the payers (the month's customers, or ``picked`` of them) pay this month,
+        and (non-contractual) who dropped out."""
+        table = self.customers
+        strategy_spend = self._effects.spend
+        if picked is not None and strategy_spend is not None:
+            strategy_spend = strategy_spend[picked]
+        factor = self._spend_factor(payers, strategy_spend)
+        price = self.firm.price_index
+        if not self.non_contractual:
+            return purchasing.pay_monthly_bills(table, payers, factor, price), None
+        revenue, dropped = purchasing.make_purchases(
+            table, payers, self.streams["purchasing"], factor, price
+        )
+        if self._newcomers.size:
+            newcomers = np.isin(payers, self._newcomers, assume_unique=True)
+            if newcomers.any():
+                purchasing.first_purchases(
+                    table, payers, newcomers, revenue, dropped, factor, price
+                )
+        return revenue, dropped
+
+    def _defect(self, rows: np.ndarray, dropped: np.ndarray | None) -> None:
+        table = self.customers
+        pressures = self._pressures(rows)
+        own_churn = (
+            np.zeros(rows.size, np.float32)
+            if self.non_contractual
+            else table.churn_probability[rows]
+        )
+        own, price, product, service = defection.switching_hazards(
+            own_churn,
+            self.effective_price_sensitivity(rows),
+            table.satisfaction[rows],
+            self._loyalty_factor(rows, self._effects.churn),
+            pressures,
+        )
+        hazards = {"price": price, "product": product, "service": service}
+        self._effects.apply_to_hazards(hazards)
+        price, product, service = hazards["price"], hazards["product"], hazards["service"]
+        leave = defection.leave_probability(own, price, product, service, pressures)
+        u = self._leaving[rows]
+        leaving = u < leave
+        if dropped is not None:
+            leaving |= dropped
+        # Given that a customer leaves (u < leave), u / leave is a fresh uniform for the reason.
+        reason_draw = np.minimum(u[leaving] / np.maximum(leave[leaving], 1e-12), 0.999999)
+        reasons = defection.draw_reasons(
+            reason_draw,
+            own[leaving],
+            price[leaving],
+            product[leaving],
+            service[leaving],
+            pressures,
+            self.background_mix,
+        )
+        if dropped is not None:
+            # A silent dropout (BG/NBD) leaves for one of the background reasons.
+            silent = dropped[leaving]
+            reasons[silent] = defection.draw_background_reasons(
+                self.streams["purchasing"], int(silent.sum()), self.background_mix
+            )
+        table.churn_hazard[rows] = leave
+        defection.record_defections(table, rows[leaving], reasons, self.month)
+        counts = np.bincount(reasons, minlength=len(REASONS))
+        stats = self.record.stats
+        for code, reason in enumerate(DEFECTION_REASONS):
+            stats[f"defections_{reason}"] = int(counts[code])
+        self.competitor.poached_total += int(counts[PRICE])
+        unhappy = int(np.isin(reasons, SERVICE_OR_PRODUCT).sum())
+        self.deter_prospects(
+            self.streams["word_of_mouth"],
+            unhappy,
+            self.scenario.params.acquisition.deterrence_per_defector,
+        )
+
+    def _serve_and_account(self, revenue: np.ndarray) -> None:
+        payers = self.month_rows.payers
+        books = self.books
+        books.book_sales(payers, revenue, self.firm.gross_margin)
+        books.charge(payers, self.firm.cost_to_serve_per_month, "service")
+        for strategy, view in self.firm.running():
+            effects = self._effects.costs.get(strategy.name)
+            if effects is not None:
+                if self._payer_positions is not None:
+                    effects = effects.subset(self._payer_positions)
+                books.charge(payers, effects.cost(revenue), "programme")
+            fixed = strategy.fixed_cost(view)
+            if fixed:
+                books.charge_unattributed(fixed, "programme")
+        self.record.stats["paying_customers"] = payers.size
+
+    def _age(self, rows: np.ndarray) -> None:
+        """Customers who stayed the whole month are a month older in the relationship."""
+        table = self.customers
+        stayed = rows[table.stage[rows] == ACTIVE]
+        table.tenure_months[stayed] += 1
+        self._newcomers = np.zeros(0, np.int64)
+
+    def _reacquire_customers(self) -> None:
+        back = reacquisition.return_defectors(
+            self.customers,
+            # Only customers gone since an earlier month can return: their draws are unused.
+            self._leaving,
+            self.return_chance,
+            self.recoverability,
+            factor_of=self.return_factor,
+        )
+        self.reacquire(back, self.scenario.params.reacquisition.cost_per_return)
+
+    def _close_month(self) -> None:
+        profit = self.books.close_month()
+        active = np.flatnonzero(self.customers.stage == ACTIVE)
+        close_month(self, profit, active)
+        for i in self.followed:
+            self.history[i].append(snapshot(self, i))
+
+    # ------------------------------------------------- services for strategies
+    def draws(self, stream: str) -> np.ndarray:
+        """A fresh uniform draw in [0, 1) for every person in the market, from one stream.
+
+        Drawing for everyone (not only for the customers a rule concerns) keeps
+        person i's draw the same across the scenarios of a comparison, whatever
+        happened to the others: common random numbers, person by person.
+        """
+        return self.streams[stream].random(self.customers.size, dtype=np.float32)
+
+    def strategy_rng(self, name: str) -> np.random.Generator:
+        """A random stream of a strategy's own, the same whatever else runs (by seed and name)."""
+        if name not in self._strategy_streams:
+            key = zlib.crc32(name.encode())
+            self._strategy_streams[name] = np.random.default_rng([self.seed, key])
+        return self._strategy_streams[name]
+
+    def reacquire(self, rows: np.ndarray, cost_per_customer: Any, won_back: bool = False) -> None:
+        """Customers in ``rows`` (defected) come back; the cost is charged to each of them.
+
+        Used by the natural return of lost customers (at the end of a month, counted in
+        ``returned``) and by win-back campaigns (at its start, counted in ``won_back``).
+        """
+        table = self.customers
+        table.stage[rows] = ACTIVE
+        table.months_since_defection[rows] = 0
+        table.times_returned[rows] += 1
+        self._start_relationship(rows)
+        self.books.charge(rows, cost_per_customer, "return")
+        self.record.add("won_back" if won_back else "returned", rows.size)
+
+    def end_relationships(self, rows: np.ndarray) -> None:
+        """The firm ends the relationships with the active customers in ``rows`` (fired)."""
+        defection.record_defections(
+            self.customers, rows, np.full(rows.size, FIRED, np.int8), self.month
+        )
+        self.record.add("defections_fired", rows.size)
+
+    def deter_prospects(self, rng: np.random.Generator, people: int, per_person: float) -> int:
+        """What ``people`` say puts prospects off (``per_person`` each on average)."""
+        deterred = acquisition.deter_prospects(self.customers, rng, people, per_person)
+        self.record.add("deterred_prospects", deterred)
+        return deterred
+
+    def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
+        """Multiplier from running strategies of the chance that defected ``rows`` come back."""
+        return combine_factors(
+            strategy.return_factor(view, rows)
+            for player in (self.firm, self.competitor)
+            for strategy, view in player.running()
+        )
+
+    def month_effects_of(self, strategy: Any) -> Effects | None:
+        """What ``strategy`` did this month to the month's customers."""
+        return self._own_effects.get(id(strategy))
+
+    # ------------------------------------------------------------ value now
+    def effective_price_sensitivity(self, rows: np.ndarray) -> np.ndarray:
+        """Price sensitivity of each customer on their current rung."""
+        table = self.customers
+        return (
+            table.price_sensitivity[rows]
+            * self.ladder.price_sensitivity_multiplier[table.tier[rows]]
+        )
+
+    def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
+        """Share of each customer's category spend the firm gets now (ladder and strategies)."""
+        spend = self._fresh_effects(rows).spend
+        return self.customers.base_share_of_wallet[rows] * self._spend_factor(rows, spend)
+
+    def expected_clv(self, rows: np.ndarray) -> np.ndarray:
+        """Expected (prospective) CLV of active customers ``rows`` as things stand, currency."""
+        return self._expected_clv(rows, self._fresh_effects(rows))
+
+    def customer_equity(self, rows: np.ndarray | None = None) -> float:
+        """Value of the customer base now: the summed expected CLV of the active customers."""
+        if rows is None:
+            rows = np.flatnonzero(self.customers.stage == ACTIVE)
+        return float(self.expected_clv(rows).sum(dtype=np.float64))
+
+    def month_end_clv(self, active: np.ndarray) -> np.ndarray:
+        """Expected CLV of the customers active at month end, with the month's effects for
+        the month's customers (the same effects the books used) and fresh ones for those
+        who came back at month end."""
+        customers = self.month_rows.customers
+        if self._effects is NO_EFFECTS or active.size == 0:
+            return self._expected_clv(active, NO_EFFECTS)
+        stayed = np.isin(active, customers, assume_unique=True)
+        clv = np.empty(active.size, np.float32)
+        kept = active[stayed]
+        clv[stayed] = self._expected_clv(
+            kept, self._effects.subset(np.searchsorted(customers, kept))
+        )
+        if not stayed.all():
+            back = active[~stayed]
+            clv[~stayed] = self._expected_clv(back, self._fresh_effects(back))
+        return clv
+
+    def _fresh_effects(self, rows: np.ndarray) -> Combined:
+        asked = [
+            [(strategy.name, strategy.effects(view, rows)) for strategy, view in player.running()]
+            for player in (self.firm, self.competitor)
+        ]
+        return combine(*asked) if asked[0] or asked[1] else NO_EFFECTS
+
+    def _expected_clv(self, rows: np.ndarray, effects: Combined) -> np.ndarray:
+        table = self.customers
+        factor = self._spend_factor(rows, effects.spend)
+        purchases = table.purchase_rate[rows] if self.non_contractual else np.float32(1.0)
+        revenue = table.order_value[rows] * purchases * factor * np.float32(self.firm.price_index)
+        margin = revenue * np.float32(self.firm.gross_margin) - np.float32(
+            self.firm.cost_to_serve_per_month
+        )
+        for strategy_effects in effects.costs.values():
+            cost = strategy_effects.cost(revenue)
+            if cost is not None:
+                margin -= cost
+        retention = economics.expected_retention(table, rows, self.non_contractual)
+        return economics.expected_clv(margin, retention, self.monthly_discount_rate)
+
+    def _spend_factor(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
+        return purchasing.spend_factor(
+            self.customers, rows, self.ladder.spend_multiplier, strategy_spend
+        )
+
+    def _expected_spend(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
+        """Expected spend with the firm next month at today's share of wallet, currency."""
+        table = self.customers
+        rate = table.purchase_rate[rows] if self.non_contractual else np.float32(1.0)
+        return table.order_value[rows] * rate * self._spend_factor(rows, strategy_spend)
+
+    def _loyalty_factor(self, rows: np.ndarray, strategy_churn: np.ndarray | None) -> np.ndarray:
+        """Multiplier of switching hazards from the ladder rung and running strategies."""
+        factor = self.ladder.churn_multiplier[self.customers.tier[rows]]
+        return factor if strategy_churn is None else factor * strategy_churn
+
+    def _pressures(self, rows: np.ndarray) -> defection.Pressures:
+        params = self.scenario.params
+        market = params.market
+        technological = market.obsolescence_rate_per_month
+        shock = market.technology_shock_month
+        if shock is not None and self.month >= shock:
+            technological = 1.0 - (1.0 - technological) * (
+                1.0 - market.technology_shock_rate_per_month
+            )
+        return defection.Pressures(
+            poaching_chance=self.competitor.poaching_chance
+            * self.firm.price_index
+            * self.competitor.attention(rows),
+            product_rate=self.competitor.product_advantage_rate_per_month,
+            service_sensitivity=params.firm.service_defection_sensitivity,
+            market_rate=market.exit_rate_per_month,
+            technological_rate=technological,
+            organisational_rate=params.firm.organisational_failure_rate_per_month,
+            churn_scale=params.firm.churn_scale,
+        )
+
+    # -------------------------------------------------------------- set-up
+    def _open_with_initial_base(self, share: float) -> None:
+        """The first ``share`` of the market are customers at month 0 (traits are random)."""
+        n = int(round(share * self.customers.size))
+        self._welcome(np.arange(n), source=np.full(n, self.initial_base_code, np.int8))
+
+    def _welcome(self, rows: np.ndarray, source: np.ndarray) -> None:
+        """New customers: their first purchase is this month."""
+        table = self.customers
+        table.stage[rows] = ACTIVE
+        table.acquired_month[rows] = self.month
+        table.source[rows] = source
+        self._start_relationship(rows)
+        self._newcomers = np.concatenate([self._newcomers, rows])
+
+    def _start_relationship(self, rows: np.ndarray) -> None:
+        """A relationship (first or renewed) starts at the bottom of the ladder."""
+        table = self.customers
+        table.tier[rows] = 0
+        table.tenure_months[rows] = 0
+        table.expectation[rows] = self.market_expectation
+        table.months_since_purchase[rows] = 0
+        if self.non_contractual and rows.size:
+            table.purchases_left[rows] = draw_purchases_left(
+                self.streams["purchasing"], table.dropout_probability[rows]
+            )
+
+    def _default_followed(self, count: int) -> list[int]:
+        n_initial = int((self.customers.stage == ACTIVE).sum())
+        half = count // 2
+        first = list(range(min(count - half, n_initial)))
+        later = list(range(n_initial, min(n_initial + half, self.customers.size)))
+        return first + later
+
+    # ------------------------------------------------------------ read-outs
+    def monthly_series(self) -> pd.DataFrame:
+        """The monthly measures, one row per month simulated (names in ``crmsim.measures``)."""
+        return self.record.frame()
+
+    def summary(self) -> dict[str, Any]:
+        """Headline measures of the run (see ``crmsim.economics.summary``)."""
+        return economics.summary(self)
+
+    def customer_frame(self) -> pd.DataFrame:
+        """One row per person who ever bought (see ``crmsim.economics.customer_frame``)."""
+        return economics.customer_frame(self)
+
+    def release(self) -> None:
+        """Let go of the customer table and other per-person arrays once results are read.
+
+        Mesa agents and the model refer to each other, so a finished model waits for
+        Python's cycle collector; releasing its arrays at once keeps memory flat over
+        thousands of runs in one process. The model cannot be stepped afterwards.
+        """
+        self.customers = None
+        self.books.customers = None
+        self.channel_weights = []
+        self._joining = self._leaving = None
+        self._effects = NO_EFFECTS
+        self._own_effects = {}
+        self._strategy_streams.clear()
+        # Strategies keep per-person arrays of their own.
+        for player in (self.firm, self.competitor):
+            player.strategies = []
+            player.views = []
+
+    def customer(self, i: int) -> Customer:
+        """One customer as an object, with their history if they were followed."""
+        table = self.customers
+        if not 0 <= i < table.size:
+            raise IndexError(f"customer {i} does not exist; rows are 0..{table.size - 1}")
+        reason = int(table.defection_reason[i])
+        acquired = int(table.acquired_month[i])
+        rows = np.array([i])
+        clv = economics.realised_clv(table, self.monthly_discount_rate)[i]
+        return Customer(
+            id=i,
+            stage=STAGES[table.stage[i]],
+            tier=TIERS[table.tier[i]],
+            tenure_months=int(table.tenure_months[i]),
+            satisfaction=float(table.satisfaction[i]),
+            expectation=float(table.expectation[i]),
+            share_of_wallet=float(self.share_of_wallet(rows)[0]),
+            price_sensitivity=float(table.price_sensitivity[i]),
+            churn_probability=float(table.churn_probability[i]),
+            defection_reason=REASONS[reason] if reason >= 0 else None,
+            months_since_defection=int(table.months_since_defection[i]),
+            acquired_month=acquired if acquired >= 0 else None,
+            source=self.source_names[table.source[i]] if acquired >= 0 else "none",
+            times_returned=int(table.times_returned[i]),
+            member=bool(table.member[i]),
+            realised_clv=float(clv),
+            revenue_total=float(table.revenue_total[i]),
+            costs={kind: float(getattr(table, f"{kind}_cost")[i]) for kind in COST_KINDS},
+            history=list(self.history.get(i, [])),
+        )
+
+
+def _normalised(weights: list[float]) -> np.ndarray:
+    array = np.asarray(weights, np.float64)
+    total = array.sum()
+    if total <= 0:
+        return np.full(array.size, 1.0 / array.size)
+    return array / total
+
+
+__all__ = ["CRMModel", "DEFECTED"]

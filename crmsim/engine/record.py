@@ -1,0 +1,128 @@
+"""The month's record: the monthly measures, counted as the month goes and closed at its end.
+
+The names and order of the measures come from ``crmsim.measures`` (and the
+strategies' own ``measures``); the model adds counts to ``stats`` while the
+month runs (acquired, defections by reason, returns...) and
+:func:`close_month` adds the month-end counts, the money and each running
+strategy's report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from crmsim import economics
+from crmsim.measures import MONTHLY_MEASURES, Measure
+from crmsim.vocabulary import ACTIVE, DEFECTED, REASONS, STAGES, TIERS
+
+if TYPE_CHECKING:
+    from crmsim.engine.model import CRMModel
+    from crmsim.strategies import Strategy
+
+DEFECTION_COUNTS: tuple[str, ...] = tuple(f"defections_{reason}" for reason in REASONS)
+TIER_COUNTS: tuple[str, ...] = tuple(f"tier_{tier}" for tier in TIERS)
+
+
+class MonthRecord:
+    """The monthly measures of a run, one row per month.
+
+    Args:
+        strategies: Every strategy of the run (their measures become columns).
+
+    Attributes:
+        stats: This month's measures so far, by name.
+        measures: The measures of each row: the core ones, then the strategies'.
+    """
+
+    def __init__(self, strategies: Sequence[Strategy]) -> None:
+        self.measures: tuple[Measure, ...] = (
+            *MONTHLY_MEASURES,
+            *(m for strategy in strategies for m in strategy.measures),
+        )
+        self._blank = dict.fromkeys((m.name for m in self.measures), 0)
+        self.stats: dict[str, Any] = dict(self._blank)
+        self._rows: list[dict[str, Any]] = []
+
+    def open_month(self, month: int) -> None:
+        """Start the record of ``month`` with every count at 0."""
+        self.stats = dict(self._blank)
+        self.stats["month"] = month
+
+    def add(self, name: str, count: float) -> None:
+        """Add ``count`` to this month's measure ``name``."""
+        self.stats[name] += count
+
+    def keep(self) -> None:
+        """Keep this month's row."""
+        self._rows.append(self.stats)
+
+    def frame(self) -> pd.DataFrame:
+        """The monthly measures, one row per month simulated."""
+        frame = pd.DataFrame(self._rows, columns=list(self._blank))
+        frame["month"] = frame["month"].astype(int)
+        return frame
+
+
+def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
+    """Count the month's end: stages, rungs, retention, money, equity, strategies' reports.
+
+    Args:
+        model: The model, at the end of the month.
+        profit: The month's profit, currency.
+        active: Rows of the customers active at the end of the month.
+    """
+    table = model.customers
+    stats = model.record.stats
+    counts = np.bincount(table.stage, minlength=len(STAGES))
+    for code, stage in enumerate(STAGES):
+        stats[stage] = int(counts[code])
+    tiers = np.bincount(table.tier[active], minlength=len(TIERS))
+    for code, name in enumerate(TIER_COUNTS):
+        stats[name] = int(tiers[code])
+    at_risk = stats["active_at_start"]
+    stats["defected_this_month"] = sum(stats[name] for name in DEFECTION_COUNTS)
+    stats["retained"] = at_risk - stats["defected_this_month"]
+    stats["retention_rate"] = economics.retention_rate(at_risk, stats["defected_this_month"])
+    stats["churn_rate"] = economics.churn_rate(
+        at_risk, stats["defected_this_month"], stats["defections_fired"]
+    )
+    stats["members"] = int(table.member.sum())
+    stats.update(model.books.month)
+    stats["profit"] = profit
+    stats["customer_equity"] = float(model.month_end_clv(active).sum(dtype=np.float64))
+    stats["mean_satisfaction"] = (
+        float(table.satisfaction[active].mean()) if active.size else float("nan")
+    )
+    stats["market_expectation"] = model.market_expectation
+    stats["competitor_offer_strength"] = model.competitor.offer_strength
+    stats["price_index"] = model.firm.price_index
+    for player in (model.firm, model.competitor):
+        for strategy, view in zip(player.strategies, player.views, strict=True):
+            if not strategy.measures:
+                continue
+            report = strategy.report(view) if strategy.is_running(model.month) else {}
+            for name in strategy.measure_names():
+                stats[name] = report.get(name, float("nan"))
+    model.record.keep()
+
+
+def snapshot(model: CRMModel, i: int) -> dict[str, Any]:
+    """One followed customer's state at the end of the month."""
+    table = model.customers
+    reason = int(table.defection_reason[i])
+    stage = table.stage[i]
+    return {
+        "month": model.month,
+        "stage": STAGES[stage],
+        "tier": TIERS[table.tier[i]],
+        "satisfaction": round(float(table.satisfaction[i]), 4),
+        "expectation": round(float(table.expectation[i]), 4),
+        "revenue": round(float(table.revenue[i]) if stage == ACTIVE else 0.0, 2),
+        "churn_hazard": round(float(table.churn_hazard[i]), 5),
+        "member": bool(table.member[i]),
+        "defection_reason": REASONS[reason] if stage == DEFECTED else None,
+    }

@@ -1,0 +1,173 @@
+"""MarketView: everything a strategy may read or do, and nothing more.
+
+A strategy sees the market through its own view: the customer table, the
+month, a random stream of its own, and a few services of the model (charge a
+cost, take customers back, end relationships, put prospects off, expected
+CLV). It never holds the model, so what a strategy can change is listed here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from crmsim.engine.customers import CustomerTable
+    from crmsim.engine.model import CRMModel
+    from crmsim.rules.acquisition import Channel
+    from crmsim.strategies.base import Strategy
+    from crmsim.strategies.effects import Effects
+
+
+class MarketView:
+    """One strategy's window on the market.
+
+    Args:
+        model: The running model.
+        strategy: The strategy this view belongs to.
+        stream: Name of the strategy's own random stream (the same whatever else runs).
+    """
+
+    def __init__(self, model: CRMModel, strategy: Strategy, stream: str) -> None:
+        self._model = model
+        self._strategy = strategy
+        self.rng: np.random.Generator = model.strategy_rng(stream)
+        """The strategy's own random stream."""
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def customers(self) -> CustomerTable:
+        """The customer table (strategies write only their own columns: ``member``,
+        ``opted_in``)."""
+        return self._model.customers
+
+    @property
+    def month(self) -> int:
+        """The month being simulated (0 = the first)."""
+        return self._model.month
+
+    @property
+    def size(self) -> int:
+        """People in the market (rows of the table)."""
+        return self._model.customers.size
+
+    @property
+    def scenario_source(self) -> str:
+        """File the scenario came from, for error messages."""
+        return self._model.scenario.source
+
+    @property
+    def channels(self) -> list[Channel]:
+        """The scenario's acquisition channels (by code)."""
+        return self._model.channels
+
+    @property
+    def channels_this_month(self) -> list[Channel]:
+        """The channels with this month's budget shares (after every plan)."""
+        return self._model.firm.channels
+
+    @property
+    def acquisition_budget(self) -> float:
+        """This month's acquisition budget, currency."""
+        return self._model.firm.acquisition_budget_per_month
+
+    @property
+    def referral_code(self) -> int:
+        """Source code of prospects referred by word of mouth."""
+        return self._model.referral_code
+
+    @property
+    def price_index(self) -> float:
+        """The firm's price index this month (x market price)."""
+        return self._model.firm.price_index
+
+    @property
+    def price_weight(self) -> float:
+        """Value a fully price-sensitive customer loses per unit of price above market."""
+        return self._model.scenario.params.firm.price_weight
+
+    @property
+    def competitor_offer_strength(self) -> float:
+        """Chance a fully price-sensitive customer accepts the competitor's offer."""
+        return self._model.competitor.offer_strength
+
+    @property
+    def market_mean_order_value(self) -> float:
+        """Mean spend per purchase over everyone in the market, currency."""
+        return self._model.market_mean_order_value
+
+    @property
+    def recoverability(self) -> np.ndarray:
+        """Relative chance of return by reason code (a copy; fired customers 0)."""
+        return self._model.recoverability.copy()
+
+    @property
+    def new_customers(self) -> np.ndarray:
+        """Rows of this month's first purchases."""
+        return self._model.month_rows.new
+
+    @property
+    def month_customers(self) -> np.ndarray:
+        """Rows of the month's customers: active after acquisition, newcomers included."""
+        return self._model.month_rows.customers
+
+    @property
+    def paying_customers(self) -> np.ndarray:
+        """Rows of the customers who paid this month (known once they have paid)."""
+        return self._model.month_rows.payers
+
+    def draws(self) -> np.ndarray:
+        """A fresh uniform draw in [0, 1) per person from the strategy's own stream.
+
+        Drawing for everyone keeps each person's luck the same across the
+        scenarios of a comparison (common random numbers).
+        """
+        return self.rng.random(self.size, dtype=np.float32)
+
+    def effective_price_sensitivity(self, rows: np.ndarray) -> np.ndarray:
+        """Price sensitivity of each customer on their current rung."""
+        return self._model.effective_price_sensitivity(rows)
+
+    def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
+        """Share of each active customer's category spend the firm gets now."""
+        return self._model.share_of_wallet(rows)
+
+    def expected_clv(self, rows: np.ndarray) -> np.ndarray:
+        """Expected (prospective) CLV of active customers ``rows`` as things stand, currency."""
+        return self._model.expected_clv(rows)
+
+    def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
+        """What every running strategy does to the chance that defectors ``rows`` come back."""
+        return self._model.return_factor(rows)
+
+    def own_effects(self) -> Effects | None:
+        """This strategy's effects on the month's customers (``month_customers``)."""
+        return self._model.month_effects_of(self._strategy)
+
+    # ------------------------------------------------------------------- doing
+    def charge(self, rows: np.ndarray, amount: Any, kind: str = "programme") -> None:
+        """Spend ``amount`` (per customer, currency) on each customer in ``rows``.
+
+        The cost is charged to those customers (their realised value falls) and
+        booked in this month's accounts under ``kind`` (see
+        ``crmsim.vocabulary.COST_KINDS``).
+        """
+        self._model.books.charge(rows, amount, kind)
+
+    def charge_unattributed(self, amount: float, kind: str = "programme") -> None:
+        """Spend ``amount`` (currency) not attributable to any one customer."""
+        self._model.books.charge_unattributed(amount, kind)
+
+    def reacquire(self, rows: np.ndarray, cost_per_customer: Any) -> None:
+        """Win back defected customers ``rows`` now; each is charged ``cost_per_customer``."""
+        self._model.reacquire(rows, cost_per_customer, won_back=True)
+
+    def end_relationships(self, rows: np.ndarray) -> None:
+        """End the relationships with active customers ``rows`` (fired: they never return)."""
+        self._model.end_relationships(rows)
+
+    def deter_prospects(self, people: int, prospects_per_person: float) -> int:
+        """What ``people`` say puts prospects off (each puts off ``prospects_per_person``
+        on average); returns the number deterred, also counted in the month's record."""
+        return self._model.deter_prospects(self.rng, people, prospects_per_person)
