@@ -1,4 +1,4 @@
-"""Benchmark of the experiment layer: many replications on local processes.
+"""Benchmark of the study layer (crmsim.study): many replications on local processes.
 
 Measures a study of ``--replications`` runs of the baseline scenario
 (default 100 x 10,000 customers x 120 months = 120 million customer-months)
@@ -27,13 +27,13 @@ TARGET_SPEEDUP = 1.7
 
 def timed_study(replications: int, customers: int, months: int, workers: int) -> float:
     """Wall-clock seconds of a study on ``workers`` local processes (pool start included)."""
-    from crmsim import experiment
+    from crmsim import study
 
-    runs = experiment.study_runs(["baseline"], None, replications, 2026, months, customers)
+    runs = study.study_runs(["baseline"], None, replications, 2026, months, customers)
     start = time.perf_counter()
-    executor = experiment.ProcessExecutor(workers)
+    executor = study.ProcessExecutor(workers)
     try:
-        results = experiment.run_all(runs, executor, progress=False)
+        results = study.run_all(runs, executor, progress=False)
     finally:
         executor.close()
     assert len(results) == replications
@@ -44,10 +44,10 @@ def peak_memory_of_study(replications: int, customers: int, months: int) -> floa
     """Peak resident memory (MB) of a fresh process that drives a serial study."""
     code = (
         "import json, resource\n"
-        "from crmsim import experiment\n"
-        f"runs = experiment.study_runs(['baseline'], None, {replications}, 1, {months}, "
+        "from crmsim import study\n"
+        f"runs = study.study_runs(['baseline'], None, {replications}, 1, {months}, "
         f"{customers})\n"
-        "experiment.run_all(runs, experiment.SerialExecutor(), progress=False)\n"
+        "study.run_all(runs, study.SerialExecutor(), progress=False)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
     out = subprocess.run(
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     report = {
-        "benchmark": "crmsim experiment layer: replications of the baseline on local processes",
+        "benchmark": "crmsim study layer: replications of the baseline on local processes",
         "replications": args.replications,
         "customers": args.customers,
         "months": args.months,

@@ -20,17 +20,16 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crmsim.config.fields import Record, ScenarioError, describe
+from crmsim import study
+from crmsim.config.fields import Field, Record, ScenarioError, check_value, describe
 from crmsim.config.scenario import load_scenario, shipped_scenarios_dir
 from crmsim.config.schema import SCHEMA
-from crmsim.experiment import StudyError
+from crmsim.measures import format_interval, run_measure
 
 EXIT_USAGE = 2
 
@@ -51,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as error:
         print(f"crmsim: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except StudyError as error:
+    except study.StudyError as error:
         print(f"crmsim: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OutputError as error:
@@ -177,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
     figure = plots.plot_run_dashboard(
         series, customers["realised_clv"].to_numpy(), title=f"{scenario.name} (seed {args.seed})"
     )
-    with _atomic_folder(out) as folder:
+    with study.atomic_folder(out) as folder:
         series.to_csv(folder / "monthly.csv", index=False)
         customers.to_csv(folder / "customers.csv", index=False)
         (folder / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
@@ -192,20 +191,10 @@ def _compare(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(s) for s in args.scenarios]
     _check_writable(args.out)
     from crmsim import plots
-    from crmsim.experiment import compare
 
-    result = compare(
-        scenarios,
-        replications=args.replications,
-        seed=args.seed,
-        months=args.months,
-        customers=args.customers,
-        progress=not args.no_progress,
-        workers=args.workers,
-        scheduler=args.scheduler,
-    )
+    result = study.compare(scenarios, **_study_options(args))
     figure = plots.plot_comparison(result)
-    with _atomic_folder(args.out) as folder:
+    with study.atomic_folder(args.out) as folder:
         result.table.to_csv(folder / "comparison.csv", index=False)
         result.runs.to_csv(folder / "runs.csv", index=False)
         result.monthly.to_csv(folder / "monthly.csv", index=False)
@@ -231,41 +220,23 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from crmsim.experiment import load_sweep
-
-    spec = load_sweep(args.file)
+    spec = study.load_sweep(args.file)
     out = args.out or Path("out") / spec.name
     _check_writable(out)
     from crmsim import plots
-    from crmsim.experiment import sweep
 
-    result = sweep(
-        spec,
-        replications=args.replications,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        out=out,
-        progress=not args.no_progress,
-    )
-    from crmsim.experiment import write_frame_atomically
-
-    write_frame_atomically(result.monthly, out / "monthly.csv")
+    result = study.sweep(spec, out=out, **_study_options(args))
+    study.write_frame_atomically(out / "monthly.csv", result.monthly)
     figures = {"sweep.png": plots.plot_sweep(result)}
     if len(result.parameters) == 2:
         figures["heatmap.png"] = plots.plot_sweep_heatmap(result)
     for name, figure in figures.items():
-        _save_figure_atomically(figure, out / name)
+        study.save_figure_atomically(out / name, figure)
     print(f"{len(result.runs)} runs ({spec.name}); mean [95% CI] by scenario and parameters:\n")
     print(_sweep_text(result))
     names = ", ".join(["runs.csv (one row per run)", "summary.csv", "monthly.csv", *figures])
     print(f"\nwrote {names} to {out}")
     return 0
-
-
-def _save_figure_atomically(figure: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
@@ -274,21 +245,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--step must be between 0 and 0.5; got {args.step}")
     _check_writable(args.out)
     from crmsim import plots
-    from crmsim.experiment import sensitivity
 
-    frame = sensitivity(
-        scenario,
-        replications=args.replications,
-        seed=args.seed,
-        step=args.step,
-        months=args.months,
-        customers=args.customers,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        progress=not args.no_progress,
-    )
+    frame = study.sensitivity(scenario, step=args.step, **_study_options(args))
     figure = plots.plot_tornado(frame)
-    with _atomic_folder(args.out) as folder:
+    with study.atomic_folder(args.out) as folder:
         frame.to_csv(folder / "sensitivity.csv", index=False)
         figure.savefig(folder / "tornado.png", dpi=110)
     print(
@@ -299,6 +259,18 @@ def _sensitivity(args: argparse.Namespace) -> int:
         print(f"  {row.label:<26} {row.elasticity:7.2f}  [{row.ci_low:.2f}, {row.ci_high:.2f}]")
     print(f"\nwrote sensitivity.csv, tornado.png to {args.out}")
     return 0
+
+
+def _study_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The study options a command was given, as keyword arguments of crmsim.study.
+
+    Each command defines the options that make sense for it (``sweep`` takes
+    its seed and sizes from the sweep file), so only those present are passed.
+    """
+    names = ("replications", "seed", "months", "customers", "workers", "scheduler")
+    options = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    options["progress"] = not args.no_progress
+    return options
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -377,23 +349,14 @@ def _print_run(summary: dict[str, Any]) -> None:
 
 
 def _table_text(frame: Any) -> str:
-    labels = {
-        "mean_clv": "mean CLV",
-        "customer_equity": "customer equity",
-        "retention_rate": "retention/month",
-        "churn_rate": "churn/month",
-        "active_customers": "active at end",
-        "total_profit_pv": "discounted profit",
-        "value_of_customer_base": "value of the base",
-        "pareto_share_top20": "top-20% profit share",
-    }
-    return frame.rename(columns=labels).to_string()
+    return frame.rename(columns=lambda name: run_measure(name).header).to_string()
 
 
 def _differences_text(differences: Any) -> str:
     cells = differences.assign(
         text=lambda t: t.apply(
-            lambda r: f"{r['difference']:+.4g} [{r['ci_low']:+.4g}, {r['ci_high']:+.4g}]", axis=1
+            lambda r: format_interval(r["difference"], r["ci_low"], r["ci_high"], signed=True),
+            axis=1,
         )
     )
     wide = cells.pivot(index="scenario", columns="measure", values="text")
@@ -406,7 +369,7 @@ def _sweep_text(result: Any) -> str:
     keep = table[table["measure"].isin(["mean_clv", "customer_equity", "retention_rate"])]
     cells = keep.assign(
         text=lambda t: t.apply(
-            lambda r: f"{r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]", axis=1
+            lambda r: format_interval(r["mean"], r["ci_low"], r["ci_high"]), axis=1
         )
     )
     return cells.pivot_table(
@@ -425,31 +388,6 @@ def _check_writable(out: Path) -> None:
         raise OutputError(f"{out}: cannot write here (no permission on {probe})")
 
 
-class _atomic_folder:  # noqa: N801 - used as a context manager like a function
-    """Write files into a temporary folder, then move them into ``out`` together.
-
-    Files already in ``out`` that the run does not write are kept; files it
-    writes are replaced only once everything was written.
-    """
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-
-    def __enter__(self) -> Path:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}-", dir=self.out.parent))
-        return self.tmp
-
-    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
-        try:
-            if kind is None:
-                self.out.mkdir(parents=True, exist_ok=True)
-                for file in self.tmp.iterdir():
-                    os.replace(file, self.out / file.name)
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -462,24 +400,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _positive_int(text: str) -> int:
-    return _int_at_least(text, 1)
+def _whole_number(kind: str) -> Callable[[str], int]:
+    """An argparse type for a whole-number option, checked as a scenario setting of ``kind``."""
+    field = Field(kind, None)
+
+    def parse(text: str) -> int:
+        try:
+            value: Any = int(text)
+        except ValueError:
+            value = text
+        problem = check_value(field, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
 
 
-def _nonnegative_int(text: str) -> int:
-    return _int_at_least(text, 0)
-
-
-def _int_at_least(text: str, lowest: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number >= {lowest}; got {text!r}"
-        ) from None
-    if value < lowest:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= {lowest}; got {value}")
-    return value
+_positive_int = _whole_number("positive_count")
+_nonnegative_int = _whole_number("count")
 
 
 if __name__ == "__main__":

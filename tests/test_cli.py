@@ -186,3 +186,15 @@ def test_sensitivity_writes_elasticities_and_a_tornado(
     assert list(frame["lever"]) == ["retention", "margin", "acquisition_cost"]
     assert (out / "tornado.png").exists()
     assert "+1% retention" in capsys.readouterr().out
+
+
+def test_number_options_say_which_option_and_what_is_allowed(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["compare", "baseline", "loyalty_program", "--replications", "two"])
+    err = capsys.readouterr().err
+    assert "--replications: must be a whole number >= 1; got str 'two'" in err
+    with pytest.raises(SystemExit):
+        main(["run", "baseline", "--seed", "-1"])
+    assert "--seed: must be a whole number >= 0; got -1" in capsys.readouterr().err

@@ -9,20 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmsim import experiment as ex
+from crmsim import load_scenario, study
+from crmsim.measures import STUDY_MEASURES
 
 SMALL = {"months": 24, "customers": 2000}
 
 
 def test_replication_seeds_are_reproducible_and_distinct() -> None:
-    seeds = ex.replication_seeds(7, 50)
-    assert seeds == ex.replication_seeds(7, 50)
+    seeds = study.replication_seeds(7, 50)
+    assert seeds == study.replication_seeds(7, 50)
     assert len(set(seeds)) == 50
-    assert seeds != ex.replication_seeds(8, 50)
+    assert seeds != study.replication_seeds(8, 50)
 
 
 def test_replication_k_shares_its_seed_across_scenarios_and_grid_points() -> None:
-    runs = ex.study_runs(
+    runs = study.study_runs(
         ["baseline", "loyalty_program"],
         {"firm.gross_margin": [0.3, 0.4]},
         replications=3,
@@ -38,7 +39,7 @@ def test_replication_k_shares_its_seed_across_scenarios_and_grid_points() -> Non
 
 
 def test_compare_reports_confidence_intervals_that_contain_the_mean() -> None:
-    result = ex.compare(["baseline", "loyalty_program"], replications=4, seed=3, **SMALL)
+    result = study.compare(["baseline", "loyalty_program"], replications=4, seed=3, **SMALL)
     table = result.table
     assert set(table["scenario"]) == {"baseline", "loyalty_program"}
     assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
@@ -47,7 +48,7 @@ def test_compare_reports_confidence_intervals_that_contain_the_mean() -> None:
 
 
 def test_paired_interval_is_narrower_than_unpaired_under_common_random_numbers() -> None:
-    result = ex.compare(["baseline", "loyalty_program"], replications=8, seed=11, **SMALL)
+    result = study.compare(["baseline", "loyalty_program"], replications=8, seed=11, **SMALL)
     diff = result.differences.set_index("measure")
     for measure in ("mean_clv", "total_profit_pv", "active_customers"):
         row = diff.loc[measure]
@@ -61,17 +62,17 @@ def test_paired_differences_match_a_direct_computation() -> None:
         {
             "scenario": ["a"] * 3 + ["b"] * 3,
             "replication": [0, 1, 2, 0, 1, 2],
-            **{m: [1.0, 2.0, 3.0, 2.0, 3.5, 4.0] for m in ex.MEASURES},
+            **{m: [1.0, 2.0, 3.0, 2.0, 3.5, 4.0] for m in STUDY_MEASURES},
         }
     )
-    diff = ex.paired_differences(runs).set_index("measure").loc["mean_clv"]
+    diff = study.paired_differences(runs).set_index("measure").loc["mean_clv"]
     d = np.array([1.0, 1.5, 1.0])
     assert diff["difference"] == pytest.approx(d.mean())
     assert diff["standard_error"] == pytest.approx(d.std(ddof=1) / np.sqrt(3))
 
 
 def test_sweep_writes_one_tidy_row_per_run(tmp_path: Path) -> None:
-    spec = ex.SweepSpec(
+    spec = study.SweepSpec(
         name="t",
         scenarios=["loyalty_program"],
         parameters={
@@ -82,18 +83,18 @@ def test_sweep_writes_one_tidy_row_per_run(tmp_path: Path) -> None:
         seed=5,
         **SMALL,
     )
-    result = ex.sweep(spec, workers=1, out=tmp_path, progress=False)
+    result = study.sweep(spec, workers=1, out=tmp_path, progress=False)
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert len(runs) == 2 * 2 * 2
-    for column in ["scenario", "replication", "seed", *spec.parameters, *ex.MEASURES]:
+    for column in ["scenario", "replication", "seed", *spec.parameters, *STUDY_MEASURES]:
         assert column in runs.columns
     assert len(list((tmp_path / "runs").glob("*.json"))) == 8
     summary = pd.read_csv(tmp_path / "summary.csv")
-    assert len(summary) == 4 * len(ex.MEASURES)
+    assert len(summary) == 4 * len(STUDY_MEASURES)
     assert result.parameters == list(spec.parameters)
 
 
-class CountingExecutor(ex.SerialExecutor):
+class CountingExecutor(study.SerialExecutor):
     """Serial executor that counts runs and can fail after a number of them."""
 
     def __init__(self, fail_after: int | None = None) -> None:
@@ -105,43 +106,43 @@ class CountingExecutor(ex.SerialExecutor):
             if self.fail_after is not None and self.executed >= self.fail_after:
                 raise KeyboardInterrupt("interrupted")
             self.executed += 1
-            yield ex.execute(run)
+            yield study.execute(run)
 
 
 def test_an_interrupted_study_keeps_finished_runs_and_resumes(tmp_path: Path) -> None:
-    runs = ex.study_runs(["baseline"], {"firm.gross_margin": [0.3, 0.4]}, 3, seed=2, **SMALL)
-    store = ex.ResultStore(tmp_path)
+    runs = study.study_runs(["baseline"], {"firm.gross_margin": [0.3, 0.4]}, 3, seed=2, **SMALL)
+    store = study.ResultStore(tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        ex.run_all(runs, CountingExecutor(fail_after=4), store, progress=False)
+        study.run_all(runs, CountingExecutor(fail_after=4), store, progress=False)
     assert len(list(store.runs.glob("*.json"))) == 4
     assert not list(store.runs.glob(".*")), "no temporary files are left behind"
     again = CountingExecutor()
-    results = ex.run_all(runs, again, store, progress=False)
+    results = study.run_all(runs, again, store, progress=False)
     assert again.executed == len(runs) - 4
-    fresh = ex.run_all(runs, ex.SerialExecutor(), None, progress=False)
-    assert ex.tidy(results).equals(ex.tidy(fresh))
+    fresh = study.run_all(runs, study.SerialExecutor(), None, progress=False)
+    assert study.tidy(results).equals(study.tidy(fresh))
     third = CountingExecutor()
-    ex.run_all(runs, third, store, progress=False)
+    study.run_all(runs, third, store, progress=False)
     assert third.executed == 0
 
 
 def test_a_damaged_run_file_is_recomputed(tmp_path: Path) -> None:
-    runs = ex.study_runs(["baseline"], None, 2, seed=2, **SMALL)
-    store = ex.ResultStore(tmp_path)
-    ex.run_all(runs, ex.SerialExecutor(), store, progress=False)
+    runs = study.study_runs(["baseline"], None, 2, seed=2, **SMALL)
+    store = study.ResultStore(tmp_path)
+    study.run_all(runs, study.SerialExecutor(), store, progress=False)
     store.path(runs[0].key).write_text('{"key": "trunc')
     counter = CountingExecutor()
-    ex.run_all(runs, counter, store, progress=False)
+    study.run_all(runs, counter, store, progress=False)
     assert counter.executed == 1
     assert json.loads(store.path(runs[0].key).read_text())["key"] == runs[0].key
 
 
 def test_results_are_identical_with_local_processes() -> None:
-    runs = ex.study_runs(["baseline", "loyalty_program"], None, 3, seed=9, **SMALL)
-    serial = ex.tidy(ex.run_all(runs, ex.SerialExecutor(), progress=False))
-    executor = ex.ProcessExecutor(2)
+    runs = study.study_runs(["baseline", "loyalty_program"], None, 3, seed=9, **SMALL)
+    serial = study.tidy(study.run_all(runs, study.SerialExecutor(), progress=False))
+    executor = study.ProcessExecutor(2)
     try:
-        parallel = ex.tidy(ex.run_all(runs, executor, progress=False))
+        parallel = study.tidy(study.run_all(runs, executor, progress=False))
     finally:
         executor.close()
     pd.testing.assert_frame_equal(serial, parallel)
@@ -150,8 +151,8 @@ def test_results_are_identical_with_local_processes() -> None:
 def test_results_are_identical_on_a_dask_cluster() -> None:
     from distributed import LocalCluster
 
-    runs = ex.study_runs(["baseline"], {"firm.gross_margin": [0.3, 0.4]}, 2, seed=4, **SMALL)
-    serial = ex.tidy(ex.run_all(runs, ex.SerialExecutor(), progress=False))
+    runs = study.study_runs(["baseline"], {"firm.gross_margin": [0.3, 0.4]}, 2, seed=4, **SMALL)
+    serial = study.tidy(study.run_all(runs, study.SerialExecutor(), progress=False))
     with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -159,18 +160,20 @@ def test_results_are_identical_on_a_dask_cluster() -> None:
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        executor = ex.make_executor(scheduler=cluster.scheduler_address)
+        executor = study.make_executor(scheduler=cluster.scheduler_address)
         try:
             assert executor.workers == 2
-            on_cluster = ex.tidy(ex.run_all(runs, executor, progress=False))
+            on_cluster = study.tidy(study.run_all(runs, executor, progress=False))
         finally:
             executor.close()
     pd.testing.assert_frame_equal(serial, on_cluster)
 
 
 def test_an_unreachable_scheduler_is_a_clear_error() -> None:
-    with pytest.raises(ex.StudyError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        ex.make_executor(scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(
+        study.StudyError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"
+    ):
+        study.make_executor(scheduler="tcp://127.0.0.1:9")
 
 
 @pytest.mark.parametrize(
@@ -202,8 +205,8 @@ def test_invalid_sweep_files_name_the_file_and_field(
 ) -> None:
     file = tmp_path / "study.yaml"
     file.write_text(text)
-    with pytest.raises(ex.StudyError) as caught:
-        ex.load_sweep(file)
+    with pytest.raises(study.StudyError) as caught:
+        study.load_sweep(file)
     assert expected in str(caught.value) and "study.yaml" in str(caught.value)
 
 
@@ -212,13 +215,13 @@ def test_shipped_sweeps_are_valid() -> None:
     files = sorted(folder.glob("*.yaml"))
     assert files
     for file in files:
-        spec = ex.load_sweep(file)
+        spec = study.load_sweep(file)
         assert spec.parameters
 
 
 def test_retention_moves_customer_value_more_than_margin_and_margin_more_than_acquisition() -> None:
     """Gupta, Lehmann & Stuart (2004): retention >> margin >> acquisition cost."""
-    frame = ex.sensitivity("baseline", replications=12, seed=2026, months=120, customers=4000)
+    frame = study.sensitivity("baseline", replications=12, seed=2026, months=120, customers=4000)
     e = frame.set_index("lever")
     assert e.loc["acquisition_cost", "ci_low"] > 0
     assert e.loc["margin", "ci_low"] > e.loc["acquisition_cost", "ci_high"]
@@ -230,18 +233,18 @@ def test_retention_moves_customer_value_more_than_margin_and_margin_more_than_ac
 
 
 def test_lever_changes_move_what_they_say() -> None:
-    base = ex.load_scenario("baseline")
-    margin = ex.lever_changes(base, "margin")
+    base = load_scenario("baseline")
+    margin = study.lever_changes(base, "margin")
     assert margin["firm.gross_margin"] == pytest.approx(base.params.firm.gross_margin * 1.01)
     # The net margin per customer-month, g * revenue - cost to serve, rises by 1%.
     assert margin["firm.cost_to_serve_per_month"] == pytest.approx(
         base.params.firm.cost_to_serve_per_month * 1.01
     )
-    cost = ex.lever_changes(base, "acquisition_cost")
+    cost = study.lever_changes(base, "acquisition_cost")
     assert cost["acquisition.budget_per_month"] == pytest.approx(
         base.params.acquisition.budget_per_month * 0.99
     )
-    retention = ex.lever_changes(base, "retention")
+    retention = study.lever_changes(base, "retention")
     assert retention["firm.churn_scale"] < 1.0
-    with pytest.raises(ex.StudyError, match="unknown lever"):
-        ex.lever_changes(base, "luck")
+    with pytest.raises(study.StudyError, match="unknown lever"):
+        study.lever_changes(base, "luck")

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from crmsim import CRMModel, economics, plots
 from crmsim.config.scenario import load_scenario
-from crmsim.experiment import compare
+from crmsim.study import compare
 
 matplotlib.use("Agg")
 
@@ -170,7 +170,7 @@ def test_study_figures_without_data() -> None:
 
 
 def test_sweep() -> None:
-    from crmsim.experiment import SweepSpec, sweep
+    from crmsim.study import SweepSpec, sweep
 
     spec = SweepSpec(
         name="margin",

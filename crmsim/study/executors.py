@@ -1,0 +1,203 @@
+"""Where the runs of a study execute: in this process, on local processes or on Dask.
+
+Results are identical whichever executor runs them, because each run depends
+only on its own description (:class:`crmsim.study.Run`). Dask is optional
+(``pip install 'crmsim[dask]'``) and imported only when a scheduler is used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from crmsim.study.runs import Run, StudyError, execute
+from crmsim.study.store import ResultStore
+
+DASK_MISSING = (
+    "running on a Dask scheduler needs dask and distributed, which are not installed; "
+    "install them with: pip install 'crmsim[dask]'"
+)
+"""What to do when a scheduler is given but Dask is not installed."""
+
+
+class SerialExecutor:
+    """Runs one after another in this process."""
+
+    workers = 1
+
+    def map_unordered(self, runs: Sequence[Run]) -> Iterator[dict[str, Any]]:
+        """Yield results as they finish."""
+        for run in runs:
+            yield execute(run)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class ProcessExecutor:
+    """Runs in local worker processes (default: one per core).
+
+    Workers start from a server process that has already imported crmsim
+    (``forkserver``), so they start fast and do not inherit a notebook's threads.
+
+    Args:
+        workers: Number of processes (None = one per core).
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = workers or os.cpu_count() or 1
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["crmsim", "crmsim.study.runs"])
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    def map_unordered(self, runs: Sequence[Run]) -> Iterator[dict[str, Any]]:
+        """Yield results as they finish."""
+        from concurrent.futures import as_completed
+
+        futures = [self._pool.submit(execute, run) for run in runs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Runs on a Dask distributed cluster (``tcp://host:port`` of its scheduler).
+
+    Every worker needs crmsim installed (the same version), as for any Dask job.
+
+    Args:
+        address: Address of the cluster's scheduler.
+
+    Raises:
+        StudyError: Dask is not installed, or the scheduler cannot be reached.
+    """
+
+    def __init__(self, address: str) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise StudyError(DASK_MISSING) from None
+        try:
+            self._client = Client(address, timeout="10s")
+        except OSError as error:
+            raise StudyError(
+                f"cannot reach the Dask scheduler at {address} ({error}); "
+                "give --scheduler the tcp://host:port a running scheduler listens on"
+            ) from None
+        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+
+    def map_unordered(self, runs: Sequence[Run]) -> Iterator[dict[str, Any]]:
+        """Yield results as they finish."""
+        from distributed import as_completed
+
+        futures = self._client.map(execute, list(runs), key=[f"crmsim-{r.key}" for r in runs])
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            self._client.cancel(futures)
+
+    def close(self) -> None:
+        """Disconnect from the cluster (the cluster keeps running)."""
+        self._client.close()
+
+
+Executor = SerialExecutor | ProcessExecutor | DaskExecutor
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor for a study.
+
+    Args:
+        workers: Local processes (None = all cores; 1 = run in this process).
+        scheduler: Address of a Dask scheduler; overrides ``workers``.
+
+    Raises:
+        StudyError: Fewer than one worker; Dask missing or its scheduler unreachable.
+    """
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if workers is not None and workers < 1:
+        raise StudyError(f"workers must be at least 1; got {workers}")
+    if workers == 1 or (workers is None and (os.cpu_count() or 1) == 1):
+        return SerialExecutor()
+    return ProcessExecutor(workers)
+
+
+def run_all(
+    runs: Sequence[Run],
+    executor: Executor | None = None,
+    store: ResultStore | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Execute the runs that are not stored yet; return every result, in the order of ``runs``.
+
+    Args:
+        runs: The study's runs.
+        executor: Where to run them (default: serial).
+        store: Where finished runs are kept (resumable); None keeps them in memory only.
+        progress: Show a progress bar (runs done, time left) in a terminal or notebook.
+    """
+    executor = executor or SerialExecutor()
+    results: dict[str, dict[str, Any]] = {}
+    if store is not None:
+        for run in runs:
+            stored = store.load(run.key)
+            if stored is not None:
+                results[run.key] = stored
+    missing = list({run.key: run for run in runs if run.key not in results}.values())
+    bar = None
+    if progress and missing:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(missing), desc="runs", unit="run", smoothing=0.1)
+    try:
+        for result in executor.map_unordered(missing):
+            if store is not None:
+                store.save(result)
+            results[result["key"]] = result
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [results[run.key] for run in runs]
+
+
+def run_study(
+    runs: Sequence[Run],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Execute a study's runs on a fresh executor, which is closed afterwards.
+
+    Args:
+        runs: The study's runs.
+        workers: Local processes (None = all cores; 1 = in this process).
+        scheduler: Dask scheduler address (overrides ``workers``).
+        out: Folder to keep finished runs in (resumable); None keeps them in memory.
+        progress: Show a progress bar.
+
+    Returns:
+        Every result, in the order of ``runs``.
+    """
+    executor = make_executor(workers, scheduler)
+    try:
+        store = ResultStore(out) if out is not None else None
+        return run_all(runs, executor, store, progress)
+    finally:
+        executor.close()

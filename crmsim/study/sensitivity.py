@@ -1,0 +1,142 @@
+"""Sensitivity: how strongly retention, margin and acquisition cost move customer value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.study.executors import run_study
+from crmsim.study.runs import StudyError, study_runs, tidy
+from crmsim.study.stats import mean_confidence_interval
+
+LEVERS: dict[str, str] = {
+    "retention": "+1% retention (annual)",
+    "margin": "+1% margin",
+    "acquisition_cost": "-1% acquisition cost",
+}
+"""The levers of customer value, with the label used in tables and figures."""
+
+
+def lever_changes(scenario: Scenario, lever: str, step: float = 0.01) -> dict[str, Any]:
+    """Scenario changes that move one lever of customer value by ``step`` (1% = 0.01).
+
+    - retention: every chance of leaving scaled so that the baseline's yearly
+      retention rises by ``step`` (relative), as in Gupta, Lehmann & Stuart (2004);
+    - margin: the margin each customer brings per month (gross margin on sales less
+      the cost to serve) up by ``step`` (relative): both are scaled by ``1 + step``;
+    - acquisition cost: the acquisition budget and every cost per contact down by
+      ``step``, so the same prospects are reached for less.
+
+    Args:
+        scenario: The unchanged scenario.
+        lever: One of :data:`LEVERS`.
+        step: Relative size of the move.
+
+    Returns:
+        Dotted path -> new value, for :meth:`Scenario.with_changes`.
+
+    Raises:
+        StudyError: An unknown lever.
+    """
+    p = scenario.params
+    if lever == "retention":
+        churn = _baseline_monthly_churn(scenario)
+        yearly = (1.0 - churn) ** 12
+        target_monthly = min((yearly * (1.0 + step)) ** (1.0 / 12.0), 0.999999)
+        scale = (1.0 - target_monthly) / churn if churn > 0 else 1.0
+        return {"firm.churn_scale": p.firm.churn_scale * scale}
+    if lever == "margin":
+        return {
+            "firm.gross_margin": min(p.firm.gross_margin * (1.0 + step), 1.0),
+            "firm.cost_to_serve_per_month": p.firm.cost_to_serve_per_month * (1.0 + step),
+        }
+    if lever == "acquisition_cost":
+        channels = {
+            name: spec | {"cost_per_contact": spec["cost_per_contact"] * (1.0 - step)}
+            for name, spec in scenario.data["acquisition"]["channels"].items()
+        }
+        return {
+            "acquisition.budget_per_month": p.acquisition.budget_per_month * (1.0 - step),
+            "acquisition.channels": channels,
+        }
+    raise StudyError(f"unknown lever {lever!r}; allowed: {', '.join(LEVERS)}")
+
+
+def _baseline_monthly_churn(scenario: Scenario) -> float:
+    """Monthly chance of leaving in a short seeded pilot run (to size the retention lever)."""
+    from crmsim import CRMModel
+
+    months = min(scenario.params.simulation.months, 60)
+    customers = min(scenario.params.simulation.customers, 10_000)
+    model = CRMModel(scenario, rng=0, customers=customers).run(months)
+    return 1.0 - float(model.summary()["retention_rate"])
+
+
+def sensitivity(
+    scenario: Scenario | str,
+    replications: int = 10,
+    seed: int = 2026,
+    step: float = 0.01,
+    measure: str = "value_of_customer_base",
+    months: int | None = None,
+    customers: int | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Elasticities of customer value to retention, margin and acquisition cost.
+
+    Each lever is moved by ``step`` and the change in ``measure`` (by default
+    the discounted profit of the run plus the equity left at the end) is
+    measured against the unchanged scenario, replication by replication with
+    common random numbers.
+
+    Args:
+        scenario: The scenario, a scenario file or a shipped name.
+        replications: Runs per lever (and of the unchanged scenario).
+        seed: Experiment seed.
+        step: Relative size of each lever's move (0.01 = 1%).
+        measure: The study measure whose change is measured.
+        months: Override of the months simulated.
+        customers: Override of the market size.
+        workers: Local processes (1 = in this process; None = all cores).
+        scheduler: Dask scheduler address (overrides ``workers``).
+        out: Folder to keep finished runs in (resumable); None keeps them in memory.
+        progress: Show a progress bar.
+
+    Returns:
+        One row per lever: the lever, its label, the mean percent change of the
+        measure per percent of lever (the elasticity) and its 95% CI.
+    """
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    overrides = {"simulation.months": months, "simulation.customers": customers}
+    base = base.with_changes({k: v for k, v in overrides.items() if v is not None})
+    variants = [base]
+    for lever in LEVERS:
+        variants.append(base.with_changes(lever_changes(base, lever, step), name=lever))
+    runs = study_runs(variants, None, replications, seed, months, customers)
+    results = run_study(runs, workers, scheduler, out, progress)
+    frame = tidy(results)
+    reference = frame[frame["scenario"] == base.name].set_index("replication")[measure]
+    records = []
+    for lever, label in LEVERS.items():
+        moved = frame[frame["scenario"] == lever].set_index("replication")[measure]
+        relative = (moved / reference - 1.0) / step
+        low, mean, high, se = mean_confidence_interval(relative.to_numpy(float))
+        records.append(
+            {
+                "lever": lever,
+                "label": label,
+                "elasticity": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "standard_error": se,
+                "replications": len(relative),
+                "measure": measure,
+            }
+        )
+    return pd.DataFrame(records)
