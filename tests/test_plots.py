@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 from crmsim import CRMModel, economics, report
 from crmsim.config.scenario import load_scenario
 from crmsim.experiment import compare
-from crmsim.report.study_figures import COMPARISON_MEASURES, DIFFERENCE_MEASURES
+from crmsim.measures import STUDY_MEASURES, run_measure
+from crmsim.report.study_figures import COMPARISON_MEASURES, DIFFERENCE_MEASURES, SWEEP_MEASURES
 
 matplotlib.use("Agg")
 
@@ -55,6 +56,23 @@ def test_series_figures(model: CRMModel) -> None:
         report.plot_satisfaction,
     ):
         _check(function(series))
+
+
+def test_retention_and_churn_panels(model: CRMModel) -> None:
+    series = model.monthly_series()
+    top, bottom = report.plot_retention(series).axes
+    kept = series["retention_rate"].mean()
+    assert top.get_title() == (
+        f"Monthly retention rate (average {kept:.1%} per month, about {kept**12:.0%} a year)"
+    )
+    assert top.get_ylabel() == "Customers kept (% per month)"
+    assert bottom.get_title() == "Monthly churn (customers who chose to leave)"
+    assert bottom.get_ylabel() == "Customers lost (% per month)"
+    assert bottom.get_ylim()[0] == 0
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == [
+        "churn, each month",
+        "churn, 12-month average",
+    ]
 
 
 def test_lifecycle_stacks_add_up_to_the_market(model: CRMModel) -> None:
@@ -152,6 +170,15 @@ def test_comparison(comparison) -> None:
         report.plot_comparison(comparison, band="wide")
     with pytest.raises(ValueError, match="unknown measure"):
         report.plot_comparison(comparison, measures=["happiness"])
+
+
+def test_study_figures_read_the_registry(comparison) -> None:
+    for defaults in (COMPARISON_MEASURES, DIFFERENCE_MEASURES, SWEEP_MEASURES):
+        assert set(defaults) <= set(STUDY_MEASURES)
+    fig = report.plot_comparison(comparison, measures=list(STUDY_MEASURES))
+    for ax, name in zip(fig.axes, STUDY_MEASURES, strict=False):
+        assert ax.get_title() == run_measure(name).label
+        assert ax.get_ylabel().startswith(run_measure(name).unit)
 
 
 def test_paired_differences(comparison) -> None:
