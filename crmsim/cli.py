@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = args.out or Path("out") / scenario.name
     _check_writable(out)
-    from crmsim import plots
+    from crmsim import report
     from crmsim.engine.model import CRMModel
 
     model = CRMModel(scenario, rng=args.seed, customers=args.customers)
@@ -173,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = model.summary()
     series = model.monthly_series()
     customers = model.customer_frame()
-    figure = plots.plot_run_dashboard(
+    figure = report.plot_run_dashboard(
         series, customers["realised_clv"].to_numpy(), title=f"{scenario.name} (seed {args.seed})"
     )
     with study.atomic_folder(out) as folder:
@@ -190,17 +190,17 @@ def _run(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(s) for s in args.scenarios]
     _check_writable(args.out)
-    from crmsim import plots
+    from crmsim import report
 
     result = study.compare(scenarios, **_study_options(args))
-    figure = plots.plot_comparison(result)
+    figure = report.plot_comparison(result)
     with study.atomic_folder(args.out) as folder:
         result.table.to_csv(folder / "comparison.csv", index=False)
         result.runs.to_csv(folder / "runs.csv", index=False)
         result.monthly.to_csv(folder / "monthly.csv", index=False)
         result.differences.to_csv(folder / "differences.csv", index=False)
         figure.savefig(folder / "comparison.png", dpi=110)
-        plots.plot_paired_differences(result).savefig(folder / "differences.png", dpi=110)
+        report.plot_paired_differences(result).savefig(folder / "differences.png", dpi=110)
     print(
         f"{args.replications} replications per scenario, seed {args.seed}, "
         "mean [95% confidence interval]:\n"
@@ -223,13 +223,13 @@ def _sweep(args: argparse.Namespace) -> int:
     spec = study.load_sweep(args.file)
     out = args.out or Path("out") / spec.name
     _check_writable(out)
-    from crmsim import plots
+    from crmsim import report
 
     result = study.sweep(spec, out=out, **_study_options(args))
     study.write_frame_atomically(out / "monthly.csv", result.monthly)
-    figures = {"sweep.png": plots.plot_sweep(result)}
+    figures = {"sweep.png": report.plot_sweep(result)}
     if len(result.parameters) == 2:
-        figures["heatmap.png"] = plots.plot_sweep_heatmap(result)
+        figures["heatmap.png"] = report.plot_sweep_heatmap(result)
     for name, figure in figures.items():
         study.save_figure_atomically(out / name, figure)
     print(f"{len(result.runs)} runs ({spec.name}); mean [95% CI] by scenario and parameters:\n")
@@ -244,10 +244,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
     if not 0 < args.step < 0.5:
         raise ScenarioError(f"--step must be between 0 and 0.5; got {args.step}")
     _check_writable(args.out)
-    from crmsim import plots
+    from crmsim import report
 
     frame = study.sensitivity(scenario, step=args.step, **_study_options(args))
-    figure = plots.plot_tornado(frame)
+    figure = report.plot_tornado(frame)
     with study.atomic_folder(args.out) as folder:
         frame.to_csv(folder / "sensitivity.csv", index=False)
         figure.savefig(folder / "tornado.png", dpi=110)

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from crmsim import CRMModel, economics, plots
+from crmsim import CRMModel, economics, report
 from crmsim.config.scenario import load_scenario
+from crmsim.measures import STUDY_MEASURES, run_measure
+from crmsim.report.study_figures import COMPARISON_MEASURES, DIFFERENCE_MEASURES, SWEEP_MEASURES
 from crmsim.study import compare
 
 matplotlib.use("Agg")
@@ -47,17 +49,34 @@ def _check(fig: Figure) -> None:
 def test_series_figures(model: CRMModel) -> None:
     series = model.monthly_series()
     for function in (
-        plots.plot_lifecycle,
-        plots.plot_ladder,
-        plots.plot_defections_by_reason,
-        plots.plot_retention,
-        plots.plot_satisfaction,
+        report.plot_lifecycle,
+        report.plot_ladder,
+        report.plot_defections_by_reason,
+        report.plot_retention,
+        report.plot_satisfaction,
     ):
         _check(function(series))
 
 
+def test_retention_and_churn_panels(model: CRMModel) -> None:
+    series = model.monthly_series()
+    top, bottom = report.plot_retention(series).axes
+    kept = series["retention_rate"].mean()
+    assert top.get_title() == (
+        f"Monthly retention rate (average {kept:.1%} per month, about {kept**12:.0%} a year)"
+    )
+    assert top.get_ylabel() == "Customers kept (% per month)"
+    assert bottom.get_title() == "Monthly churn (customers who chose to leave)"
+    assert bottom.get_ylabel() == "Customers lost (% per month)"
+    assert bottom.get_ylim()[0] == 0
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == [
+        "churn, each month",
+        "churn, 12-month average",
+    ]
+
+
 def test_lifecycle_stacks_add_up_to_the_market(model: CRMModel) -> None:
-    fig = plots.plot_lifecycle(model.monthly_series())
+    fig = report.plot_lifecycle(model.monthly_series())
     ax = fig.axes[0]
     top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
     assert top == pytest.approx(model.customers.size)
@@ -71,8 +90,8 @@ def test_lifecycle_stacks_add_up_to_the_market(model: CRMModel) -> None:
 
 def test_defections_by_month_and_by_year(model: CRMModel) -> None:
     series = model.monthly_series()
-    monthly = plots.plot_defections_by_reason(series, months_per_bar=1)
-    yearly = plots.plot_defections_by_reason(series, months_per_bar=12)
+    monthly = report.plot_defections_by_reason(series, months_per_bar=1)
+    yearly = report.plot_defections_by_reason(series, months_per_bar=12)
     assert "each month" in monthly.axes[0].get_title()
     assert "12 months" in yearly.axes[0].get_title()
     heights = sum(p.get_height() for p in yearly.axes[0].patches)
@@ -81,18 +100,18 @@ def test_defections_by_month_and_by_year(model: CRMModel) -> None:
 
 def test_cohort_survival(model: CRMModel) -> None:
     frame = economics.cohort_survival_table(model.customers, 24, every=6)
-    fig = plots.plot_cohort_survival(frame)
+    fig = report.plot_cohort_survival(frame)
     _check(fig)
     assert len(fig.axes[0].lines) == frame.shape[1]
 
 
 def test_clv_distribution(model: CRMModel) -> None:
-    _check(plots.plot_clv_distribution(model.customer_frame()["realised_clv"]))
+    _check(report.plot_clv_distribution(model.customer_frame()["realised_clv"]))
 
 
 def test_clv_distribution_annotates_the_top_share() -> None:
     clv = np.random.default_rng(3).lognormal(3.0, 1.2, 5_000) - 10.0
-    fig = plots.plot_clv_distribution(clv)
+    fig = report.plot_clv_distribution(clv)
     _check(fig)
     share = economics.pareto_share(clv, 0.2)
     texts = " ".join(t.get_text() for t in fig.axes[1].texts)
@@ -101,27 +120,27 @@ def test_clv_distribution_annotates_the_top_share() -> None:
 
 
 def test_clv_distribution_without_positive_total() -> None:
-    fig = plots.plot_clv_distribution(np.array([-5.0, -1.0, 2.0]))
+    fig = report.plot_clv_distribution(np.array([-5.0, -1.0, 2.0]))
     assert "not positive" in " ".join(t.get_text() for t in fig.axes[1].texts)
     with pytest.raises(ValueError, match="finite"):
-        plots.plot_clv_distribution([np.nan])
+        report.plot_clv_distribution([np.nan])
 
 
 def test_customer_history(model: CRMModel) -> None:
     followed = [model.customer(i) for i in model.followed]
     customer = max(followed, key=lambda c: len({h["stage"] for h in c.history}))
-    fig = plots.plot_customer_history(customer)
+    fig = report.plot_customer_history(customer)
     _check(fig)
     assert f"Customer {customer.id}" in fig.get_suptitle()
     unfollowed = model.customer(model.customers.size - 1)
     with pytest.raises(ValueError, match="no history"):
-        plots.plot_customer_history(unfollowed)
+        report.plot_customer_history(unfollowed)
 
 
 @pytest.mark.parametrize("with_clv", [False, True])
 def test_run_dashboard(model: CRMModel, with_clv: bool) -> None:
     clv = model.customer_frame()["realised_clv"] if with_clv else None
-    fig = plots.plot_run_dashboard(model.monthly_series(), clv=clv, title="small run")
+    fig = report.plot_run_dashboard(model.monthly_series(), clv=clv, title="small run")
     _check(fig)
     assert len(fig.axes) == (6 if with_clv else 4)
     assert fig.get_suptitle() == "small run"
@@ -129,7 +148,7 @@ def test_run_dashboard(model: CRMModel, with_clv: bool) -> None:
 
 def test_missing_columns_are_named() -> None:
     with pytest.raises(ValueError, match="missing columns: .*suspect"):
-        plots.plot_lifecycle(pd.DataFrame({"month": [0, 1]}))
+        report.plot_lifecycle(pd.DataFrame({"month": [0, 1]}))
 
 
 @pytest.fixture(scope="module")
@@ -142,21 +161,30 @@ def comparison():
 
 def test_comparison(comparison) -> None:
     for band in ("ci", "runs"):
-        fig = plots.plot_comparison(comparison, band=band)
+        fig = report.plot_comparison(comparison, band=band)
         _check(fig)
-        assert len(fig.axes) == len(plots.COMPARISON_MEASURES) + 1
+        assert len(fig.axes) == len(COMPARISON_MEASURES) + 1
         legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
         assert legend == ["baseline", "cheaper"]
     with pytest.raises(ValueError, match="band"):
-        plots.plot_comparison(comparison, band="wide")
+        report.plot_comparison(comparison, band="wide")
     with pytest.raises(ValueError, match="unknown measure"):
-        plots.plot_comparison(comparison, measures=["happiness"])
+        report.plot_comparison(comparison, measures=["happiness"])
+
+
+def test_study_figures_read_the_registry(comparison) -> None:
+    for defaults in (COMPARISON_MEASURES, DIFFERENCE_MEASURES, SWEEP_MEASURES):
+        assert set(defaults) <= set(STUDY_MEASURES)
+    fig = report.plot_comparison(comparison, measures=list(STUDY_MEASURES))
+    for ax, name in zip(fig.axes, STUDY_MEASURES, strict=False):
+        assert ax.get_title() == run_measure(name).label
+        assert ax.get_ylabel().startswith(run_measure(name).unit)
 
 
 def test_paired_differences(comparison) -> None:
-    fig = plots.plot_paired_differences(comparison)
+    fig = report.plot_paired_differences(comparison)
     _check(fig)
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(plots.STUDY_MEASURES)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(DIFFERENCE_MEASURES)
     assert "baseline" in fig.get_suptitle()
 
 
@@ -164,9 +192,9 @@ def test_study_figures_without_data() -> None:
     class Empty:
         differences = pd.DataFrame()
 
-    fig = plots.plot_paired_differences(Empty())
+    fig = report.plot_paired_differences(Empty())
     assert "Only one scenario" in fig.axes[0].texts[0].get_text()
-    assert plots.plot_tornado(pd.DataFrame()).axes[0].texts
+    assert report.plot_tornado(pd.DataFrame()).axes[0].texts
 
 
 def test_sweep() -> None:
@@ -180,7 +208,7 @@ def test_sweep() -> None:
         months=6,
         customers=500,
     )
-    fig = plots.plot_sweep(sweep(spec, workers=1, progress=False))
+    fig = report.plot_sweep(sweep(spec, workers=1, progress=False))
     _check(fig)
     assert fig.axes[0].get_xlabel() == "gross margin (share of revenue)"
 
@@ -196,7 +224,7 @@ def test_tornado() -> None:
             "measure": ["value_of_customer_base"] * 2,
         }
     )
-    fig = plots.plot_tornado(frame)
+    fig = report.plot_tornado(frame)
     _check(fig)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["+1% margin", "+1% retention"]  # largest at the top
@@ -205,7 +233,7 @@ def test_tornado() -> None:
 def test_lifecycle_explorer_builds_and_reruns() -> None:
     import ipywidgets
 
-    from crmsim.widgets import LEVERS, lifecycle_explorer
+    from crmsim.report.widgets import LEVERS, lifecycle_explorer
 
     box = lifecycle_explorer(customers=1_000, months=12)
     assert isinstance(box, ipywidgets.VBox)

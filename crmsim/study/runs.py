@@ -78,7 +78,7 @@ def execute(run: Run) -> dict[str, Any]:
     # The engine by its public name, looked up when a run is simulated: the study
     # layer does not depend on where the engine lives, and crmsim can import it
     # without a cycle.
-    from crmsim import CRMModel
+    from crmsim.engine.model import CRMModel
 
     scenario = Scenario(run.scenario, source=f"<{run.scenario_name}>")
     if run.point:

@@ -67,7 +67,7 @@ def lever_changes(scenario: Scenario, lever: str, step: float = 0.01) -> dict[st
 
 def _baseline_monthly_churn(scenario: Scenario) -> float:
     """Monthly chance of leaving in a short seeded pilot run (to size the retention lever)."""
-    from crmsim import CRMModel
+    from crmsim.engine.model import CRMModel
 
     months = min(scenario.params.simulation.months, 60)
     customers = min(scenario.params.simulation.customers, 10_000)

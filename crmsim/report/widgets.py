@@ -21,7 +21,8 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.engine.model import CRMModel
-from crmsim.plots import _figure, _thousands
+from crmsim.measures import run_measure
+from crmsim.report.style import format_thousands, new_figure
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _run(scenario: Scenario, customers: int, months: int, seed: int) -> _Run:
 
 
 def _draw(run: _Run, reference: _Run) -> Any:
-    fig, (left, right) = _figure(1, 2, figsize=(11, 3.6))
+    fig, (left, right) = new_figure(1, 2, figsize=(11, 3.6))
     for ax, column, label in (
         (left, "active", "Active customers"),
         (right, "retention_rate", "Customers kept (% per month)"),
@@ -170,7 +171,7 @@ def _draw(run: _Run, reference: _Run) -> Any:
         ax.set_xlabel("Month")
         ax.set_ylabel(label)
     left.set_title("Active customers")
-    left.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    left.yaxis.set_major_formatter(FuncFormatter(format_thousands))
     left.set_ylim(bottom=0)
     right.set_title("Monthly retention rate (12-month average)")
     right.yaxis.set_major_formatter(PercentFormatter(decimals=1))
@@ -179,15 +180,17 @@ def _draw(run: _Run, reference: _Run) -> Any:
 
 
 def _report(run: _Run, reference: _Run, months: int) -> str:
+    # Labels are the registry's, except where the explorer says it shorter or names the month.
     rows = (
-        ("Mean realised CLV", "mean_clv", "{:,.0f} per customer"),
-        (f"Customer equity at month {months}", "customer_equity", "{:,.0f}"),
-        ("Retention", "retention_rate", "{:.2%} per month"),
-        ("Active customers at the end", "active_customers", "{:,.0f}"),
-        ("Discounted profit of the run", "total_profit_pv", "{:,.0f}"),
+        ("mean_clv", None, "{:,.0f} per customer"),
+        ("customer_equity", f"Customer equity at month {months}", "{:,.0f}"),
+        ("retention_rate", "Retention", "{:.2%} per month"),
+        ("active_customers", None, "{:,.0f}"),
+        ("total_profit_pv", None, "{:,.0f}"),
     )
     lines = []
-    for label, key, fmt in rows:
+    for key, own_label, fmt in rows:
+        label = own_label or run_measure(key).label
         now, before = run.summary[key], reference.summary[key]
         lines.append(f"{label:<34} {fmt.format(now):>22}   (unchanged: {fmt.format(before)})")
     return "\n".join(lines)

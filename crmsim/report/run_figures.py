@@ -1,0 +1,701 @@
+"""Figures of one run: the lifecycle, the ladder, defections, retention, CLV, one customer.
+
+Every function takes the results of a run (the monthly series of
+``CRMModel.monthly_series()``, the realised CLV of each customer, one
+``Customer``) and returns a :class:`matplotlib.figure.Figure` with a title,
+labelled axes (with units) and a legend. Nothing is shown: in a notebook end
+the cell with ``plt.show()``; in a script save the figure with
+``fig.savefig(...)`` and close it with ``plt.close(fig)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from crmsim.economics import pareto_share
+from crmsim.report.style import (
+    REASON_COLORS,
+    STAGE_COLORS,
+    TIER_COLORS,
+    format_thousands,
+    new_figure,
+    pretty_name,
+)
+from crmsim.vocabulary import DEFECTION_REASONS, STAGES, TIERS
+
+if TYPE_CHECKING:
+    from crmsim.customers import Customer
+
+
+def _months(series: pd.DataFrame) -> np.ndarray:
+    if "month" in series.columns:
+        return series["month"].to_numpy()
+    return np.arange(len(series))
+
+
+def _require(series: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in series.columns]
+    if missing:
+        raise ValueError(
+            f"{what} needs the monthly series of a run (CRMModel.monthly_series()); "
+            f"missing columns: {', '.join(missing)}"
+        )
+
+
+# ---------------------------------------------------------------- panels
+def _stacked_area(
+    ax: Axes,
+    series: pd.DataFrame,
+    columns: list[str],
+    labels: list[str],
+    colors: list[str],
+    title: str,
+    ylabel: str,
+    legend_title: str,
+    alpha: float = 1.0,
+) -> None:
+    """Counts stacked over months, the legend in the order of the stack (top first)."""
+    months = _months(series)
+    ax.stackplot(
+        months,
+        [series[c].to_numpy() for c in columns],
+        labels=labels,
+        colors=colors,
+        alpha=alpha,
+        linewidth=0,
+    )
+    ax.set_xlim(months.min(), months.max())
+    ax.set_title(title)
+    ax.set_xlabel("Month")
+    ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    handles, legend_labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1],
+        legend_labels[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        title=legend_title,
+    )
+
+
+def _draw_lifecycle(ax: Axes, series: pd.DataFrame) -> None:
+    _require(series, STAGES, "plot_lifecycle")
+    _stacked_area(
+        ax,
+        series,
+        list(STAGES),
+        [pretty_name(s) for s in STAGES],
+        [STAGE_COLORS[s] for s in STAGES],
+        "The market by stage of the relationship",
+        "People",
+        "Stage",
+        alpha=0.95,
+    )
+
+
+def _draw_ladder(ax: Axes, series: pd.DataFrame) -> None:
+    columns = [f"tier_{t}" for t in TIERS]
+    _require(series, columns, "plot_ladder")
+    _stacked_area(
+        ax,
+        series,
+        columns,
+        [pretty_name(t) for t in TIERS],
+        [TIER_COLORS[t] for t in TIERS],
+        "Active customers on each rung of the loyalty ladder",
+        "Active customers",
+        "Rung",
+    )
+
+
+def _reasons_present(series: pd.DataFrame) -> list[str]:
+    """The defection reasons to draw: all course reasons, plus 'fired' if anyone was."""
+    reasons = [r for r in DEFECTION_REASONS if f"defections_{r}" in series.columns]
+    if "defections_fired" in series.columns and series["defections_fired"].sum() > 0:
+        reasons.append("fired")
+    return reasons
+
+
+def _draw_defections_over_time(
+    ax: Axes, series: pd.DataFrame, months_per_bar: int | None = None
+) -> None:
+    reasons = _reasons_present(series)
+    _require(
+        series,
+        [f"defections_{r}" for r in reasons] or ["defections_price"],
+        "plot_defections_by_reason",
+    )
+    months = _months(series)
+    if months_per_bar is None:
+        months_per_bar = 12 if len(months) > 36 else 1
+    period = (months - months.min()) // months_per_bar
+    counts = series[[f"defections_{r}" for r in reasons]].groupby(period).sum()
+    starts = months.min() + counts.index.to_numpy() * months_per_bar
+    bottom = np.zeros(len(counts))
+    for reason in reasons:
+        values = counts[f"defections_{reason}"].to_numpy(dtype=float)
+        ax.bar(
+            starts,
+            values,
+            width=months_per_bar * 0.9,
+            bottom=bottom,
+            align="edge",
+            color=REASON_COLORS[reason],
+            label=pretty_name(reason),
+            linewidth=0,
+        )
+        bottom += values
+    if months_per_bar == 1:
+        ax.set_title("Defections each month, by reason")
+        ax.set_ylabel("Customers lost per month")
+    else:
+        ax.set_title(f"Defections per {months_per_bar} months, by reason")
+        ax.set_ylabel(f"Customers lost per {months_per_bar} months")
+    ax.set_xlabel("Month")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1],
+        labels[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        title="Reason",
+    )
+
+
+def _draw_defection_totals(ax: Axes, series: pd.DataFrame) -> None:
+    reasons = _reasons_present(series)
+    totals = np.array([series[f"defections_{r}"].sum() for r in reasons], dtype=float)
+    positions = np.arange(len(reasons))[::-1]
+    ax.barh(positions, totals, color=[REASON_COLORS[r] for r in reasons])
+    grand = totals.sum()
+    for y, total in zip(positions, totals, strict=True):
+        share = total / grand if grand else 0.0
+        ax.annotate(f" {total:,.0f} ({share:.0%})", (total, y), va="center", fontsize=8)
+    ax.set_yticks(positions, [pretty_name(r) for r in reasons])
+    ax.set_xlim(0, max(grand, 1.0) * 0.01 + totals.max(initial=1.0) * 1.35)
+    ax.set_title("All defections of the run")
+    ax.set_xlabel("Customers lost (whole run)")
+    ax.set_ylabel("Reason")
+    ax.grid(False, axis="y")
+
+
+@dataclass(frozen=True)
+class _Rate:
+    """How a monthly rate is drawn.
+
+    Attributes:
+        title: Title of the panel; may quote the run's mean rate as ``{mean}``
+            (per month) and ``{year}`` (compounded over twelve months).
+        ylabel: Label of the rate axis.
+        color: Colour of both lines.
+        legend: Prefix of the legend entries.
+        from_zero: Start the rate axis at zero.
+    """
+
+    title: str
+    ylabel: str
+    color: str
+    legend: str = ""
+    from_zero: bool = False
+
+
+_MONTHLY_RATES: dict[str, _Rate] = {
+    "retention_rate": _Rate(
+        "Monthly retention rate (average {mean:.1%} per month, about {year:.0%} a year)",
+        "Customers kept (% per month)",
+        "#2171b5",
+    ),
+    "churn_rate": _Rate(
+        "Monthly churn (customers who chose to leave)",
+        "Customers lost (% per month)",
+        "#e6550d",
+        legend="churn, ",
+        from_zero=True,
+    ),
+}
+
+
+def _draw_monthly_rate(ax: Axes, series: pd.DataFrame, column: str) -> None:
+    """A monthly rate (retention or churn) in % per month: each month and its 12-month average."""
+    _require(series, [column], "plot_retention")
+    look = _MONTHLY_RATES[column]
+    months = _months(series)
+    window = min(12, len(series))
+    rate = series[column].astype(float)
+    ax.plot(
+        months,
+        rate * 100,
+        color=look.color,
+        linewidth=0.9,
+        alpha=0.5,
+        label=f"{look.legend}each month",
+    )
+    ax.plot(
+        months,
+        (rate * 100).rolling(window, min_periods=1).mean(),
+        color=look.color,
+        linewidth=2,
+        label=f"{look.legend}{window}-month average",
+    )
+    if look.from_zero:
+        ax.set_ylim(bottom=0)
+    mean = float(np.nanmean(rate))
+    ax.set_title(look.title.format(mean=mean, year=mean**12))
+    ax.set_xlabel("Month")
+    ax.set_ylabel(look.ylabel)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+
+
+def _clean_clv(clv: Any) -> np.ndarray:
+    values = np.asarray(clv, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("plot_clv_distribution needs at least one finite CLV value")
+    return values
+
+
+def _draw_clv_histogram(ax: Axes, clv: np.ndarray) -> None:
+    low, high = np.percentile(clv, [0.5, 99.0])
+    if high <= low:
+        low, high = clv.min() - 0.5, clv.max() + 0.5
+    shown = clv[(clv >= low) & (clv <= high)]
+    ax.hist(shown, bins=50, color="#6baed6", edgecolor="white", linewidth=0.4)
+    mean, median = clv.mean(), np.median(clv)
+    ax.axvline(0, color="#333333", linewidth=1)
+    ax.axvline(
+        median, color="#1b7837", linewidth=1.5, linestyle="--", label=f"median {median:,.0f}"
+    )
+    ax.axvline(mean, color="#d62728", linewidth=1.5, label=f"mean {mean:,.0f}")
+    above = int((clv > high).sum())
+    below = int((clv < low).sum())
+    note = f"loss-makers (CLV < 0): {(clv < 0).mean():.0%}"
+    if above or below:
+        note += f"\nnot shown: {below + above:,} customers outside {low:,.0f} .. {high:,.0f}"
+    ax.text(0.98, 0.70, note, transform=ax.transAxes, ha="right", va="top", fontsize=8)
+    ax.set_title("Realised customer lifetime value")
+    ax.set_xlabel("Realised CLV (currency per customer)")
+    ax.set_ylabel("Customers")
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
+
+
+def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2) -> None:
+    ordered = np.sort(clv)[::-1]
+    total = ordered.sum()
+    share_customers = np.arange(ordered.size + 1) / ordered.size * 100
+    ax.plot(
+        [0, 100],
+        [0, 100],
+        color="#969696",
+        linestyle=":",
+        linewidth=1,
+        label="every customer equal",
+    )
+    if total > 0:
+        share_profit = np.concatenate([[0.0], np.cumsum(ordered) / total]) * 100
+        ax.plot(
+            share_customers,
+            share_profit,
+            color="#08519c",
+            linewidth=2,
+            label="customers ranked by CLV",
+        )
+        top = pareto_share(ordered, top_share) * 100
+        x = top_share * 100
+        ax.plot([x, x, 0], [0, top, top], color="#d62728", linewidth=1, linestyle="--")
+        ax.scatter([x], [top], color="#d62728", zorder=3)
+        ax.annotate(
+            f"top {x:.0f}% of customers\nbring {top:.0f}% of the profit",
+            (x, top),
+            xytext=(x + 12, top * 0.55),
+            fontsize=9,
+            arrowprops={"arrowstyle": "->", "color": "#d62728"},
+        )
+        peak = share_profit.max()
+        if peak > 101:
+            ax.axhline(100, color="#333333", linewidth=0.8)
+            ax.annotate(
+                f"peak {peak:.0f}%: customers right of it\nlose money and pull the total down",
+                (share_customers[share_profit.argmax()], peak),
+                xytext=(45, peak * 0.80),
+                fontsize=8,
+                arrowprops={"arrowstyle": "->", "color": "#333333"},
+            )
+        ax.set_ylim(0, max(105.0, peak * 1.08))
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "Total profit is not positive:\nno Pareto share",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+    ax.set_xlim(0, 100)
+    ax.set_title("Who brings the profit (Pareto curve)")
+    ax.set_xlabel("Share of customers, most valuable first (%)")
+    ax.set_ylabel("Share of total realised profit (%)")
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+
+
+# ---------------------------------------------------------------- public figures
+def plot_lifecycle(series: pd.DataFrame) -> Figure:
+    """Stacked area of suspects, prospects, active customers and defectors over months.
+
+    Args:
+        series: The monthly series of a run (``CRMModel.monthly_series()``).
+
+    Returns:
+        The figure.
+    """
+    fig, ax = new_figure(figsize=(8.5, 4.2))
+    _draw_lifecycle(ax, series)
+    return fig
+
+
+def plot_ladder(series: pd.DataFrame) -> Figure:
+    """Active customers by rung of the loyalty ladder (shopper .. raving fan) over months.
+
+    Args:
+        series: The monthly series of a run.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = new_figure(figsize=(8.5, 4.2))
+    _draw_ladder(ax, series)
+    return fig
+
+
+def plot_defections_by_reason(series: pd.DataFrame, months_per_bar: int | None = None) -> Figure:
+    """Defections by reason: stacked bars over time and the totals of the run.
+
+    The course's defector types (price, product, service, market,
+    technological, organisational), plus customers the firm let go ("fired")
+    when there are any.
+
+    Args:
+        series: The monthly series of a run.
+        months_per_bar: Months summed in each bar (default: 12 for runs longer
+            than three years, else 1).
+
+    Returns:
+        The figure (two panels).
+    """
+    fig, (left, right) = new_figure(1, 2, figsize=(12, 4.2), width_ratios=[1.7, 1])
+    _draw_defections_over_time(left, series, months_per_bar)
+    _draw_defection_totals(right, series)
+    return fig
+
+
+def plot_retention(series: pd.DataFrame) -> Figure:
+    """Monthly retention rate and churn rate, each with its 12-month average.
+
+    Retention counts every customer kept; churn counts only those who chose to
+    leave (customers the firm let go are not churn), so the two differ when
+    the firm fires customers.
+
+    Args:
+        series: The monthly series of a run.
+
+    Returns:
+        The figure (two panels sharing the month axis).
+    """
+    _require(series, ["retention_rate", "churn_rate"], "plot_retention")
+    fig, (top, bottom) = new_figure(2, 1, figsize=(8.5, 6), sharex=True)
+    _draw_monthly_rate(top, series, "retention_rate")
+    _draw_monthly_rate(bottom, series, "churn_rate")
+    top.set_xlabel("")
+    return fig
+
+
+def plot_satisfaction(series: pd.DataFrame) -> Figure:
+    """Rising expectations and the satisfaction of active customers over months.
+
+    Left: what the market expects of a firm. Right: the mean satisfaction
+    (delivered value - expectation) of the active customers.
+
+    Args:
+        series: The monthly series of a run.
+
+    Returns:
+        The figure (two panels).
+    """
+    _require(series, ["market_expectation", "mean_satisfaction"], "plot_satisfaction")
+    months = _months(series)
+    fig, (left, right) = new_figure(1, 2, figsize=(12, 4))
+    left.plot(
+        months,
+        series["market_expectation"],
+        color="#333333",
+        linewidth=2,
+        label="market expectation",
+    )
+    left.set_title("What the market expects")
+    left.set_xlabel("Month")
+    left.set_ylabel("Expectation (value units)")
+    left.legend(loc="upper left", frameon=False, fontsize=8)
+    right.axhline(0, color="#333333", linewidth=0.8)
+    right.plot(
+        months,
+        series["mean_satisfaction"],
+        color="#756bb1",
+        linewidth=2,
+        label="mean satisfaction of active customers",
+    )
+    right.set_title("Satisfaction = delivered value − expectation")
+    right.set_xlabel("Month")
+    right.set_ylabel("Satisfaction (value units)")
+    right.legend(loc="upper right", frameon=False, fontsize=8)
+    return fig
+
+
+def plot_cohort_survival(table_frame: pd.DataFrame) -> Figure:
+    """Survival curves of acquisition cohorts.
+
+    Args:
+        table_frame: Output of :func:`crmsim.economics.cohort_survival_table`:
+            one column per cohort, indexed by age in months, values in [0, 1].
+
+    Returns:
+        The figure.
+    """
+    if table_frame.shape[1] == 0:
+        raise ValueError("plot_cohort_survival needs at least one cohort column")
+    fig, ax = new_figure(figsize=(8.5, 4.5))
+    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, table_frame.shape[1]))
+    for color, column in zip(colors, table_frame.columns, strict=True):
+        curve = table_frame[column].dropna()
+        ax.plot(curve.index, curve.to_numpy() * 100, color=color, linewidth=1.8, label=str(column))
+    ax.set_ylim(0, 102)
+    ax.set_xlim(left=0)
+    ax.set_title("Cohort survival: share of each cohort still in its first relationship")
+    ax.set_xlabel("Months since first purchase")
+    ax.set_ylabel("Still a customer (% of cohort)")
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Acquired in", fontsize=8
+    )
+    return fig
+
+
+def plot_clv_distribution(clv: Any, top_share: float = 0.2) -> Figure:
+    """Histogram of realised CLV and the Pareto curve of who brings the profit.
+
+    The right panel ranks customers from most to least valuable and plots the
+    cumulative share of total profit against the share of customers, with the
+    share of the top ``top_share`` annotated (Pareto's 80/20 rule). When some
+    customers lose money the curve rises above 100% and falls back (a "whale
+    curve").
+
+    Args:
+        clv: Realised CLV per customer (array-like, currency), e.g.
+            ``model.customer_frame()["realised_clv"]``.
+        top_share: Share of customers whose profit share is annotated.
+
+    Returns:
+        The figure (two panels).
+    """
+    values = _clean_clv(clv)
+    fig, (left, right) = new_figure(1, 2, figsize=(12, 4.5))
+    _draw_clv_histogram(left, values)
+    _draw_pareto(right, values, top_share)
+    return fig
+
+
+def plot_customer_history(customer: Customer) -> Figure:
+    """One customer's life: value against expectation, satisfaction, and the ladder.
+
+    Top: what the customer expects and the value they get (satisfaction is the
+    gap, green when positive, red when negative). Middle: satisfaction itself.
+    Bottom: their rung of the loyalty ladder. Months before the first purchase
+    and months after leaving are shaded; values are drawn only while the
+    customer is active.
+
+    Args:
+        customer: A followed customer, ``model.customer(i)`` (with a history).
+
+    Returns:
+        The figure (three panels sharing the month axis).
+
+    Raises:
+        ValueError: The customer has no recorded history (not followed).
+    """
+    if not customer.history:
+        raise ValueError(
+            f"customer {customer.id} has no history: only followed customers are recorded "
+            "(see CRMModel(follow=[...]) and model.followed)"
+        )
+    history = pd.DataFrame(customer.history)
+    months = history["month"].to_numpy()
+    active = (history["stage"] == "active").to_numpy()
+    # A customer who comes back is first asked how satisfied they are the month
+    # after their return: in the month of return the record still holds the
+    # satisfaction they left with, so it is not drawn.
+    returned = active & (history["stage"].shift() == "defected").to_numpy()
+    measured = active & ~returned
+    expectation = history["expectation"].where(measured).to_numpy(dtype=float)
+    satisfaction = history["satisfaction"].where(measured).to_numpy(dtype=float)
+    value = expectation + satisfaction
+    rung = history["tier"].map(TIERS.index).where(active).to_numpy(dtype=float)
+    # A lone active month draws no line: mark such months with a dot.
+    before = np.concatenate([[False], active[:-1]])
+    after = np.concatenate([active[1:], [False]])
+    dots = {"marker": "o", "markersize": 4, "markevery": list(active & ~before & ~after)}
+    lone = (
+        measured
+        & ~np.concatenate([[False], measured[:-1]])
+        & ~np.concatenate([measured[1:], [False]])
+    )
+    value_dots = {**dots, "markevery": list(lone)}
+
+    fig, (top, middle, bottom) = new_figure(
+        3, 1, figsize=(9, 7.5), sharex=True, height_ratios=[1.4, 1, 1]
+    )
+    top.plot(months, expectation, color="#333333", linewidth=1.6, label="expectation", **value_dots)
+    top.plot(months, value, color="#2171b5", linewidth=1.6, label="delivered value", **value_dots)
+    top.fill_between(
+        months,
+        value,
+        expectation,
+        where=value >= expectation,
+        color="#5aae61",
+        alpha=0.35,
+        interpolate=True,
+        label="satisfied (gap > 0)",
+    )
+    top.fill_between(
+        months,
+        value,
+        expectation,
+        where=value < expectation,
+        color="#d62728",
+        alpha=0.30,
+        interpolate=True,
+        label="dissatisfied (gap < 0)",
+    )
+    top.set_ylabel("Value units")
+    top.set_title("What the customer expects and what they get")
+
+    middle.axhline(0, color="#333333", linewidth=0.8)
+    middle.plot(
+        months,
+        satisfaction,
+        color="#756bb1",
+        linewidth=1.6,
+        label="satisfaction = value − expectation",
+        **value_dots,
+    )
+    middle.set_ylabel("Value units")
+    middle.set_title("Satisfaction")
+
+    bottom.step(months, rung, where="post", color="#1b7837", linewidth=2, label="rung", **dots)
+    bottom.set_yticks(range(len(TIERS)), [pretty_name(t) for t in TIERS])
+    bottom.set_ylim(-0.5, len(TIERS) - 0.5)
+    bottom.set_ylabel("Ladder rung")
+    bottom.set_xlabel("Month")
+    bottom.set_title("Loyalty ladder")
+
+    # Shade the months the customer was not active, and name why they left.
+    shades = {"defected": "#f4b6a8", "suspect": "#ececec", "prospect": "#d6e8f5"}
+    stages = history["stage"].to_numpy()
+    start = 0
+    for k in range(1, len(stages) + 1):
+        if k == len(stages) or stages[k] != stages[start]:
+            stage = stages[start]
+            if stage in shades:
+                left, right = months[start], months[k - 1] + 1
+                for ax in (top, middle, bottom):
+                    ax.axvspan(left, right, color=shades[stage], alpha=0.6, linewidth=0)
+                if stage == "defected":
+                    reason = history["defection_reason"].iloc[start]
+                    bottom.annotate(
+                        f"left: {pretty_name(str(reason))}",
+                        (left, len(TIERS) - 0.6),
+                        fontsize=8,
+                        rotation=90,
+                        ha="left",
+                        va="top",
+                        color="#7f2704",
+                    )
+            start = k
+    top.set_xlim(months.min(), months.max() + 1)
+    shade_handles = [
+        Patch(color=shades[s], alpha=0.6, label=label)
+        for s, label in (
+            ("prospect", "prospect"),
+            ("suspect", "suspect"),
+            ("defected", "gone (defected)"),
+        )
+        if (stages == s).any()
+    ]
+    handles, labels = top.get_legend_handles_labels()
+    top.legend(
+        handles + shade_handles,
+        labels + [h.get_label() for h in shade_handles],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        fontsize=8,
+    )
+    middle.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    fig.suptitle(
+        f"Customer {customer.id}: now {customer.stage} ({pretty_name(customer.tier)}), "
+        f"realised CLV {customer.realised_clv:,.0f}",
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_run_dashboard(
+    series: pd.DataFrame, clv: Any | None = None, title: str | None = None
+) -> Figure:
+    """One page of a run: lifecycle, ladder, retention and defections (and CLV if given).
+
+    Args:
+        series: The monthly series of a run.
+        clv: Optional realised CLV per customer; adds the CLV histogram and the
+            Pareto curve as a third column.
+        title: Title of the page (default "Run dashboard").
+
+    Returns:
+        The figure (2 x 2, or 2 x 3 with CLV).
+    """
+    ncols = 2 if clv is None else 3
+    fig, axes = new_figure(2, ncols, figsize=(8.0 * ncols, 9))
+    _draw_lifecycle(axes[0, 0], series)
+    _draw_ladder(axes[0, 1], series)
+    _draw_monthly_rate(axes[1, 0], series, "retention_rate")
+    _draw_defections_over_time(axes[1, 1], series)
+    if clv is not None:
+        values = _clean_clv(clv)
+        _draw_clv_histogram(axes[0, 2], values)
+        _draw_pareto(axes[1, 2], values)
+    fig.suptitle(title or "Run dashboard", fontsize=15, fontweight="bold")
+    return fig
+
+
+__all__ = [
+    "plot_clv_distribution",
+    "plot_cohort_survival",
+    "plot_customer_history",
+    "plot_defections_by_reason",
+    "plot_ladder",
+    "plot_lifecycle",
+    "plot_retention",
+    "plot_run_dashboard",
+    "plot_satisfaction",
+]

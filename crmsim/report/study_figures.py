@@ -1,0 +1,463 @@
+"""Figures of a study: scenarios compared, paired differences, sweeps and sensitivity.
+
+Every function takes the result of a study (a ``Comparison`` from
+:func:`crmsim.study.compare`, a ``SweepResult`` from :func:`crmsim.study.sweep`,
+the frame of :func:`crmsim.study.sensitivity`) and returns a
+:class:`matplotlib.figure.Figure`. Any object with the same attributes
+(``table``, ``monthly``, ``differences``, ``parameters``) will do.
+
+The measures a figure can draw are the study measures of the registry
+(``crmsim.measures.STUDY_MEASURES``); their titles, units and scales come
+from the registry too, so a new study measure needs no change here. Which
+measures a figure draws when none are named is a choice of the figure:
+:data:`COMPARISON_MEASURES`, :data:`DIFFERENCE_MEASURES` and :data:`SWEEP_MEASURES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+from scipy import stats
+
+from crmsim.measures import STUDY_MEASURES, run_measure
+from crmsim.report.style import (
+    SCENARIO_COLORS,
+    format_thousands,
+    new_figure,
+    pretty_name,
+    setting_label,
+    style_axes,
+)
+
+if TYPE_CHECKING:
+    from crmsim.study import Comparison, SweepResult
+
+COMPARISON_MEASURES: tuple[str, ...] = (
+    "mean_clv",
+    "customer_equity",
+    "retention_rate",
+    "churn_rate",
+    "active_customers",
+)
+"""Measures in the top row of :func:`plot_comparison` by default."""
+
+DIFFERENCE_MEASURES: tuple[str, ...] = (
+    "value_of_customer_base",
+    "mean_clv",
+    "retention_rate",
+    "active_customers",
+)
+"""Measures drawn by :func:`plot_paired_differences` by default."""
+
+SWEEP_MEASURES: tuple[str, ...] = DIFFERENCE_MEASURES
+"""Measures drawn by :func:`plot_sweep` by default: those of the paired differences, so a
+sweep reads like a comparison."""
+
+
+def _check_measures(measures: Sequence[str]) -> None:
+    # A study keeps only its study measures for every run, so only those can be drawn.
+    unknown = [m for m in measures if m not in STUDY_MEASURES]
+    if unknown:
+        raise ValueError(
+            f"unknown measure(s) {', '.join(unknown)}; allowed: {', '.join(STUDY_MEASURES)}"
+        )
+
+
+def _axis(measure: str) -> tuple[str, str, float]:
+    """Title, unit and scale (stored value to shown unit) of a measure, from the registry."""
+    shown = run_measure(measure)
+    return shown.label, shown.unit, shown.scale
+
+
+def _grid(count: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, list[Axes]]:
+    """A figure with ``count`` panels, two per row."""
+    ncols = 1 if count == 1 else 2
+    nrows = (count + ncols - 1) // ncols
+    fig, axes = new_figure(nrows, ncols, figsize=(width * ncols, height * nrows))
+    axes = list(np.atleast_1d(axes).ravel())
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
+
+
+def _empty(message: str, title: str) -> Figure:
+    fig, ax = new_figure(figsize=(7, 2.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    fig.suptitle(title, fontweight="bold")
+    return fig
+
+
+def _band(frame: pd.DataFrame, band: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and band across replications (columns) for each month (rows)."""
+    values = frame.to_numpy(dtype=float)
+    mean = values.mean(axis=1)
+    n = values.shape[1]
+    if band == "runs":
+        low, high = np.percentile(values, [2.5, 97.5], axis=1)
+    elif n < 2:
+        low = high = mean
+    else:
+        half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
+        low, high = mean - half, mean + half
+    return mean, low, high
+
+
+def plot_comparison(
+    comparison: Comparison, band: str = "ci", measures: Sequence[str] | None = None
+) -> Figure:
+    """Scenarios side by side: headline measures with 95% CIs, and active customers over time.
+
+    Top row: one bar chart per measure (mean over replications, error bars the
+    95% confidence interval of the mean). Bottom: active customers each month,
+    the mean over replications with a band per scenario.
+
+    Args:
+        comparison: Result of :func:`crmsim.study.compare`.
+        band: ``"ci"``: the 95% confidence interval of the monthly mean (Student
+            t); ``"runs"``: the middle 95% of the runs (2.5-97.5 percentiles).
+        measures: Measures in the top row, study measures of the registry
+            (default: :data:`COMPARISON_MEASURES`).
+
+    Returns:
+        The figure.
+    """
+    if band not in ("ci", "runs"):
+        raise ValueError(f"band must be 'ci' or 'runs'; got {band!r}")
+    measures = list(measures or COMPARISON_MEASURES)
+    _check_measures(measures)
+    table = comparison.table
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(scenarios)}
+    replications = int(table["replications"].max()) if len(table) else 0
+
+    fig = plt.figure(figsize=(max(12.0, 3.2 * len(measures)), 8.5), layout="constrained")
+    grid = fig.add_gridspec(2, len(measures), height_ratios=[1, 1.15])
+    positions = np.arange(len(scenarios))
+    for k, measure in enumerate(measures):
+        ax = fig.add_subplot(grid[0, k])
+        style_axes(ax)
+        name, unit, scale = _axis(measure)
+        rows = table[table["measure"] == measure].set_index("scenario").reindex(scenarios)
+        mean = rows["mean"].to_numpy(dtype=float) * scale
+        low = rows["ci_low"].to_numpy(dtype=float) * scale
+        high = rows["ci_high"].to_numpy(dtype=float) * scale
+        error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
+        ax.bar(positions, mean, color=[colors[s] for s in scenarios], alpha=0.85)
+        ax.errorbar(
+            positions, mean, yerr=error, fmt="none", ecolor="#222222", capsize=5, linewidth=1.2
+        )
+        ax.set_xticks(positions, [pretty_name(s) for s in scenarios], rotation=20, ha="right")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("Scenario")
+        ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+        finite = np.isfinite(np.concatenate([low, high, mean]))
+        if measure == "retention_rate" and finite.any():
+            # Retention sits near 100%: cut the axis so differences show, and say so.
+            values = np.concatenate([low, high, mean])[finite]
+            spread = max(values.max() - values.min(), 0.5)
+            ax.set_ylim(max(0.0, values.min() - spread), min(100.0, values.max() + spread / 2))
+            ax.set_ylabel(unit + " (axis cut)")
+        ax.grid(False, axis="x")
+
+    ax = fig.add_subplot(grid[1, :])
+    style_axes(ax)
+    monthly = comparison.monthly
+    for scenario in scenarios:
+        runs = monthly[monthly["scenario"] == scenario].pivot_table(
+            index="month", columns="replication", values="active"
+        )
+        mean, low, high = _band(runs, band)
+        ax.plot(runs.index, mean, color=colors[scenario], linewidth=2, label=pretty_name(scenario))
+        ax.fill_between(runs.index, low, high, color=colors[scenario], alpha=0.2, linewidth=0)
+    band_text = (
+        "band: 95% confidence interval of the mean"
+        if band == "ci"
+        else "band: middle 95% of the runs"
+    )
+    ax.set_title(f"Active customers each month (line: mean of {replications} runs; {band_text})")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("Active customers")
+    ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Scenario")
+    fig.suptitle(
+        f"Scenarios compared over {replications} replications (error bars: 95% CI of the mean)",
+        fontsize=14,
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_paired_differences(
+    comparison: Comparison, measures: Sequence[str] | None = None
+) -> Figure:
+    """Each scenario's difference from the reference scenario, paired by replication.
+
+    With common random numbers, replication k of every scenario meets the same
+    customers and the same luck, so the paired confidence interval (thick bar)
+    is much narrower than the interval that treats the runs as independent
+    (thin bar): a difference is clear when the thick bar does not cross zero.
+
+    Args:
+        comparison: Result of :func:`crmsim.study.compare` (its ``differences``).
+        measures: Measures to draw, study measures of the registry (default:
+            :data:`DIFFERENCE_MEASURES`).
+
+    Returns:
+        The figure, one panel per measure.
+    """
+    measures = list(measures or DIFFERENCE_MEASURES)
+    _check_measures(measures)
+    differences = getattr(comparison, "differences", None)
+    title = "Paired differences from the reference scenario"
+    if differences is None or differences.empty:
+        return _empty("Only one scenario: there is no difference to show.", title)
+    reference = str(differences["reference"].iloc[0])
+    scenarios = list(dict.fromkeys(differences["scenario"]))
+    all_scenarios = [reference, *scenarios]
+    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(all_scenarios)}
+    positions = np.arange(len(scenarios))[::-1]
+    fig, axes = _grid(len(measures), width=6.0, height=0.9 + 0.55 * len(scenarios) + 1.2)
+    for ax, measure in zip(axes, measures, strict=True):
+        name, unit, scale = _axis(measure)
+        rows = differences[differences["measure"] == measure].set_index("scenario")
+        rows = rows.reindex(scenarios)
+        for y, scenario in zip(positions, scenarios, strict=True):
+            row = rows.loc[scenario]
+            color = colors[scenario]
+            ax.plot(
+                [row["unpaired_ci_low"] * scale, row["unpaired_ci_high"] * scale],
+                [y, y],
+                color=color,
+                alpha=0.35,
+                linewidth=1.5,
+                label="unpaired 95% CI" if y == positions[0] else None,
+            )
+            ax.plot(
+                [row["ci_low"] * scale, row["ci_high"] * scale],
+                [y, y],
+                color=color,
+                linewidth=5,
+                solid_capstyle="butt",
+                label="paired 95% CI" if y == positions[0] else None,
+            )
+            ax.plot(
+                row["difference"] * scale,
+                y,
+                "o",
+                color="white",
+                markeredgecolor=color,
+                markersize=6,
+            )
+        ax.axvline(0, color="#333333", linewidth=1)
+        ax.set_yticks(positions, [pretty_name(s) for s in scenarios])
+        ax.set_ylim(positions.min() - 0.7, positions.max() + 0.7)
+        ax.set_ylabel("Scenario")
+        unit_text = "percentage points" if scale == 100.0 else unit
+        ax.set_xlabel(f"Difference from {pretty_name(reference)} ({unit_text})")
+        ax.xaxis.set_major_formatter(FuncFormatter(format_thousands))
+        ax.set_title(name, fontsize=10)
+        ax.grid(False, axis="y")
+    axes[0].legend(loc="best", frameon=False, fontsize=8)
+    replications = int(differences["replications"].max())
+    fig.suptitle(
+        f"{title} ({pretty_name(reference)}), {replications} paired replications",
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_sweep(result: SweepResult, measures: Sequence[str] | None = None) -> Figure:
+    """Measures against the swept parameter: mean over replications with 95% CIs.
+
+    The first swept parameter is on the x axis; each scenario (and each value
+    of any further swept parameter) is a line of its own.
+
+    Args:
+        result: A :class:`crmsim.study.SweepResult` (``table`` and ``parameters``).
+        measures: Measures to draw, study measures of the registry (default:
+            :data:`SWEEP_MEASURES`).
+
+    Returns:
+        The figure, one panel per measure.
+    """
+    measures = list(measures or SWEEP_MEASURES)
+    _check_measures(measures)
+    table = result.table
+    parameters = list(result.parameters)
+    if table.empty:
+        return _empty("The sweep has no finished runs.", "Sweep")
+    x_name = parameters[0] if parameters else "scenario"
+    others = ["scenario", *parameters[1:]]
+    groups = list(table.groupby(others, sort=False)) if parameters else [("all", table)]
+    fig, axes = _grid(len(measures))
+    categorical = not parameters or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in table[x_name]
+    )
+    for ax, measure in zip(axes, measures, strict=True):
+        name, unit, scale = _axis(measure)
+        for k, (key, group) in enumerate(groups):
+            rows = group[group["measure"] == measure]
+            x_values = rows[x_name].tolist()
+            x = np.arange(len(x_values)) if categorical else np.asarray(x_values, float)
+            mean = rows["mean"].to_numpy(float) * scale
+            low = rows["ci_low"].to_numpy(float) * scale
+            high = rows["ci_high"].to_numpy(float) * scale
+            error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
+            label = ", ".join(
+                f"{pretty_name(str(v))}" if c == "scenario" else f"{c.split('.')[-1]}={v}"
+                for c, v in zip(others, key if isinstance(key, tuple) else (key,), strict=False)
+            )
+            ax.errorbar(
+                x,
+                mean,
+                yerr=error,
+                marker="o",
+                capsize=4,
+                linewidth=1.8,
+                color=SCENARIO_COLORS[k % len(SCENARIO_COLORS)],
+                label=label,
+            )
+            if categorical:
+                ax.set_xticks(x, [pretty_name(str(v)) for v in x_values], rotation=20, ha="right")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(setting_label(x_name) if parameters else "Scenario")
+        ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    if len(groups) > 1 or parameters:
+        axes[0].legend(loc="best", frameon=False, fontsize=8)
+    replications = int(table["replications"].max())
+    swept = ", ".join(parameters) if parameters else "scenarios"
+    fig.suptitle(
+        f"Sweep of {swept}: mean of {replications} runs per point (error bars: 95% CI)",
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_tornado(frame: pd.DataFrame) -> Figure:
+    """Elasticities of customer value to its levers, largest first, with 95% CIs.
+
+    Args:
+        frame: Output of :func:`crmsim.study.sensitivity`: one row per lever
+            with ``label``, ``elasticity``, ``ci_low``, ``ci_high`` and ``measure``.
+
+    Returns:
+        The figure.
+    """
+    if frame.empty:
+        return _empty("No levers were measured.", "Sensitivity")
+    ordered = frame.assign(size=frame["elasticity"].abs()).sort_values("size")
+    positions = np.arange(len(ordered))
+    fig, ax = new_figure(figsize=(8, 1.2 + 0.7 * len(ordered)))
+    mean = ordered["elasticity"].to_numpy(float)
+    error = np.vstack(
+        [
+            np.nan_to_num(mean - ordered["ci_low"].to_numpy(float)),
+            np.nan_to_num(ordered["ci_high"].to_numpy(float) - mean),
+        ]
+    )
+    colors = ["#2171b5" if m >= 0 else "#d62728" for m in mean]
+    ax.barh(positions, mean, color=colors, alpha=0.85)
+    ax.errorbar(mean, positions, xerr=error, fmt="none", ecolor="#222222", capsize=4)
+    ends = np.where(mean >= 0, mean + error[1], mean - error[0])
+    for y, value, end in zip(positions, mean, ends, strict=True):
+        ax.annotate(
+            f" {value:.2f} ",
+            (end, y),
+            va="center",
+            fontsize=8,
+            ha="left" if value >= 0 else "right",
+        )
+    ax.axvline(0, color="#333333", linewidth=1)
+    ax.set_yticks(positions, ordered["label"].astype(str).tolist())
+    ax.set_ylabel("Lever")
+    measure = str(frame["measure"].iloc[0]) if "measure" in frame else "customer value"
+    try:
+        name = run_measure(measure).label
+    except KeyError:
+        name = pretty_name(measure)
+    lowered = name[:1].lower() + name[1:]
+    ax.set_xlabel(f"% change of the {lowered} per 1% of lever (elasticity)")
+    ax.set_title(f"What moves the {lowered} most (error bars: 95% CI)")
+    ax.grid(False, axis="y")
+    return fig
+
+
+def plot_sweep_heatmap(result: SweepResult, measure: str = "customer_equity") -> Figure:
+    """A two-parameter sweep as a heat map of one measure's mean, per scenario.
+
+    Args:
+        result: A :class:`crmsim.study.SweepResult` with exactly two swept parameters.
+        measure: The study measure to colour by (``crmsim.measures.STUDY_MEASURES``).
+
+    Returns:
+        The figure: one heat map per scenario, cells annotated with the mean and, below
+        it, the half-width of its 95% confidence interval.
+    """
+    _check_measures([measure])
+    parameters = list(result.parameters)
+    if len(parameters) != 2:
+        raise ValueError(
+            f"a heat map needs exactly two swept parameters; this sweep has {len(parameters)}"
+        )
+    name, unit, scale = _axis(measure)
+    table = result.table[result.table["measure"] == measure]
+    if table.empty:
+        return _empty("The sweep has no finished runs.", "Sweep")
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    fig, axes = new_figure(
+        1, len(scenarios), figsize=(max(7.5, 5.6 * len(scenarios)), 4.8), squeeze=False
+    )
+    row_name, col_name = parameters
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        part = table[table["scenario"] == scenario]
+        means = part.pivot(index=row_name, columns=col_name, values="mean") * scale
+        half = (part.assign(h=(part["ci_high"] - part["ci_low"]) / 2 * scale)).pivot(
+            index=row_name, columns=col_name, values="h"
+        )
+        image = ax.imshow(means.to_numpy(float), cmap="viridis", aspect="auto", origin="lower")
+        ax.set_xticks(range(means.shape[1]), [f"{v:g}" for v in means.columns])
+        ax.set_yticks(range(means.shape[0]), [f"{v:g}" for v in means.index])
+        ax.set_xlabel(setting_label(col_name))
+        ax.set_ylabel(setting_label(row_name))
+        ax.set_title(pretty_name(scenario))
+        ax.grid(False)
+        low, high = np.nanmin(means.to_numpy(float)), np.nanmax(means.to_numpy(float))
+        for i in range(means.shape[0]):
+            for j in range(means.shape[1]):
+                value = means.iat[i, j]
+                bright = high > low and (value - low) / (high - low) > 0.6
+                ax.text(
+                    j,
+                    i,
+                    f"{format_thousands(value)}\n±{format_thousands(half.iat[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if bright else "white",
+                )
+        colorbar = fig.colorbar(image, ax=ax, shrink=0.85)
+        colorbar.set_label(f"{name} ({unit})")
+    fig.suptitle(f"{name}: mean ± 95% CI over the sweep", fontweight="bold")
+    return fig
+
+
+__all__ = [
+    "COMPARISON_MEASURES",
+    "DIFFERENCE_MEASURES",
+    "SWEEP_MEASURES",
+    "plot_comparison",
+    "plot_paired_differences",
+    "plot_sweep",
+    "plot_sweep_heatmap",
+    "plot_tornado",
+]

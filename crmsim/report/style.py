@@ -1,0 +1,165 @@
+"""The look every figure shares: fixed colours, axis styling, number formats and names.
+
+A stage of the lifecycle, a rung of the ladder, a defection reason or a
+scenario always has the same colour, so a student who has learnt one figure
+can read the next. Figures of a run, figures of a study and the explorers all
+build their axes here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from crmsim.config.fields import Field
+from crmsim.config.schema import SCHEMA
+from crmsim.strategies import COMPETITOR_REGISTRY
+from crmsim.strategies import REGISTRY as STRATEGY_REGISTRY
+
+STAGE_COLORS: dict[str, str] = {
+    "suspect": "#cfcfcf",
+    "prospect": "#9ecae1",
+    "active": "#2171b5",
+    "defected": "#e6735c",
+}
+"""Colour of each stage of the relationship (``crmsim.vocabulary.STAGES``)."""
+
+TIER_COLORS: dict[str, str] = {
+    "shopper": "#d9f0d3",
+    "customer": "#a6dba0",
+    "member": "#5aae61",
+    "advocate": "#1b7837",
+    "raving_fan": "#00441b",
+}
+"""Colour of each rung of the loyalty ladder, darker higher up (``crmsim.vocabulary.TIERS``)."""
+
+REASON_COLORS: dict[str, str] = {
+    "price": "#e6550d",
+    "product": "#fdae6b",
+    "service": "#756bb1",
+    "market": "#969696",
+    "technological": "#3182bd",
+    "organisational": "#636363",
+    "fired": "#252525",
+}
+"""Colour of each reason a relationship ends (``crmsim.vocabulary.REASONS``)."""
+
+SCENARIO_COLORS: tuple[str, ...] = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+)
+"""Colours of scenarios in the order a study lists them (repeating after the last)."""
+
+
+def pretty_name(name: str) -> str:
+    """A column or code name for people: ``raving_fan`` -> ``raving fan``.
+
+    Args:
+        name: A name as the code spells it.
+
+    Returns:
+        The name with spaces for underscores.
+    """
+    return name.replace("_", " ")
+
+
+def style_axes(ax: Axes) -> None:
+    """Give an axes the common look: no top or right frame, a light grid behind the data.
+
+    Args:
+        ax: The axes to style.
+    """
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    ax.grid(True, color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def new_figure(
+    nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (8.0, 4.5), **kwargs: Any
+) -> tuple[Figure, Any]:
+    """A figure with a grid of styled axes and a constrained layout.
+
+    Args:
+        nrows: Rows of axes.
+        ncols: Columns of axes.
+        figsize: Width and height in inches.
+        **kwargs: Passed to :func:`matplotlib.pyplot.subplots` (``sharex``,
+            ``width_ratios``, ``squeeze``, ...).
+
+    Returns:
+        The figure and its axes, shaped as :func:`matplotlib.pyplot.subplots` returns them.
+    """
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
+    for ax in np.atleast_1d(axes).ravel():
+        style_axes(ax)
+    return fig, axes
+
+
+def format_thousands(value: float, _position: Any = None) -> str:
+    """A number as an axis shows it: 750, 2.5k, 12k or 1.5M.
+
+    Takes the tick position as its second argument so it can serve as a
+    :class:`matplotlib.ticker.FuncFormatter`.
+
+    Args:
+        value: The number.
+        _position: Tick position (unused).
+
+    Returns:
+        The number with four significant digits and a k or M suffix.
+    """
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:.4g}M"
+    if size >= 1e3:
+        return f"{value / 1e3:.4g}k"
+    return f"{value:.4g}"
+
+
+def setting_label(path: str) -> str:
+    """The axis label of a scenario setting: its name, with its unit when known.
+
+    Units come from the scenario schema (``crmsim.config.schema``) for
+    ``section.setting`` paths, and from the strategy's declared parameters for
+    ``strategies.<name>.<parameter>`` and ``competitor_strategies.<name>.<parameter>``.
+
+    Args:
+        path: Dotted path of the setting, e.g. ``"firm.gross_margin"``.
+
+    Returns:
+        The label, e.g. ``"gross margin (share of revenue)"``.
+    """
+    parts = path.split(".")
+    spec = None
+    if len(parts) == 2 and isinstance(SCHEMA.get(parts[0], {}).get(parts[1]), Field):
+        spec = SCHEMA[parts[0]][parts[1]]
+    elif len(parts) == 3 and parts[0] in ("strategies", "competitor_strategies"):
+        registry = STRATEGY_REGISTRY if parts[0] == "strategies" else COMPETITOR_REGISTRY
+        if parts[1] in registry:
+            spec = registry[parts[1]].parameters.get(parts[2])
+    label = pretty_name(parts[-1])
+    return f"{label} ({spec.unit})" if spec is not None and spec.unit else label
+
+
+__all__ = [
+    "REASON_COLORS",
+    "SCENARIO_COLORS",
+    "STAGE_COLORS",
+    "TIER_COLORS",
+    "format_thousands",
+    "new_figure",
+    "pretty_name",
+    "setting_label",
+    "style_axes",
+]
