@@ -167,8 +167,8 @@ def beta_parameters_from_mean_polarization(mean: float, polarization: float) -> 
 
 
 def margin_multiple(
-    retention_rate: float, discount_rate: float, margin_timing: MarginTiming = "end"
-) -> float:
+    retention_rate: npt.ArrayLike, discount_rate: float, margin_timing: MarginTiming = "end"
+) -> FloatOrArray:
     """Margin multiple of a customer with constant retention.
 
     With retention rate ``r`` and discount rate ``i`` per period, a customer
@@ -183,22 +183,30 @@ def margin_multiple(
                 sum_{t=0}^{inf} (r / (1 + i))**t = (1 + i) / (1 + i - r)
 
     Args:
-        retention_rate: Per-period retention probability ``r``, 0 <= r < 1.
+        retention_rate: Per-period retention probability ``r``, 0 <= r < 1: a number,
+            or an array of one per customer (the result keeps its dtype).
         discount_rate: Per-period discount rate ``i`` >= 0.
         margin_timing: ``"end"`` (default, Gupta & Lehmann 2003) or ``"start"``.
 
     Returns:
-        The margin multiple (dimensionless).
+        The margin multiple (dimensionless): a float for a number, else an array.
 
     Raises:
         ValueError: On a retention rate outside [0, 1), a negative discount rate
             or an unknown ``margin_timing``.
     """
-    _validate_retention_and_discount(retention_rate, discount_rate)
     _validate_timing(margin_timing)
-    denominator = 1.0 + discount_rate - retention_rate
+    if np.ndim(retention_rate) == 0:
+        retention = float(retention_rate)
+        _validate_retention_and_discount(retention, discount_rate)
+    else:
+        retention = np.asarray(retention_rate)
+        if not np.all(np.isfinite(retention) & (retention >= 0.0) & (retention < 1.0)):
+            raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
+        _validate_retention_and_discount(0.0, discount_rate)
+    denominator = 1.0 + discount_rate - retention
     if margin_timing == "end":
-        return retention_rate / denominator
+        return retention / denominator
     return (1.0 + discount_rate) / denominator
 
 

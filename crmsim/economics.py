@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from crmsim.analytic import margin_multiple
 from crmsim.vocabulary import ACTIVE, REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
@@ -52,14 +53,15 @@ def expected_clv(
     margin_per_month: np.ndarray, retention: np.ndarray, monthly_rate: float
 ) -> np.ndarray:
     """Expected (prospective) CLV: margins from next month on, each received only if the
-    customer is still there, discounted: margin x r / (1 + i - r), currency.
+    customer is still there, discounted: margin x r / (1 + i - r), the margin multiple
+    of ``crmsim.analytic``, currency.
 
     Args:
         margin_per_month: Expected margin of each customer next month, currency.
         retention: Each customer's chance of staying a month (``expected_retention``).
         monthly_rate: The firm's discount rate per month.
     """
-    return margin_per_month * retention / (1.0 + monthly_rate - retention)
+    return margin_per_month * margin_multiple(retention, monthly_rate, "end")
 
 
 def retention_rate(active_at_start: float, defected: float) -> float:

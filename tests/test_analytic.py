@@ -320,3 +320,13 @@ def test_bgnbd_expected_purchases_shape_and_limits() -> None:
 def test_bgnbd_rejects_invalid_inputs(t: float, r: float, alpha: float, a: float, b: float) -> None:
     with pytest.raises(ValueError):
         bgnbd_expected_purchases(t, r, alpha, a, b)
+
+
+def test_margin_multiple_of_many_customers_matches_one_by_one() -> None:
+    retention = np.array([0.0, 0.5, 0.9, 0.999], np.float32)
+    together = margin_multiple(retention, 0.01)
+    assert together.dtype == np.float32
+    for r, value in zip(retention, together, strict=True):
+        assert value == pytest.approx(margin_multiple(float(r), 0.01), rel=1e-6)
+    with pytest.raises(ValueError, match="every customer"):
+        margin_multiple(np.array([0.5, 1.0]), 0.01)
