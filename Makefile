@@ -30,8 +30,8 @@ $(VENV_STAMP): pyproject.toml $(CONSTRAINTS)
 	@touch $@
 
 demo: venv
-	$(BIN)/crmsim compare scenarios/baseline.yaml scenarios/loyalty_program.yaml \
-		scenarios/fire_marginal_customers.yaml --replications 10 --seed 2026 --out out/demo
+	$(BIN)/crmsim compare crmsim/scenarios/baseline.yaml crmsim/scenarios/loyalty_program.yaml \
+		crmsim/scenarios/fire_marginal_customers.yaml --replications 10 --seed 2026 --out out/demo
 
 test: venv
 	$(BIN)/python -m pytest --nbval --nbval-current-env \
@@ -74,6 +74,6 @@ lock:
 clean:
 	rm -rf $(VENV) out build *.egg-info
 
-# Regenerate the settings reference in scenarios/README.md from crmsim/config (make docs).
+# Regenerate the settings reference in crmsim/scenarios/README.md from crmsim/config (make docs).
 docs: venv
-	$(BIN)/python -c "from crmsim.config.docs import update_scenario_readme as u; u('scenarios/README.md')"
+	$(BIN)/python -c "from crmsim.config.docs import update_scenario_readme as u; u('crmsim/scenarios/README.md')"
