@@ -154,6 +154,14 @@ def test_shipped_files_are_package_data() -> None:
     assert (shipped_scenarios_dir() / "README.md").is_file()
 
 
+def test_a_folder_named_like_a_shipped_scenario_does_not_hide_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "baseline").mkdir()  # e.g. the output of `crmsim run baseline --out baseline`
+    assert load_scenario("baseline").source == str(shipped_scenarios_dir() / "baseline.yaml")
+
+
 def test_shipped_sweeps_resolve_by_name_and_files_by_path(tmp_path: Path) -> None:
     assert resolve_sweep_path("reward_rate") == shipped_sweeps_dir() / "reward_rate.yaml"
     own = tmp_path / "study.yaml"

@@ -168,10 +168,14 @@ def resolve_sweep_path(path: str | Path) -> Path:
 
 
 def _resolve(path: str | Path, shipped_dir: Path, kind: str) -> Path:
-    """``path`` if it is a file (or names one), else the shipped ``<path>.yaml``."""
+    """``path`` if it is a file (or names one), else the shipped ``<path>.yaml``.
+
+    Only a file counts: a folder named ``baseline`` (say, the output of
+    ``crmsim run baseline --out baseline``) does not hide the shipped scenario.
+    """
     file = Path(path)
-    if file.exists() or file.suffix in (".yaml", ".yml"):
-        if not file.exists():
+    if file.is_file() or file.suffix in (".yaml", ".yml"):
+        if not file.is_file():
             raise ScenarioError(
                 f"{file}: no such {kind} file; shipped {kind}s: {_names(shipped_dir)}"
             )
