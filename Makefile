@@ -43,8 +43,10 @@ lab: venv
 bench: venv
 	$(BIN)/crmsim bench
 
+# ruff, then the layers contract of pyproject.toml ([tool.importlinter]).
 lint: venv
 	$(BIN)/ruff check crmsim tests benchmarks
+	$(BIN)/lint-imports
 
 # Re-execute every notebook top to bottom in a fresh kernel and save the outputs.
 notebooks: venv
