@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.crmsim-installed
 CONSTRAINTS := requirements/constraints.txt
-EXTRAS := lab,test,dev
+EXTRAS := lab,test,dev,dask
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # True when .venv holds a working interpreter that is Python >= 3.12.
 VENV_OK := $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1
@@ -30,8 +30,8 @@ $(VENV_STAMP): pyproject.toml $(CONSTRAINTS)
 	@touch $@
 
 demo: venv
-	$(BIN)/crmsim compare scenarios/baseline.yaml scenarios/loyalty_program.yaml \
-		scenarios/fire_marginal_customers.yaml --replications 10 --seed 2026 --out out/demo
+	$(BIN)/crmsim compare crmsim/scenarios/baseline.yaml crmsim/scenarios/loyalty_program.yaml \
+		crmsim/scenarios/fire_marginal_customers.yaml --replications 10 --seed 2026 --out out/demo
 
 test: venv
 	$(BIN)/python -m pytest --nbval --nbval-current-env \
@@ -43,8 +43,10 @@ lab: venv
 bench: venv
 	$(BIN)/crmsim bench
 
+# ruff, then the layers contract of pyproject.toml ([tool.importlinter]).
 lint: venv
 	$(BIN)/ruff check crmsim tests benchmarks
+	$(BIN)/lint-imports
 
 # Re-execute every notebook top to bottom in a fresh kernel and save the outputs.
 notebooks: venv
@@ -74,6 +76,6 @@ lock:
 clean:
 	rm -rf $(VENV) out build *.egg-info
 
-# Regenerate the settings reference in scenarios/README.md from crmsim/config (make docs).
+# Regenerate the settings reference in crmsim/scenarios/README.md from crmsim/config (make docs).
 docs: venv
-	$(BIN)/python -c "from crmsim.config.docs import update_scenario_readme as u; u('scenarios/README.md')"
+	$(BIN)/python -c "from crmsim.config.docs import update_scenario_readme as u; u('crmsim/scenarios/README.md')"

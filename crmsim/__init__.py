@@ -8,7 +8,7 @@ Typical use::
 
     from crmsim import CRMModel, load_scenario
 
-    scenario = load_scenario("scenarios/baseline.yaml")
+    scenario = load_scenario("baseline")  # a shipped name, or the path of a file
     model = CRMModel(scenario, rng=42)
     model.run(months=60)
     model.summary()

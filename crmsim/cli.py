@@ -316,6 +316,20 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    # The benchmarks are not shipped with the package: they sit next to it in a
+    # source checkout (an editable install included), where the repository root
+    # may not be on sys.path when the `crmsim` script runs.
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "benchmarks" / "run.py").is_file():
+        print(
+            "crmsim: error: the benchmarks are not part of the installed package; they live "
+            "in the source repository: run `python -m benchmarks.run` (or `crmsim bench`) "
+            "from a checkout of crmsim",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
     from benchmarks.run import main as bench_main
 
     extra = [a for a in args.bench_args if a != "--"]

@@ -18,8 +18,9 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Optional-dependency groups of pyproject.toml that environment.yml must carry.
-EXTRAS = ("lab", "test", "dev")
+# Optional-dependency groups of pyproject.toml that environment.yml must carry:
+# the Makefile's EXTRAS (test_conda_and_make_install_the_same_extras checks it).
+EXTRAS = ("lab", "test", "dev", "dask")
 # Extras that the conda environment must install through the pip entry.
 PIP_EXTRAS = {"lab", "test"}
 # Packages that an extra of a dependency pulls in and that conda lists by name.
@@ -150,6 +151,50 @@ def test_environment_yml_installs_the_project_with_pip():
     assert match, f"the final pip entry must be '-e .[lab,test]', found {entry!r}"
     extras = {e.strip() for e in match.group(1).split(",")}
     assert PIP_EXTRAS <= extras, f"pip entry {entry!r} must include the extras {PIP_EXTRAS}"
+
+
+def _pip_entry_extras() -> set[str]:
+    """The extras of environment.yml's final ``-e .[...]`` pip entry."""
+    entry = _environment()["dependencies"][-1]["pip"][-1]
+    match = re.fullmatch(r"-e\s+\.\[([\w,\s-]*)\]", entry.strip())
+    assert match, f"the final pip entry must be '-e .[extras]', found {entry!r}"
+    return {e.strip() for e in match.group(1).split(",") if e.strip()}
+
+
+def _makefile_extras() -> set[str]:
+    """The extras ``make venv`` installs (``EXTRAS := ...`` in the Makefile)."""
+    text = (ROOT / "Makefile").read_text()
+    match = re.search(r"^EXTRAS\s*:?=\s*(.*)$", text, flags=re.MULTILINE)
+    assert match, "the Makefile must set EXTRAS (the extras `make venv` installs)"
+    return {e.strip() for e in match.group(1).split(",") if e.strip()}
+
+
+def test_conda_and_make_install_the_same_extras():
+    make, conda = _makefile_extras(), _pip_entry_extras()
+    assert conda == make, (
+        f"environment.yml installs .[{','.join(sorted(conda))}], the Makefile's EXTRAS are "
+        f"{','.join(sorted(make))}: they must be the same extras"
+    )
+    declared = set(_pyproject()["project"]["optional-dependencies"])
+    assert make <= declared, (
+        f"the Makefile's EXTRAS name extras pyproject.toml does not declare: "
+        f"{sorted(make - declared)}; declared: {sorted(declared)}"
+    )
+    assert set(EXTRAS) == make, (
+        f"tests/test_environment.py checks the conda packages of the extras {sorted(EXTRAS)}, "
+        f"but environment.yml and the Makefile install {sorted(make)}: update EXTRAS"
+    )
+
+
+def test_constraints_header_names_the_makefile_extras():
+    first = (ROOT / "requirements" / "constraints.txt").read_text().splitlines()[0]
+    match = re.search(r"\.\[([\w,-]*)\]", first)
+    assert match, f"constraints.txt must say which extras it pins in its first line: {first!r}"
+    pinned = {e for e in match.group(1).split(",") if e}
+    assert pinned == _makefile_extras(), (
+        f"constraints.txt pins .[{match.group(1)}], the Makefile installs "
+        f"{','.join(sorted(_makefile_extras()))} (run make lock)"
+    )
 
 
 def _constraints() -> dict[str, Version]:

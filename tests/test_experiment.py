@@ -211,7 +211,7 @@ def test_invalid_sweep_files_name_the_file_and_field(
 
 
 def test_shipped_sweeps_are_valid() -> None:
-    folder = Path(__file__).resolve().parent.parent / "sweeps"
+    folder = Path(__file__).resolve().parent.parent / "crmsim" / "sweeps"
     files = sorted(folder.glob("*.yaml"))
     assert files
     for file in files:

@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+import crmsim
 from crmsim.config.fields import Field, Record, ScenarioError, check_value
-from crmsim.config.scenario import Scenario, load_scenario, shipped_scenarios_dir
+from crmsim.config.scenario import (
+    Scenario,
+    load_scenario,
+    resolve_sweep_path,
+    shipped_scenarios_dir,
+    shipped_sweeps_dir,
+)
 from crmsim.config.schema import SCHEMA
 
 SHIPPED = sorted(shipped_scenarios_dir().glob("*.yaml"))
@@ -138,6 +145,32 @@ def test_shipped_scenarios_load_by_name() -> None:
     assert (
         load_scenario("loyalty_program").data["strategies"]["loyalty_program"]["start_month"] == 12
     )
+
+
+def test_shipped_files_are_package_data() -> None:
+    package = Path(crmsim.__file__).resolve().parent
+    assert shipped_scenarios_dir().resolve() == package / "scenarios"
+    assert shipped_sweeps_dir().resolve() == package / "sweeps"
+    assert (shipped_scenarios_dir() / "README.md").is_file()
+
+
+def test_a_folder_named_like_a_shipped_scenario_does_not_hide_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "baseline").mkdir()  # e.g. the output of `crmsim run baseline --out baseline`
+    assert load_scenario("baseline").source == str(shipped_scenarios_dir() / "baseline.yaml")
+
+
+def test_shipped_sweeps_resolve_by_name_and_files_by_path(tmp_path: Path) -> None:
+    assert resolve_sweep_path("reward_rate") == shipped_sweeps_dir() / "reward_rate.yaml"
+    own = tmp_path / "study.yaml"
+    own.write_text("scenarios: [baseline]\n")
+    assert resolve_sweep_path(own) == own
+    with pytest.raises(ScenarioError, match="no such sweep file or shipped sweep.*reward_rate"):
+        resolve_sweep_path("no_such_sweep")
+    with pytest.raises(ScenarioError, match="missing.yaml: no such sweep file.*loyalty_design"):
+        resolve_sweep_path(tmp_path / "missing.yaml")
 
 
 def test_with_changes_validates_and_keeps_the_original() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -126,28 +127,69 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario(data, source=str(file))
 
 
+def _shipped_dir(name: str) -> Path:
+    """A folder of files shipped inside the package, e.g. ``crmsim/scenarios``.
+
+    Found with :func:`importlib.resources.files`, so it is the same folder in a
+    source checkout and in an installed wheel, wherever either one lives.
+    """
+    folder = resources.files("crmsim") / name
+    if not isinstance(folder, Path):
+        # Only an import from an archive gives something that is not a folder on disk.
+        raise ScenarioError(
+            f"crmsim/{name}: the shipped files are not a folder on disk ({folder!r}); "
+            "install crmsim as files (pip install crmsim), not inside a zip archive"
+        )
+    return folder
+
+
 def shipped_scenarios_dir() -> Path:
-    """The ``scenarios/`` folder next to the package (a source checkout)."""
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    """The shipped scenarios: ``crmsim/scenarios/`` inside the package."""
+    return _shipped_dir("scenarios")
+
+
+def shipped_sweeps_dir() -> Path:
+    """The shipped sweeps: ``crmsim/sweeps/`` inside the package."""
+    return _shipped_dir("sweeps")
 
 
 def resolve_scenario_path(path: str | Path) -> Path:
     """Find a scenario file by path, or by the name of a shipped scenario."""
+    return _resolve(path, shipped_scenarios_dir(), "scenario")
+
+
+def resolve_sweep_path(path: str | Path) -> Path:
+    """Find a sweep file by path, or by the name of a shipped sweep (``"reward_rate"``).
+
+    Raises:
+        ScenarioError: Neither a file nor a shipped sweep; the message names the shipped ones.
+    """
+    return _resolve(path, shipped_sweeps_dir(), "sweep")
+
+
+def _resolve(path: str | Path, shipped_dir: Path, kind: str) -> Path:
+    """``path`` if it is a file (or names one), else the shipped ``<path>.yaml``.
+
+    Only a file counts: a folder named ``baseline`` (say, the output of
+    ``crmsim run baseline --out baseline``) does not hide the shipped scenario.
+    """
     file = Path(path)
-    if file.exists() or file.suffix in (".yaml", ".yml"):
-        if not file.exists():
+    if file.is_file() or file.suffix in (".yaml", ".yml"):
+        if not file.is_file():
             raise ScenarioError(
-                f"{file}: no such scenario file; shipped scenarios: "
-                + ", ".join(p.stem for p in sorted(shipped_scenarios_dir().glob("*.yaml")))
+                f"{file}: no such {kind} file; shipped {kind}s: {_names(shipped_dir)}"
             )
         return file
-    shipped = shipped_scenarios_dir() / f"{path}.yaml"
+    shipped = shipped_dir / f"{path}.yaml"
     if shipped.exists():
         return shipped
     raise ScenarioError(
-        f"{path}: no such scenario file or shipped scenario; shipped scenarios: "
-        + ", ".join(p.stem for p in sorted(shipped_scenarios_dir().glob("*.yaml")))
+        f"{path}: no such {kind} file or shipped {kind}; shipped {kind}s: {_names(shipped_dir)}"
     )
+
+
+def _names(folder: Path) -> str:
+    return ", ".join(p.stem for p in sorted(folder.glob("*.yaml")))
 
 
 def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
