@@ -71,13 +71,21 @@ def test_the_package_keeps_its_layers() -> None:
     ("module", "line", "reported"),
     [
         ("vocabulary.py", "import crmsim.cli", "crmsim.vocabulary -> crmsim.cli"),
-        ("customers.py", "from crmsim.firms import Firm", "crmsim.customers -> crmsim.firms"),
+        (
+            "strategies/base.py",
+            "from crmsim.engine.players import Firm",
+            "crmsim.strategies.base -> crmsim.engine.players",
+        ),
         (
             "config/fields.py",
             "from crmsim.config.scenario import Scenario",
             "crmsim.config.fields -> crmsim.config.scenario",
         ),
-        ("rules/loyalty.py", "from crmsim import plots", "crmsim.rules.loyalty -> crmsim.plots"),
+        (
+            "rules/loyalty.py",
+            "from crmsim.report import style",
+            "crmsim.rules.loyalty -> crmsim.report",
+        ),
     ],
 )
 def test_an_upward_import_breaks_the_contract(
@@ -93,7 +101,7 @@ def test_imports_only_for_type_checking_do_not_count(tmp_path: Path) -> None:
     line = (
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n"
-        "    from crmsim.model import CRMModel  # the model is above: only for annotations"
+        "    from crmsim.engine.model import CRMModel  # the model is above: only for annotations"
     )
     done = _lint(_copy_with(tmp_path, "vocabulary.py", line))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -121,3 +129,42 @@ def test_every_module_of_the_package_has_a_layer() -> None:
         f"modules in no layer of the [tool.importlinter] layers contract: {unplaced}; "
         "add each where it belongs in pyproject.toml"
     )
+
+
+def _import_circles(package: str) -> list[str]:
+    """Chains by which a module of ``package`` imports itself back at run time."""
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (.[dev])")
+    graph = grimp.build_graph(package, exclude_type_checking_imports=True, cache_dir=None)
+    circles = []
+    for module in sorted(graph.modules):
+        if module == package:
+            continue  # the package's front door re-exports from below; nothing imports it
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported == package or imported.startswith(module + "."):
+                continue  # a package importing its own submodules is not a circle
+            chain = graph.find_shortest_chain(importer=imported, imported=module)
+            if chain and package not in chain:
+                circles.append(" -> ".join((module, *chain)))
+    return circles
+
+
+def test_no_module_imports_itself_back_at_run_time() -> None:
+    """No import circle in crmsim (imports only for type annotations aside)."""
+    assert _import_circles("crmsim") == []
+
+
+def test_an_import_circle_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "circular"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from circular import b\n")
+    (package / "b.py").write_text("from circular import c\n")
+    (package / "c.py").write_text("import circular.a\n")
+    (package / "d.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import circular.e\n"
+    )
+    (package / "e.py").write_text("import circular.d\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    circles = _import_circles("circular")
+    assert "circular.a -> circular.b -> circular.c -> circular.a" in circles
+    assert not any("circular.d" in c or "circular.e" in c for c in circles)

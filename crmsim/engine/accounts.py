@@ -62,13 +62,19 @@ class Books:
         The cost is added to each customer's cost total and taken off their
         realised value, and booked in this month's accounts.
         """
-        if np.ndim(amount) == 0 and (rows.size == 0 or amount == 0):
-            return
-        amount = np.broadcast_to(np.asarray(amount, np.float64), rows.shape)
         column = getattr(self.customers, f"{kind}_cost")
+        if np.ndim(amount) == 0:
+            if rows.size == 0 or amount == 0:
+                return
+            amount = float(amount)
+            # The month's total adds the customers' amounts one by one, as for an array.
+            total = float(np.add.reduce(np.full(rows.size, amount)))
+        else:
+            amount = np.asarray(amount, np.float64)
+            total = float(np.add.reduce(amount))
         column[rows] += amount
         self.customers.value_at_start[rows] -= amount * self.discount_factor
-        self.month[f"{kind}_cost"] += float(amount.sum())
+        self.month[f"{kind}_cost"] += total
 
     def charge_unattributed(self, amount: float, kind: str) -> None:
         """Spend ``amount`` (currency) of cost ``kind`` that reaches no one customer."""

@@ -45,7 +45,7 @@ from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.engine.accounts import Books
 from crmsim.engine.customers import Customer, CustomerTable, draw_purchases_left, draw_traits
 from crmsim.engine.players import Competitor, Firm
-from crmsim.engine.record import MonthRecord, close_month, snapshot
+from crmsim.engine.record import MonthRecord, close_month, snapshots
 from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
 from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
 from crmsim.vocabulary import (
@@ -217,8 +217,7 @@ class CRMModel(mesa.Model):
         self._leaving = self.draws("leaving")
         self.firm.step()
         self.competitor.step()
-        new = self._acquire_customers()
-        rows = np.flatnonzero(self.customers.stage == ACTIVE)
+        new, rows = self._acquire_customers()
         self.month_rows = MonthRows(new=new, customers=rows, payers=rows)
         self._payer_positions = None
         # Customers the firm ended this month (at its review) were its customers too.
@@ -231,7 +230,7 @@ class CRMModel(mesa.Model):
             self._defect(rows, dropped)
         else:
             self._defect(rows, None)
-            stayed = np.flatnonzero(self.customers.stage[rows] == ACTIVE)
+            stayed = (self.customers.stage[rows] == ACTIVE).nonzero()[0]
             self.month_rows.payers = rows[stayed]
             self._payer_positions = stayed
             revenue, _ = self._purchase(rows[stayed], stayed)
@@ -256,8 +255,9 @@ class CRMModel(mesa.Model):
         return self
 
     # ------------------------------------------------------- the month, by part
-    def _acquire_customers(self) -> np.ndarray:
-        """The funnel of the month; returns the rows of the first purchases."""
+    def _acquire_customers(self) -> tuple[np.ndarray, np.ndarray]:
+        """The funnel of the month; returns the rows of the first purchases and of the
+        month's customers (active after acquisition)."""
         table = self.customers
         plan = self.firm.plan
         # Prospects and suspects are different people, so one draw per person serves both
@@ -284,10 +284,12 @@ class CRMModel(mesa.Model):
                 self.books.charge_unattributed(spend, "acquisition")
         if plan.referral_reward:
             self.books.charge(converted[sources == referral], plan.referral_reward, "acquisition")
+        # Referrals turn suspects into prospects: the month's customers are known now.
+        customers = (table.stage == ACTIVE).nonzero()[0]
         referred = acquisition.word_of_mouth_referrals(
             table,
             self.streams["word_of_mouth"],
-            np.flatnonzero(table.stage == ACTIVE),
+            customers,
             self.ladder.referrals_per_month * np.float32(plan.referral_factor),
             referral,
         )
@@ -306,7 +308,7 @@ class CRMModel(mesa.Model):
         stats["new_prospects"] = float(new_prospects.sum())
         stats["referrals"] = referred
         stats["lapsed_prospects"] = lapsed
-        return converted
+        return converted, customers
 
     def _month_effects(self, rows: np.ndarray) -> Combined:
         """Ask every running strategy, once, what it does to the month's customers."""
@@ -425,7 +427,7 @@ class CRMModel(mesa.Model):
         for code, reason in enumerate(DEFECTION_REASONS):
             stats[f"defections_{reason}"] = int(counts[code])
         self.competitor.poached_total += int(counts[PRICE])
-        unhappy = int(np.isin(reasons, SERVICE_OR_PRODUCT).sum())
+        unhappy = int(sum(counts[code] for code in SERVICE_OR_PRODUCT))
         self.deter_prospects(
             self.streams["word_of_mouth"],
             unhappy,
@@ -468,10 +470,11 @@ class CRMModel(mesa.Model):
 
     def _close_month(self) -> None:
         profit = self.books.close_month()
-        active = np.flatnonzero(self.customers.stage == ACTIVE)
+        active = (self.customers.stage == ACTIVE).nonzero()[0]
         close_month(self, profit, active)
-        for i in self.followed:
-            self.history[i].append(snapshot(self, i))
+        if self.followed:
+            for i, state in zip(self.followed, snapshots(self, self.followed), strict=True):
+                self.history[i].append(state)
 
     # ------------------------------------------------- services for strategies
     def draws(self, stream: str) -> np.ndarray:
@@ -550,7 +553,7 @@ class CRMModel(mesa.Model):
     def customer_equity(self, rows: np.ndarray | None = None) -> float:
         """Value of the customer base now: the summed expected CLV of the active customers."""
         if rows is None:
-            rows = np.flatnonzero(self.customers.stage == ACTIVE)
+            rows = (self.customers.stage == ACTIVE).nonzero()[0]
         return float(self.expected_clv(rows).sum(dtype=np.float64))
 
     def month_end_clv(self, active: np.ndarray) -> np.ndarray:
@@ -578,7 +581,17 @@ class CRMModel(mesa.Model):
         ]
         return combine(*asked) if asked[0] or asked[1] else NO_EFFECTS
 
-    def _expected_clv(self, rows: np.ndarray, effects: Combined) -> np.ndarray:
+    def expected_margin_per_month(
+        self, rows: np.ndarray, effects: Combined | None = None
+    ) -> np.ndarray:
+        """Expected profit each active customer brings next month at today's spend, currency.
+
+        Gross margin on expected spend (order value x purchase rate x current share of
+        wallet x price) less the cost to serve and what the strategies spend on them
+        (``effects``: the strategies' effects on ``rows``; None asks them now).
+        """
+        if effects is None:
+            effects = self._fresh_effects(rows)
         table = self.customers
         factor = self._spend_factor(rows, effects.spend)
         purchases = table.purchase_rate[rows] if self.non_contractual else np.float32(1.0)
@@ -590,8 +603,18 @@ class CRMModel(mesa.Model):
             cost = strategy_effects.cost(revenue)
             if cost is not None:
                 margin -= cost
-        retention = economics.expected_retention(table, rows, self.non_contractual)
-        return economics.expected_clv(margin, retention, self.monthly_discount_rate)
+        return margin
+
+    def expected_retention(self, rows: np.ndarray) -> np.ndarray:
+        """Each active customer's chance of still being a customer next month."""
+        return economics.expected_retention(self.customers, rows, self.non_contractual)
+
+    def _expected_clv(self, rows: np.ndarray, effects: Combined) -> np.ndarray:
+        return economics.expected_clv(
+            self.expected_margin_per_month(rows, effects),
+            self.expected_retention(rows),
+            self.monthly_discount_rate,
+        )
 
     def _spend_factor(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
         return purchasing.spend_factor(

@@ -110,19 +110,29 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     model.record.keep()
 
 
-def snapshot(model: CRMModel, i: int) -> dict[str, Any]:
-    """One followed customer's state at the end of the month."""
+def snapshots(model: CRMModel, rows: list[int]) -> list[dict[str, Any]]:
+    """The followed customers' states at the end of the month, one dict each."""
     table = model.customers
-    reason = int(table.defection_reason[i])
-    stage = table.stage[i]
-    return {
-        "month": model.month,
-        "stage": STAGES[stage],
-        "tier": TIERS[table.tier[i]],
-        "satisfaction": round(float(table.satisfaction[i]), 4),
-        "expectation": round(float(table.expectation[i]), 4),
-        "revenue": round(float(table.revenue[i]) if stage == ACTIVE else 0.0, 2),
-        "churn_hazard": round(float(table.churn_hazard[i]), 5),
-        "member": bool(table.member[i]),
-        "defection_reason": REASONS[reason] if stage == DEFECTED else None,
-    }
+    picked = np.asarray(rows, np.int64)
+    stage = table.stage[picked].tolist()
+    tier = table.tier[picked].tolist()
+    reason = table.defection_reason[picked].tolist()
+    satisfaction = table.satisfaction[picked].tolist()
+    expectation = table.expectation[picked].tolist()
+    revenue = table.revenue[picked].tolist()
+    hazard = table.churn_hazard[picked].tolist()
+    member = table.member[picked].tolist()
+    return [
+        {
+            "month": model.month,
+            "stage": STAGES[stage[k]],
+            "tier": TIERS[tier[k]],
+            "satisfaction": round(satisfaction[k], 4),
+            "expectation": round(expectation[k], 4),
+            "revenue": round(revenue[k] if stage[k] == ACTIVE else 0.0, 2),
+            "churn_hazard": round(hazard[k], 5),
+            "member": member[k],
+            "defection_reason": REASONS[reason[k]] if stage[k] == DEFECTED else None,
+        }
+        for k in range(len(rows))
+    ]

@@ -73,7 +73,7 @@ def convert_prospects(
         Rows that bought for the first time, the number of lapsed prospects, and the
         number of prospects at the start of the month by source.
     """
-    prospects = np.flatnonzero(table.stage == PROSPECT)
+    prospects = (table.stage == PROSPECT).nonzero()[0]
     source = table.prospect_source[prospects]
     at_start = np.bincount(source, minlength=len(rates_by_source))
     u = draws[prospects]
@@ -106,7 +106,7 @@ def contact_suspects(
     Returns:
         Contacts and new prospects by channel.
     """
-    suspects = np.flatnonzero(table.stage == SUSPECT)
+    suspects = (table.stage == SUSPECT).nonzero()[0]
     contacts = np.zeros(len(channels))
     new_prospects = np.zeros(len(channels), np.int64)
     if suspects.size == 0 or budget <= 0:
@@ -199,7 +199,7 @@ def _move_at_random(
     (as many as there are at most); returns their rows."""
     if expected <= 0:
         return np.zeros(0, np.int64)
-    candidates = np.flatnonzero(table.stage == source)
+    candidates = (table.stage == source).nonzero()[0]
     n = min(int(rng.poisson(expected)), candidates.size)
     if n == 0:
         return np.zeros(0, np.int64)

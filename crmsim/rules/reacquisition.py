@@ -56,7 +56,7 @@ def return_defectors(
     Returns:
         Rows of the customers who come back.
     """
-    gone = np.flatnonzero(table.stage == DEFECTED)
+    gone = (table.stage == DEFECTED).nonzero()[0]
     months = np.minimum(table.months_since_defection[gone], chance_by_month.size - 1)
     recoverability = recoverability_by_reason[table.defection_reason[gone]].astype(np.float32)
     chance = chance_by_month[months] * recoverability

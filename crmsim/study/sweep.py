@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from crmsim.config.fields import Field, ScenarioError, check_value, unknown_key
+from crmsim.config.scenario import resolve_sweep_path
 from crmsim.study.compare import confidence_table
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
@@ -68,12 +69,15 @@ def load_sweep(path: str | Path) -> SweepSpec:
     Scenario files are looked up beside the sweep file first.
 
     Args:
-        path: The sweep file (YAML).
+        path: The sweep file (YAML), or the name of a shipped sweep (``"reward_rate"``).
 
     Raises:
         StudyError: With the file, the field and what is allowed.
     """
-    file = Path(path)
+    try:
+        file = resolve_sweep_path(path)
+    except ScenarioError as error:
+        raise StudyError(str(error)) from None
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except OSError as error:
