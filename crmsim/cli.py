@@ -340,21 +340,27 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(extra)
 
 
+RUN_HEADLINES: tuple[str, ...] = (
+    "months",
+    "customers_ever",
+    "active_customers",
+    "mean_clv",
+    "customer_equity",
+    "retention_rate",
+    "churn_rate",
+    "pareto_share_top20",
+    "cost_per_acquisition",
+    "cost_per_retained_customer_year",
+)
+"""The headline measures ``crmsim run`` prints, in order (labels and units: the registry)."""
+
+
 def _print_run(summary: dict[str, Any]) -> None:
-    rows = [
-        ("scenario", summary["scenario"]),
-        ("seed", summary["seed"]),
-        ("months", summary["months"]),
-        ("customers ever", summary["customers_ever"]),
-        ("active customers at the end", summary["active_customers"]),
-        ("mean realised CLV", f"{summary['mean_clv']:,.2f}"),
-        ("customer equity", f"{summary['customer_equity']:,.0f}"),
-        ("retention rate per month", f"{summary['retention_rate']:.4f}"),
-        ("churn rate per month", f"{summary['churn_rate']:.4f}"),
-        ("profit share of the top 20%", f"{summary['pareto_share_top20']:.2f}"),
-        ("cost per acquisition", f"{summary['cost_per_acquisition']:,.2f}"),
-        ("cost per retained customer-year", f"{summary['cost_per_retained_customer_year']:,.2f}"),
-    ]
+    rows = [("scenario", summary["scenario"]), ("seed", summary["seed"])]
+    for name in RUN_HEADLINES:
+        measure = run_measure(name)
+        label = measure.label[0].lower() + measure.label[1:]
+        rows.append((f"{label} ({measure.unit})", measure.format(summary[name])))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

@@ -74,6 +74,18 @@ class Measure:
         """Axis label of a figure: the label with its unit."""
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
+    def format(self, value: float | None) -> str:
+        """The value in its shown unit for a line of text (percentages with two decimals,
+        large numbers whole with thousands separated)."""
+        if value is None or not math.isfinite(value):
+            return "nan"
+        shown = value * self.scale
+        if self.scale != 1.0:
+            return f"{shown:.2f}"
+        if abs(shown) >= 1000 or float(shown).is_integer():
+            return f"{shown:,.0f}"
+        return f"{shown:,.2f}"
+
 
 def _run(name: str, label: str, unit: str, direction: str, **options) -> Measure:
     return Measure(name, label, unit, RUN, direction, **options)

@@ -49,9 +49,17 @@ def test_quick_benchmark_prints_one_json_document(capsys: pytest.CaptureFixture[
         "customer_months_per_second",
         "customer_months_per_second_min",
         "customer_months_per_second_max",
+        "people_months_per_second",
+        "active_customer_months_per_second",
     ):
         assert _positive(vectorised[key]), key
     assert vectorised["seconds_min"] <= vectorised["seconds"] <= vectorised["seconds_max"]
+    # Active customers are a part of the people in the market: fewer of them per second.
+    share = vectorised["active_share_of_people_months"]
+    assert 0 < share < 1
+    assert vectorised["active_customer_months_per_second"] == pytest.approx(
+        share * vectorised["people_months_per_second"], rel=1e-3
+    )
     per_agent = result["per_agent"]
     assert (per_agent["customers"], per_agent["months"]) == (2_000, 24)
     assert _positive(per_agent["seconds"])

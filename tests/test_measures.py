@@ -47,3 +47,30 @@ def test_intervals_are_written_one_way():
     assert m.format_interval(1234.5, 1000.0, 1500.25) == "1,234 [1,000, 1,500]"
     assert m.format_interval(0.5, -0.25, 1.0, signed=True) == "+0.5 [-0.25, +1]"
     assert m.format_value(float("nan")) == "nan"
+
+
+def _strategy_measures():
+    from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
+
+    for registry in (REGISTRY, COMPETITOR_REGISTRY):
+        for name, cls in sorted(registry.items()):
+            for measure in cls.measures:
+                yield pytest.param(cls, measure, id=f"{name}.{measure.name}")
+
+
+@pytest.mark.parametrize(("strategy", "measure"), list(_strategy_measures()))
+def test_every_strategy_measure_says_what_it_is(strategy, measure):
+    assert measure.level == m.MONTH
+    assert measure.label.strip() and measure.unit.strip()
+    assert measure.direction in m.DIRECTIONS
+    # A strategy's measures are its own: named after it, never a core measure.
+    assert measure.name.startswith(strategy.name) or measure.name.startswith("competitor_")
+    assert (m.MONTH, measure.name) not in m.REGISTRY
+
+
+def test_measures_are_shown_in_their_unit():
+    assert m.run_measure("retention_rate").format(0.97593) == "97.59"
+    assert m.run_measure("customer_equity").format(3_584_048.4) == "3,584,048"
+    assert m.run_measure("mean_clv").format(339.437) == "339.44"
+    assert m.run_measure("customers_ever").format(2499) == "2,499"
+    assert m.run_measure("mean_clv").format(float("nan")) == "nan"

@@ -227,3 +227,25 @@ def test_scenario_readme_reference_is_generated_from_the_schema() -> None:
     assert strategies_markdown() in readme, "regenerate the reference with `make docs`"
     for path in SHIPPED:
         assert f"| `{path.name}` |" in readme, f"{path.name} missing: run `make docs`"
+
+
+def test_a_scenario_is_read_only_and_changes_make_a_copy() -> None:
+    import copy
+    import pickle
+
+    scenario = load_scenario("loyalty_program")
+    with pytest.raises(AttributeError, match="with_changes"):
+        scenario.params.firm.gross_margin = 0.9
+    with pytest.raises(TypeError, match="with_changes"):
+        scenario.data["firm"]["gross_margin"] = 0.9
+    with pytest.raises(TypeError, match="read-only"):
+        scenario.data["ladder"]["churn_multiplier"].append(1.0)
+    with pytest.raises(AttributeError, match="read-only"):
+        scenario.name = "other"
+    changed = scenario.with_changes({"firm.gross_margin": 0.5})
+    assert (changed.params.firm.gross_margin, scenario.params.firm.gross_margin) == (0.5, 0.35)
+    mutable = copy.deepcopy(scenario.data)
+    mutable["firm"]["gross_margin"] = 0.9  # a deep copy is plain data to change
+    assert scenario.params.firm.gross_margin == 0.35
+    again = pickle.loads(pickle.dumps(scenario.data))
+    assert again == scenario.data and Scenario(again).to_yaml() == scenario.to_yaml()

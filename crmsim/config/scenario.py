@@ -34,23 +34,38 @@ TOP_LEVEL_TEXT = ("name", "description")
 
 
 class Scenario:
-    """A validated scenario with every default filled in.
+    """A validated scenario with every default filled in; read-only.
+
+    A scenario never changes once made: ``with_changes`` makes a changed copy
+    (validated again), so one scenario can be shared by many runs.
 
     Attributes:
         name: Short name of the what-if.
         description: One or two sentences for people.
         source: File the scenario came from, or ``"<dict>"``.
-        data: The full settings as nested dictionaries (defaults included).
-        params: The same settings with attribute access, e.g. ``params.firm.gross_margin``.
+        data: The full settings as nested (read-only) mappings, defaults included.
+        params: The same settings by attribute, e.g. ``params.firm.gross_margin``.
     """
 
     def __init__(self, data: Mapping[str, Any], source: str = "<dict>") -> None:
         full = _validated(data, source)
-        self.source = source
-        self.data = full
-        self.name: str = full["name"]
-        self.description: str = full["description"]
-        self.params = _namespace(full)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "data", _frozen(full))
+        object.__setattr__(self, "name", full["name"])
+        object.__setattr__(self, "description", full["description"])
+        object.__setattr__(self, "params", _namespace(full))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(READ_ONLY)
+
+    def strategies(self, section: str = "strategies") -> Mapping[str, Mapping[str, Any]]:
+        """The strategies a scenario runs, by name, with their parameters (``section``:
+        ``"strategies"`` for the firm's, ``"competitor_strategies"`` for the competitor's)."""
+        return self.data[section]
+
+    def channels(self) -> Mapping[str, Mapping[str, Any]]:
+        """The acquisition channels by name, each with its settings."""
+        return self.data["acquisition"]["channels"]
 
     def get(self, path: str) -> Any:
         """The value at a dotted path, e.g. ``"firm.gross_margin"``."""
@@ -89,7 +104,7 @@ class Scenario:
 
     def to_yaml(self) -> str:
         """The full scenario, defaults included, as YAML text."""
-        return yaml.safe_dump(self.data, sort_keys=False)
+        return yaml.safe_dump(_thawed(self.data), sort_keys=False)
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, source={self.source!r})"
@@ -326,7 +341,75 @@ def _cross_checks(full: dict[str, Any]) -> list[str]:
     return problems
 
 
+READ_ONLY = (
+    "scenario settings are read-only; make a changed copy with "
+    "scenario.with_changes({'section.setting': value})"
+)
+
+
+class Settings(SimpleNamespace):
+    """One section of a scenario's settings, read by attribute (``params.firm.gross_margin``);
+    read-only."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(READ_ONLY)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(READ_ONLY)
+
+
+class FrozenDict(dict):
+    """A mapping of scenario settings that cannot be changed in place."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(READ_ONLY)
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        # A deep copy is for changing: it is plain, mutable data.
+        return _thawed(self)
+
+
+class FrozenList(list):
+    """A list of scenario settings (a value per rung, say) that cannot be changed in place."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(READ_ONLY)
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = remove = pop = clear = sort = reverse = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenList, (list(self),))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return _thawed(self)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return FrozenDict({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return FrozenList(_frozen(v) for v in value)
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _thawed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_thawed(v) for v in value]
+    return value
+
+
 def _namespace(value: Any) -> Any:
     if isinstance(value, dict):
-        return SimpleNamespace(**{k: _namespace(v) for k, v in value.items()})
+        return Settings(**{k: _namespace(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_namespace(v) for v in value)
     return value

@@ -138,7 +138,7 @@ class CRMModel(mesa.Model):
         self.ladder = loyalty.Ladder.from_settings(p.ladder)
         self.channels = [
             acquisition.Channel(code=code, name=name, **spec)
-            for code, (name, spec) in enumerate(scenario.data["acquisition"]["channels"].items())
+            for code, (name, spec) in enumerate(scenario.channels().items())
         ]
         self.channel_names = [c.name for c in self.channels]
         self.source_names = [*self.channel_names, REFERRAL, INITIAL_BASE]

@@ -37,7 +37,7 @@ class Player(mesa.Agent):
     def __init__(self, model: CRMModel, registry: dict[str, type[Strategy]], section: str) -> None:
         super().__init__(model)
         self.strategies: list[Strategy] = [
-            registry[name](params) for name, params in model.scenario.data[section].items()
+            registry[name](params) for name, params in model.scenario.strategies(section).items()
         ]
         self.views: list[MarketView] = [
             MarketView(model, strategy, f"{self.stream_prefix}{strategy.name}")

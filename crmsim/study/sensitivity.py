@@ -56,7 +56,7 @@ def lever_changes(scenario: Scenario, lever: str, step: float = 0.01) -> dict[st
     if lever == "acquisition_cost":
         channels = {
             name: spec | {"cost_per_contact": spec["cost_per_contact"] * (1.0 - step)}
-            for name, spec in scenario.data["acquisition"]["channels"].items()
+            for name, spec in scenario.channels().items()
         }
         return {
             "acquisition.budget_per_month": p.acquisition.budget_per_month * (1.0 - step),
