@@ -45,7 +45,7 @@ from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.engine.accounts import Books
 from crmsim.engine.customers import Customer, CustomerTable, draw_purchases_left, draw_traits
 from crmsim.engine.players import Competitor, Firm
-from crmsim.engine.record import MonthRecord, close_month, snapshots
+from crmsim.engine.record import FollowedHistory, MonthRecord, close_month
 from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
 from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
 from crmsim.vocabulary import (
@@ -189,9 +189,14 @@ class CRMModel(mesa.Model):
             if follow is None
             else [int(i) for i in follow]
         )
-        self.history: dict[int, list[dict[str, Any]]] = {i: [] for i in self.followed}
+        self._followed = FollowedHistory(self.followed)
         self.firm.start_strategies()
         self.competitor.start_strategies()
+
+    @property
+    def history(self) -> dict[int, list[dict[str, Any]]]:
+        """The followed customers' month-by-month states, by row."""
+        return self._followed.by_customer()
 
     @property
     def scenario(self) -> Scenario:
@@ -472,9 +477,7 @@ class CRMModel(mesa.Model):
         profit = self.books.close_month()
         active = (self.customers.stage == ACTIVE).nonzero()[0]
         close_month(self, profit, active)
-        if self.followed:
-            for i, state in zip(self.followed, snapshots(self, self.followed), strict=True):
-                self.history[i].append(state)
+        self._followed.keep(self.customers, self.month)
 
     # ------------------------------------------------- services for strategies
     def draws(self, stream: str) -> np.ndarray:
@@ -747,7 +750,7 @@ class CRMModel(mesa.Model):
             realised_clv=float(clv),
             revenue_total=float(table.revenue_total[i]),
             costs={kind: float(getattr(table, f"{kind}_cost")[i]) for kind in COST_KINDS},
-            history=list(self.history.get(i, [])),
+            history=self.history.get(i, []),
         )
 
 

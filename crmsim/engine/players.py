@@ -108,9 +108,12 @@ class Firm(Player):
         self.plan = combine_plans(self.plans())
         self.price_index = self.list_price_index * self.plan.price_factor
         self.acquisition_budget_per_month = self.base_acquisition_budget * self.plan.budget_factor
-        shares = {c.name: c.budget_share for c in self.model.channels}
-        shares.update(self.plan.budget_shares)
-        self.channels = [replace(c, budget_share=shares[c.name]) for c in self.model.channels]
+        if self.plan.budget_shares:
+            shares = {c.name: c.budget_share for c in self.model.channels}
+            shares.update(self.plan.budget_shares)
+            self.channels = [replace(c, budget_share=shares[c.name]) for c in self.model.channels]
+        else:
+            self.channels = self.model.channels
         self.act()
 
 

@@ -110,29 +110,60 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     model.record.keep()
 
 
-def snapshots(model: CRMModel, rows: list[int]) -> list[dict[str, Any]]:
-    """The followed customers' states at the end of the month, one dict each."""
-    table = model.customers
-    picked = np.asarray(rows, np.int64)
-    stage = table.stage[picked].tolist()
-    tier = table.tier[picked].tolist()
-    reason = table.defection_reason[picked].tolist()
-    satisfaction = table.satisfaction[picked].tolist()
-    expectation = table.expectation[picked].tolist()
-    revenue = table.revenue[picked].tolist()
-    hazard = table.churn_hazard[picked].tolist()
-    member = table.member[picked].tolist()
-    return [
-        {
-            "month": model.month,
-            "stage": STAGES[stage[k]],
-            "tier": TIERS[tier[k]],
-            "satisfaction": round(satisfaction[k], 4),
-            "expectation": round(expectation[k], 4),
-            "revenue": round(revenue[k] if stage[k] == ACTIVE else 0.0, 2),
-            "churn_hazard": round(hazard[k], 5),
-            "member": member[k],
-            "defection_reason": REASONS[reason[k]] if stage[k] == DEFECTED else None,
-        }
-        for k in range(len(rows))
-    ]
+FOLLOWED_COLUMNS: tuple[str, ...] = (
+    "stage",
+    "tier",
+    "satisfaction",
+    "expectation",
+    "revenue",
+    "churn_hazard",
+    "member",
+    "defection_reason",
+)
+"""Columns of the table kept each month for the followed customers."""
+
+
+class FollowedHistory:
+    """The month-by-month states of a few followed customers.
+
+    Each month keeps only the followed rows of a few columns; the readable
+    history (one dict per month) is built when asked for.
+
+    Args:
+        rows: The followed rows of the table.
+    """
+
+    def __init__(self, rows: list[int]) -> None:
+        self.rows = list(rows)
+        self._picked = np.asarray(self.rows, np.int64)
+        self._months: list[int] = []
+        self._states: list[tuple[np.ndarray, ...]] = []
+
+    def keep(self, table: Any, month: int) -> None:
+        """Keep this month's state of the followed customers."""
+        if self.rows:
+            self._months.append(month)
+            self._states.append(tuple(getattr(table, c)[self._picked] for c in FOLLOWED_COLUMNS))
+
+    def by_customer(self) -> dict[int, list[dict[str, Any]]]:
+        """Each followed customer's history: one dict per month simulated."""
+        histories: dict[int, list[dict[str, Any]]] = {i: [] for i in self.rows}
+        for month, state in zip(self._months, self._states, strict=True):
+            stage, tier, satisfaction, expectation, revenue, hazard, member, reason = (
+                column.tolist() for column in state
+            )
+            for k, i in enumerate(self.rows):
+                histories[i].append(
+                    {
+                        "month": month,
+                        "stage": STAGES[stage[k]],
+                        "tier": TIERS[tier[k]],
+                        "satisfaction": round(satisfaction[k], 4),
+                        "expectation": round(expectation[k], 4),
+                        "revenue": round(revenue[k] if stage[k] == ACTIVE else 0.0, 2),
+                        "churn_hazard": round(hazard[k], 5),
+                        "member": member[k],
+                        "defection_reason": REASONS[reason[k]] if stage[k] == DEFECTED else None,
+                    }
+                )
+        return histories

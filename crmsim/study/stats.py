@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -32,17 +33,7 @@ def mean_confidence_interval(
         but the mean NaN for one value.
     """
     values = _finite(values)
-    if values.size == 0:
-        return (NAN, NAN, NAN, NAN)
-    mean = float(values.mean())
-    if values.size < 2:
-        return (NAN, mean, NAN, NAN)
-    se = float(stats.sem(values))
-    if se == 0:
-        return (mean, mean, mean, 0.0)
-    with _identical_values_allowed():
-        interval = stats.ttest_1samp(values, 0.0).confidence_interval(level)
-    return (float(interval.low), mean, float(interval.high), se)
+    return _t_interval(values, level, lambda: stats.ttest_1samp(values, 0.0))
 
 
 def paired_interval(
@@ -63,18 +54,7 @@ def paired_interval(
     b = np.asarray(b, dtype=float)
     differences = a - b
     keep = np.isfinite(differences)
-    differences = differences[keep]
-    if differences.size == 0:
-        return (NAN, NAN, NAN, NAN)
-    mean = float(differences.mean())
-    if differences.size < 2:
-        return (NAN, mean, NAN, NAN)
-    se = float(stats.sem(differences))
-    if se == 0:
-        return (mean, mean, mean, 0.0)
-    with _identical_values_allowed():
-        interval = stats.ttest_rel(a[keep], b[keep]).confidence_interval(level)
-    return (float(interval.low), mean, float(interval.high), se)
+    return _t_interval(differences[keep], level, lambda: stats.ttest_rel(a[keep], b[keep]))
 
 
 def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -98,6 +78,24 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[f
     with _identical_values_allowed():
         interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
     return (float(interval.low), float(interval.high))
+
+
+def _t_interval(
+    sample: np.ndarray, level: float, test: Callable[[], Any]
+) -> tuple[float, float, float, float]:
+    """``(low, mean, high, standard_error)`` of a sample's mean from scipy's ``test``,
+    with the edge cases of :func:`mean_confidence_interval`."""
+    if sample.size == 0:
+        return (NAN, NAN, NAN, NAN)
+    mean = float(sample.mean())
+    if sample.size < 2:
+        return (NAN, mean, NAN, NAN)
+    se = float(stats.sem(sample))
+    if se == 0:
+        return (mean, mean, mean, 0.0)
+    with _identical_values_allowed():
+        interval = test().confidence_interval(level)
+    return (float(interval.low), mean, float(interval.high), se)
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
