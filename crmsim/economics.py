@@ -232,8 +232,8 @@ def summary(model: CRMModel) -> dict[str, Any]:
         + equity * (1.0 + model.monthly_discount_rate) ** -months,
         "total_revenue": float(series["revenue"].sum()),
         "total_profit": float(series["profit"].sum()),
-        "retention_rate": 1.0 - defected_total / at_risk if at_risk else float("nan"),
-        "churn_rate": (defected_total - defections["fired"]) / at_risk if at_risk else float("nan"),
+        "retention_rate": retention_rate(at_risk, defected_total),
+        "churn_rate": churn_rate(at_risk, defected_total, defections["fired"]),
         "mean_monthly_retention": float(series["retention_rate"].mean()),
         "reacquisition_rate": float(
             (series["returned"].sum() + series["won_back"].sum())
