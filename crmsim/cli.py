@@ -4,8 +4,8 @@ Examples::
 
     crmsim list
     crmsim run baseline --seed 7 --months 60 --out out/baseline
-    crmsim compare scenarios/baseline.yaml scenarios/loyalty_program.yaml --replications 20
-    crmsim sweep sweeps/reward_rate.yaml --workers 2
+    crmsim compare baseline loyalty_program --replications 20
+    crmsim sweep reward_rate --workers 2
     crmsim sensitivity baseline --replications 20
     crmsim bench --quick
 

@@ -3,7 +3,7 @@
 - ``fields``: kinds of value and their checks;
 - ``schema``: every setting of a scenario, with its default and unit;
 - ``scenario``: reading, validating and changing scenarios;
-- ``docs``: the generated reference in ``scenarios/README.md``.
+- ``docs``: the generated reference in ``crmsim/scenarios/README.md``.
 
 Import from the modules themselves (``from crmsim.config.scenario import
 load_scenario``); this package imports nothing, so the field table stays

@@ -1,4 +1,4 @@
-"""The generated reference of every setting and strategy (``scenarios/README.md``).
+"""The generated reference of every setting and strategy (``crmsim/scenarios/README.md``).
 
 ``make docs`` rewrites the generated part of the README from the schema and the
 strategy registry, so the reference never drifts from the code.
@@ -16,7 +16,7 @@ from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
 
 def schema_markdown() -> str:
-    """The reference of every setting as Markdown tables (kept in ``scenarios/README.md``)."""
+    """The reference of every setting as Markdown tables (in ``crmsim/scenarios/README.md``)."""
     lines = []
     for section, fields in SCHEMA.items():
         lines += [f"### `{section}`", "", "| setting | allowed | unit | default | meaning |"]
@@ -71,7 +71,7 @@ def strategies_markdown() -> str:
 
 
 def update_scenario_readme(path: str) -> None:
-    """Rewrite the generated reference at the end of ``scenarios/README.md``."""
+    """Rewrite the generated reference at the end of ``crmsim/scenarios/README.md``."""
     marker = "<!-- generated from crmsim"
     with open(path, encoding="utf-8") as file:
         text = file.read()
@@ -106,4 +106,4 @@ def shipped_markdown(readme_path: str) -> str:
 if __name__ == "__main__":
     import sys
 
-    update_scenario_readme(sys.argv[1] if len(sys.argv) > 1 else "scenarios/README.md")
+    update_scenario_readme(sys.argv[1] if len(sys.argv) > 1 else "crmsim/scenarios/README.md")

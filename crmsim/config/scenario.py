@@ -114,8 +114,8 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
     Args:
-        path: A YAML file, or the name of a scenario shipped in ``scenarios/``
-            (``"baseline"`` finds ``scenarios/baseline.yaml``).
+        path: A YAML file, or the name of a scenario shipped in ``crmsim/scenarios/``
+            (``"baseline"`` finds ``crmsim/scenarios/baseline.yaml``).
 
     Raises:
         ScenarioError: The file is missing, is not valid YAML, or breaks the schema.
