@@ -51,7 +51,6 @@ from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, co
 from crmsim.vocabulary import (
     ACTIVE,
     COST_KINDS,
-    DEFECTED,
     DEFECTION_REASONS,
     FIRED,
     INITIAL_BASE,
@@ -762,4 +761,4 @@ def _normalised(weights: list[float]) -> np.ndarray:
     return array / total
 
 
-__all__ = ["CRMModel", "DEFECTED"]
+__all__ = ["CRMModel"]
