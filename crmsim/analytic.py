@@ -110,6 +110,10 @@ def _output(result: npt.NDArray[np.float64]) -> FloatOrArray:
 def _validate_retention_and_discount(retention_rate: float, discount_rate: float) -> None:
     if not (math.isfinite(retention_rate) and 0.0 <= retention_rate < 1.0):
         raise ValueError(f"retention_rate must satisfy 0 <= r < 1, got {retention_rate!r}")
+    _validate_discount(discount_rate)
+
+
+def _validate_discount(discount_rate: float) -> None:
     if not (math.isfinite(discount_rate) and discount_rate >= 0.0):
         raise ValueError(f"discount_rate must be a finite number >= 0, got {discount_rate!r}")
 
@@ -203,7 +207,7 @@ def margin_multiple(
         retention = np.asarray(retention_rate)
         if not np.all(np.isfinite(retention) & (retention >= 0.0) & (retention < 1.0)):
             raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
-        _validate_retention_and_discount(0.0, discount_rate)
+        _validate_discount(discount_rate)
     denominator = 1.0 + discount_rate - retention
     if margin_timing == "end":
         return retention / denominator

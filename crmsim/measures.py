@@ -17,7 +17,6 @@ is good news.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crmsim.vocabulary import COST_KINDS, REASONS, STAGES, TIERS
@@ -68,11 +67,6 @@ class Measure:
     def header(self) -> str:
         """Column header for terminal tables."""
         return self.short or self.label
-
-    @property
-    def axis_label(self) -> str:
-        """Axis label of a figure: the label with its unit."""
-        return f"{self.label} ({self.unit})" if self.unit else self.label
 
     def format(self, value: float | None) -> str:
         """The value in its shown unit for a line of text (percentages with two decimals,
@@ -261,11 +255,8 @@ def run_measure(name: str) -> Measure:
     return _lookup(RUN, name)
 
 
-def monthly_measure(name: str, extra: Iterable[Measure] = ()) -> Measure:
-    """The monthly measure called ``name`` (core, or one of ``extra``: strategies' own)."""
-    for measure in extra:
-        if measure.name == name:
-            return measure
+def monthly_measure(name: str) -> Measure:
+    """The core monthly measure called ``name`` (strategies declare their own)."""
     return _lookup(MONTH, name)
 
 

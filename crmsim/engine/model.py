@@ -316,15 +316,8 @@ class CRMModel(mesa.Model):
 
     def _month_effects(self, rows: np.ndarray) -> Combined:
         """Ask every running strategy, once, what it does to the month's customers."""
-        self._own_effects = {}
-        asked = []
-        for player in (self.firm, self.competitor):
-            effects = []
-            for strategy, view in player.running():
-                self._own_effects[id(strategy)] = strategy.effects(view, rows)
-                effects.append((strategy.name, self._own_effects[id(strategy)]))
-            asked.append(effects)
-        return combine(*asked) if asked[0] or asked[1] else NO_EFFECTS
+        combined, self._own_effects = self._ask_effects(rows)
+        return combined
 
     def _update_satisfaction(self, rows: np.ndarray) -> np.ndarray:
         p = self.scenario.params
@@ -577,11 +570,19 @@ class CRMModel(mesa.Model):
         return clv
 
     def _fresh_effects(self, rows: np.ndarray) -> Combined:
-        asked = [
-            [(strategy.name, strategy.effects(view, rows)) for strategy, view in player.running()]
-            for player in (self.firm, self.competitor)
-        ]
-        return combine(*asked) if asked[0] or asked[1] else NO_EFFECTS
+        return self._ask_effects(rows)[0]
+
+    def _ask_effects(self, rows: np.ndarray) -> tuple[Combined, dict[int, Effects | None]]:
+        """The running strategies' effects on ``rows``, combined and each strategy's own."""
+        own: dict[int, Effects | None] = {}
+        asked = []
+        for player in (self.firm, self.competitor):
+            named = []
+            for strategy, view in player.running():
+                own[id(strategy)] = strategy.effects(view, rows)
+                named.append((strategy.name, own[id(strategy)]))
+            asked.append(named)
+        return (combine(*asked) if own else NO_EFFECTS), own
 
     def expected_margin_per_month(
         self, rows: np.ndarray, effects: Combined | None = None

@@ -155,10 +155,6 @@ class MarketView:
         """
         self._model.books.charge(rows, amount, kind)
 
-    def charge_unattributed(self, amount: float, kind: str = "programme") -> None:
-        """Spend ``amount`` (currency) not attributable to any one customer."""
-        self._model.books.charge_unattributed(amount, kind)
-
     def reacquire(self, rows: np.ndarray, cost_per_customer: Any) -> None:
         """Win back defected customers ``rows`` now; each is charged ``cost_per_customer``."""
         self._model.reacquire(rows, cost_per_customer, won_back=True)
