@@ -165,7 +165,7 @@ def customer_frame(model: CRMModel) -> pd.DataFrame:
     table = model.customers
     bought = np.flatnonzero(table.acquired_month >= 0)
     clv = realised_clv(table, model.monthly_discount_rate)[bought]
-    source_names = [*model.channel_names, "referral", "initial_base"]
+    source_names = model.funnel.source_names
     reason = table.defection_reason[bought]
     frame = pd.DataFrame(
         {
@@ -263,9 +263,9 @@ def funnel_conversion(model: CRMModel) -> dict[str, dict[str, float]]:
     first purchases per prospect-month; ``cost_per_acquisition``: channel spend
     per customer it brought.
     """
-    funnel = model.funnel_totals
+    funnel = model.funnel.totals
     out = {}
-    for code, name in enumerate([*model.channel_names, "referral"]):
+    for code, name in enumerate(model.funnel.source_names[:-1]):
         contacts = funnel["contacts"][code]
         prospects = funnel["new_prospects"][code]
         prospect_months = funnel["prospects_at_start"][code]

@@ -170,7 +170,9 @@ def test_focus_high_value_validation_names_the_parameter() -> None:
 # ------------------------------------------------------------ referral_program
 def referred_since_start(model: CRMModel, stats: pd.DataFrame) -> float:
     table = model.customers
-    return float(((table.source == model.referral_code) & (table.acquired_month >= START)).sum())
+    return float(
+        ((table.source == model.funnel.referral_code) & (table.acquired_month >= START)).sum()
+    )
 
 
 def test_referral_program_brings_more_referred_customers() -> None:
@@ -199,7 +201,7 @@ def test_referral_rewards_are_acquisition_costs_of_the_referred() -> None:
     )
     # Each month's referred first purchases, read back from the customer table.
     table = model.customers
-    referred = (table.source == model.referral_code) & (table.acquired_month >= START)
+    referred = (table.source == model.funnel.referral_code) & (table.acquired_month >= START)
     by_month = np.bincount(table.acquired_month[referred], minlength=MONTHS)[START:]
     assert np.array_equal(by_month, after["referral_program_referred_customers"].to_numpy())
     # The reward is the whole acquisition cost of a referred customer (no channel paid for them).
@@ -219,12 +221,15 @@ def test_referral_program_validation_names_the_parameter() -> None:
 # ------------------------------------------------------------ acquisition_mix
 def paid_newcomers(model: CRMModel) -> np.ndarray:
     table = model.customers
-    return (table.acquired_month >= START) & (table.source < len(model.channels))
+    return (table.acquired_month >= START) & (table.source < len(model.funnel.channels))
 
 
 def mean_clv_of_paid_newcomers(model: CRMModel, stats: pd.DataFrame) -> float:
     frame = model.customer_frame()
-    frame = frame[(frame["acquired_month"] >= START) & frame["source"].isin(model.channel_names)]
+    frame = frame[
+        (frame["acquired_month"] >= START)
+        & frame["source"].isin([c.name for c in model.funnel.channels])
+    ]
     return float(frame["realised_clv"].mean())
 
 
@@ -258,7 +263,7 @@ def test_acquisition_mix_spends_the_planned_budget_on_each_channel() -> None:
     assert np.allclose(after["acquisition_cost"], budget * factor)
     assert np.allclose(after["acquisition_mix_lookalike_spend"], budget * factor * share)
     assert np.allclose(after["acquisition_mix_mass_spend"], budget * factor * (1 - share))
-    spend = model.funnel_totals["spend"]
+    spend = model.funnel.totals["spend"]
     for code, (name, channel) in enumerate(channels.items()):
         planned = share if channel["lookalike_strength"] > 0 else 1 - share
         expected = budget * channel["budget_share"] * START + budget * factor * planned * (
@@ -269,8 +274,10 @@ def test_acquisition_mix_spends_the_planned_budget_on_each_channel() -> None:
     # channel's spend in a month it brought nobody is booked as unattributed).
     table = model.customers
     paid = paid_newcomers(model)
-    lookalike_channel = np.array([c.lookalike_strength > 0 for c in model.channels])
-    from_lookalike = paid & lookalike_channel[np.minimum(table.source, len(model.channels) - 1)]
+    lookalike_channel = np.array([c.lookalike_strength > 0 for c in model.funnel.channels])
+    from_lookalike = (
+        paid & lookalike_channel[np.minimum(table.source, len(model.funnel.channels) - 1)]
+    )
     kinds = (("lookalike", from_lookalike), ("mass", paid & ~from_lookalike))
     attributed = 0.0
     for kind, customers in kinds:

@@ -11,12 +11,16 @@ operations; :class:`Customer` reads one row back as an object for teaching.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmsim import economics
 from crmsim.analytic import beta_parameters_from_mean_polarization
-from crmsim.vocabulary import NO_REASON, TIERS
+from crmsim.vocabulary import COST_KINDS, NO_REASON, REASONS, STAGES, TIERS
+
+if TYPE_CHECKING:
+    from crmsim.engine.model import CRMModel
 
 
 class CustomerTable:
@@ -202,6 +206,37 @@ class Customer:
     revenue_total: float
     costs: dict[str, float]
     history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, model: CRMModel, i: int) -> Customer:
+        """Customer ``i`` of a model's table as it stands, with their followed history."""
+        table = model.customers
+        if not 0 <= i < table.size:
+            raise IndexError(f"customer {i} does not exist; rows are 0..{table.size - 1}")
+        reason = int(table.defection_reason[i])
+        acquired = int(table.acquired_month[i])
+        clv = economics.realised_clv(table, model.monthly_discount_rate)[i]
+        return cls(
+            id=i,
+            stage=STAGES[table.stage[i]],
+            tier=TIERS[table.tier[i]],
+            tenure_months=int(table.tenure_months[i]),
+            satisfaction=float(table.satisfaction[i]),
+            expectation=float(table.expectation[i]),
+            share_of_wallet=float(model.share_of_wallet(np.array([i]))[0]),
+            price_sensitivity=float(table.price_sensitivity[i]),
+            churn_probability=float(table.churn_probability[i]),
+            defection_reason=REASONS[reason] if reason >= 0 else None,
+            months_since_defection=int(table.months_since_defection[i]),
+            acquired_month=acquired if acquired >= 0 else None,
+            source=model.funnel.source_names[table.source[i]] if acquired >= 0 else "none",
+            times_returned=int(table.times_returned[i]),
+            member=bool(table.member[i]),
+            realised_clv=float(clv),
+            revenue_total=float(table.revenue_total[i]),
+            costs={kind: float(getattr(table, f"{kind}_cost")[i]) for kind in COST_KINDS},
+            history=model.history.get(i, []),
+        )
 
     def story(self) -> str:
         """The customer's life in plain words, one line per change of state."""

@@ -44,22 +44,19 @@ from crmsim import economics
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.engine.accounts import Books
 from crmsim.engine.customers import Customer, CustomerTable, draw_purchases_left, draw_traits
+from crmsim.engine.funnel import Funnel
 from crmsim.engine.players import Competitor, Firm
 from crmsim.engine.record import FollowedHistory, MonthRecord, close_month
+from crmsim.engine.valuation import Valuation
 from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
 from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
 from crmsim.vocabulary import (
     ACTIVE,
-    COST_KINDS,
     DEFECTION_REASONS,
     FIRED,
-    INITIAL_BASE,
     PRICE,
     REASONS,
-    REFERRAL,
     SERVICE_OR_PRODUCT,
-    STAGES,
-    TIERS,
 )
 
 STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing")
@@ -135,17 +132,7 @@ class CRMModel(mesa.Model):
         self._strategy_streams: dict[str, np.random.Generator] = {}
 
         self.ladder = loyalty.Ladder.from_settings(p.ladder)
-        self.channels = [
-            acquisition.Channel(code=code, name=name, **spec)
-            for code, (name, spec) in enumerate(scenario.channels().items())
-        ]
-        self.channel_names = [c.name for c in self.channels]
-        self.source_names = [*self.channel_names, REFERRAL, INITIAL_BASE]
-        self.referral_code = len(self.channels)
-        self.initial_base_code = len(self.channels) + 1
-        self.conversion_rates = acquisition.conversion_rates(
-            self.channels, p.acquisition.referral_conversion_rate
-        )
+        self.funnel = Funnel(self)
         self.market_expectation = p.market.expectation_start
         self.background_mix = _normalised(
             [getattr(p.customers.background_reason_mix, r) for r in DEFECTION_REASONS]
@@ -162,20 +149,12 @@ class CRMModel(mesa.Model):
         self.customers = CustomerTable(p.simulation.customers)
         draw_traits(self.customers, self.streams["traits"], p.customers)
         self.market_mean_order_value = float(self.customers.order_value.mean(dtype=np.float64))
-        self.channel_weights = [
-            self.customers.resemblance ** np.float32(c.lookalike_strength)
-            if c.lookalike_strength > 0
-            else None
-            for c in self.channels
-        ]
+        self.funnel.weigh_the_market()
         self.books = Books(self.customers, self.monthly_discount_rate, self.pays_at_start)
         self.firm = Firm(self)
         self.competitor = Competitor(self)
         self.record = MonthRecord([*self.firm.strategies, *self.competitor.strategies])
-        self.funnel_totals = {
-            key: np.zeros(len(self.channels) + 1)
-            for key in ("contacts", "new_prospects", "prospects_at_start", "conversions", "spend")
-        }
+        self.valuation = Valuation(self, self._fresh_effects)
         self.month_rows = MonthRows()
         self._newcomers = np.zeros(0, np.int64)
         self._payer_positions: np.ndarray | None = None
@@ -221,7 +200,7 @@ class CRMModel(mesa.Model):
         self._leaving = self.draws("leaving")
         self.firm.step()
         self.competitor.step()
-        new, rows = self._acquire_customers()
+        new, rows = self.funnel.month(self._joining)
         self.month_rows = MonthRows(new=new, customers=rows, payers=rows)
         self._payer_positions = None
         # Customers the firm ended this month (at its review) were its customers too.
@@ -259,61 +238,6 @@ class CRMModel(mesa.Model):
         return self
 
     # ------------------------------------------------------- the month, by part
-    def _acquire_customers(self) -> tuple[np.ndarray, np.ndarray]:
-        """The funnel of the month; returns the rows of the first purchases and of the
-        month's customers (active after acquisition)."""
-        table = self.customers
-        plan = self.firm.plan
-        # Prospects and suspects are different people, so one draw per person serves both
-        # steps (a prospect who lapses this month is not contacted again this month).
-        rates = self.conversion_rates.copy()
-        referral = self.referral_code
-        rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
-        converted, lapsed, at_start = acquisition.convert_prospects(
-            table, self._joining, rates, self.scenario.params.acquisition.prospect_lapse_per_month
-        )
-        budget = self.firm.acquisition_budget_per_month
-        contacts, new_prospects = acquisition.contact_suspects(
-            table, self._joining, self.firm.channels, budget, self.channel_weights
-        )
-        sources = table.prospect_source[converted]
-        self._welcome(converted, source=sources)
-        for channel, spend, brought in acquisition.channel_spend(
-            self.firm.channels, budget, converted, sources
-        ):
-            self.funnel_totals["spend"][channel.code] += spend
-            if brought.size:
-                self.books.charge(brought, spend / brought.size, "acquisition")
-            elif spend > 0:
-                self.books.charge_unattributed(spend, "acquisition")
-        if plan.referral_reward:
-            self.books.charge(converted[sources == referral], plan.referral_reward, "acquisition")
-        # Referrals turn suspects into prospects: the month's customers are known now.
-        customers = (table.stage == ACTIVE).nonzero()[0]
-        referred = acquisition.word_of_mouth_referrals(
-            table,
-            self.streams["word_of_mouth"],
-            customers,
-            self.ladder.referrals_per_month * np.float32(plan.referral_factor),
-            referral,
-        )
-        new_prospects = np.append(new_prospects, referred)
-        contacts = np.append(contacts, referred)
-        conversions = np.bincount(sources, minlength=len(self.channels) + 1)
-        for key, value in (
-            ("contacts", contacts),
-            ("new_prospects", new_prospects),
-            ("prospects_at_start", at_start),
-            ("conversions", conversions),
-        ):
-            self.funnel_totals[key] += value
-        stats = self.record.stats
-        stats["acquired"] = converted.size
-        stats["new_prospects"] = float(new_prospects.sum())
-        stats["referrals"] = referred
-        stats["lapsed_prospects"] = lapsed
-        return converted, customers
-
     def _month_effects(self, rows: np.ndarray) -> Combined:
         """Ask every running strategy, once, what it does to the month's customers."""
         combined, self._own_effects = self._ask_effects(rows)
@@ -347,7 +271,7 @@ class CRMModel(mesa.Model):
             rows,
             self._joining,
             satisfaction_now,
-            self._expected_spend(rows, self._effects.spend),
+            self.valuation.expected_spend(rows, self._effects.spend),
             self.ladder,
         )
         self.record.stats["promoted"] = promoted
@@ -362,7 +286,7 @@ class CRMModel(mesa.Model):
         strategy_spend = self._effects.spend
         if picked is not None and strategy_spend is not None:
             strategy_spend = strategy_spend[picked]
-        factor = self._spend_factor(payers, strategy_spend)
+        factor = self.valuation.spend_factor(payers, strategy_spend)
         price = self.firm.price_index
         if not self.non_contractual:
             return purchasing.pay_monthly_bills(table, payers, factor, price), None
@@ -536,38 +460,31 @@ class CRMModel(mesa.Model):
             * self.ladder.price_sensitivity_multiplier[table.tier[rows]]
         )
 
-    def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
-        """Share of each customer's category spend the firm gets now (ladder and strategies)."""
-        spend = self._fresh_effects(rows).spend
-        return self.customers.base_share_of_wallet[rows] * self._spend_factor(rows, spend)
-
     def expected_clv(self, rows: np.ndarray) -> np.ndarray:
-        """Expected (prospective) CLV of active customers ``rows`` as things stand, currency."""
-        return self._expected_clv(rows, self._fresh_effects(rows))
+        """Expected (prospective) CLV of active customers ``rows`` as things stand, currency
+        (``crmsim.engine.valuation``)."""
+        return self.valuation.expected_clv(rows)
 
     def customer_equity(self, rows: np.ndarray | None = None) -> float:
         """Value of the customer base now: the summed expected CLV of the active customers."""
-        if rows is None:
-            rows = (self.customers.stage == ACTIVE).nonzero()[0]
-        return float(self.expected_clv(rows).sum(dtype=np.float64))
+        return self.valuation.customer_equity(rows)
+
+    def expected_margin_per_month(self, rows: np.ndarray) -> np.ndarray:
+        """Expected profit each active customer brings next month at today's spend, currency."""
+        return self.valuation.expected_margin_per_month(rows)
+
+    def expected_retention(self, rows: np.ndarray) -> np.ndarray:
+        """Each active customer's chance of still being a customer next month."""
+        return self.valuation.expected_retention(rows)
+
+    def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
+        """Share of each customer's category spend the firm gets now (ladder and strategies)."""
+        return self.valuation.share_of_wallet(rows)
 
     def month_end_clv(self, active: np.ndarray) -> np.ndarray:
-        """Expected CLV of the customers active at month end, with the month's effects for
-        the month's customers (the same effects the books used) and fresh ones for those
-        who came back at month end."""
-        customers = self.month_rows.customers
-        if self._effects is NO_EFFECTS or active.size == 0:
-            return self._expected_clv(active, NO_EFFECTS)
-        stayed = np.isin(active, customers, assume_unique=True)
-        clv = np.empty(active.size, np.float32)
-        kept = active[stayed]
-        clv[stayed] = self._expected_clv(
-            kept, self._effects.subset(np.searchsorted(customers, kept))
-        )
-        if not stayed.all():
-            back = active[~stayed]
-            clv[~stayed] = self._expected_clv(back, self._fresh_effects(back))
-        return clv
+        """Expected CLV of the customers active at month end (the month's customers with the
+        effects the books used)."""
+        return self.valuation.month_end_clv(active, self.month_rows.customers, self._effects)
 
     def _fresh_effects(self, rows: np.ndarray) -> Combined:
         return self._ask_effects(rows)[0]
@@ -583,52 +500,6 @@ class CRMModel(mesa.Model):
                 named.append((strategy.name, own[id(strategy)]))
             asked.append(named)
         return (combine(*asked) if own else NO_EFFECTS), own
-
-    def expected_margin_per_month(
-        self, rows: np.ndarray, effects: Combined | None = None
-    ) -> np.ndarray:
-        """Expected profit each active customer brings next month at today's spend, currency.
-
-        Gross margin on expected spend (order value x purchase rate x current share of
-        wallet x price) less the cost to serve and what the strategies spend on them
-        (``effects``: the strategies' effects on ``rows``; None asks them now).
-        """
-        if effects is None:
-            effects = self._fresh_effects(rows)
-        table = self.customers
-        factor = self._spend_factor(rows, effects.spend)
-        purchases = table.purchase_rate[rows] if self.non_contractual else np.float32(1.0)
-        revenue = table.order_value[rows] * purchases * factor * np.float32(self.firm.price_index)
-        margin = revenue * np.float32(self.firm.gross_margin) - np.float32(
-            self.firm.cost_to_serve_per_month
-        )
-        for strategy_effects in effects.costs.values():
-            cost = strategy_effects.cost(revenue)
-            if cost is not None:
-                margin -= cost
-        return margin
-
-    def expected_retention(self, rows: np.ndarray) -> np.ndarray:
-        """Each active customer's chance of still being a customer next month."""
-        return economics.expected_retention(self.customers, rows, self.non_contractual)
-
-    def _expected_clv(self, rows: np.ndarray, effects: Combined) -> np.ndarray:
-        return economics.expected_clv(
-            self.expected_margin_per_month(rows, effects),
-            self.expected_retention(rows),
-            self.monthly_discount_rate,
-        )
-
-    def _spend_factor(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
-        return purchasing.spend_factor(
-            self.customers, rows, self.ladder.spend_multiplier, strategy_spend
-        )
-
-    def _expected_spend(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
-        """Expected spend with the firm next month at today's share of wallet, currency."""
-        table = self.customers
-        rate = table.purchase_rate[rows] if self.non_contractual else np.float32(1.0)
-        return table.order_value[rows] * rate * self._spend_factor(rows, strategy_spend)
 
     def _loyalty_factor(self, rows: np.ndarray, strategy_churn: np.ndarray | None) -> np.ndarray:
         """Multiplier of switching hazards from the ladder rung and running strategies."""
@@ -660,10 +531,10 @@ class CRMModel(mesa.Model):
     def _open_with_initial_base(self, share: float) -> None:
         """The first ``share`` of the market are customers at month 0 (traits are random)."""
         n = int(round(share * self.customers.size))
-        self._welcome(np.arange(n), source=np.full(n, self.initial_base_code, np.int8))
+        self.welcome(np.arange(n), source=np.full(n, self.funnel.initial_base_code, np.int8))
 
-    def _welcome(self, rows: np.ndarray, source: np.ndarray) -> None:
-        """New customers: their first purchase is this month."""
+    def welcome(self, rows: np.ndarray, source: np.ndarray) -> None:
+        """New customers (first purchase this month, from ``source``) start a relationship."""
         table = self.customers
         table.stage[rows] = ACTIVE
         table.acquired_month[rows] = self.month
@@ -712,7 +583,7 @@ class CRMModel(mesa.Model):
         """
         self.customers = None
         self.books.customers = None
-        self.channel_weights = []
+        self.funnel.release()
         self._joining = self._leaving = None
         self._effects = NO_EFFECTS
         self._own_effects = {}
@@ -724,34 +595,7 @@ class CRMModel(mesa.Model):
 
     def customer(self, i: int) -> Customer:
         """One customer as an object, with their history if they were followed."""
-        table = self.customers
-        if not 0 <= i < table.size:
-            raise IndexError(f"customer {i} does not exist; rows are 0..{table.size - 1}")
-        reason = int(table.defection_reason[i])
-        acquired = int(table.acquired_month[i])
-        rows = np.array([i])
-        clv = economics.realised_clv(table, self.monthly_discount_rate)[i]
-        return Customer(
-            id=i,
-            stage=STAGES[table.stage[i]],
-            tier=TIERS[table.tier[i]],
-            tenure_months=int(table.tenure_months[i]),
-            satisfaction=float(table.satisfaction[i]),
-            expectation=float(table.expectation[i]),
-            share_of_wallet=float(self.share_of_wallet(rows)[0]),
-            price_sensitivity=float(table.price_sensitivity[i]),
-            churn_probability=float(table.churn_probability[i]),
-            defection_reason=REASONS[reason] if reason >= 0 else None,
-            months_since_defection=int(table.months_since_defection[i]),
-            acquired_month=acquired if acquired >= 0 else None,
-            source=self.source_names[table.source[i]] if acquired >= 0 else "none",
-            times_returned=int(table.times_returned[i]),
-            member=bool(table.member[i]),
-            realised_clv=float(clv),
-            revenue_total=float(table.revenue_total[i]),
-            costs={kind: float(getattr(table, f"{kind}_cost")[i]) for kind in COST_KINDS},
-            history=self.history.get(i, []),
-        )
+        return Customer.read(self, i)
 
 
 def _normalised(weights: list[float]) -> np.ndarray:

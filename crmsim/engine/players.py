@@ -93,7 +93,7 @@ class Firm(Player):
         self.quality_improvement_per_month: float = firm.quality_improvement_per_month
         self.base_acquisition_budget: float = model.scenario.params.acquisition.budget_per_month
         self.acquisition_budget_per_month: float = self.base_acquisition_budget
-        self.channels: list[Channel] = list(model.channels)
+        self.channels: list[Channel] = list(model.funnel.channels)
         self.plan = Plan()
 
     @property
@@ -109,11 +109,13 @@ class Firm(Player):
         self.price_index = self.list_price_index * self.plan.price_factor
         self.acquisition_budget_per_month = self.base_acquisition_budget * self.plan.budget_factor
         if self.plan.budget_shares:
-            shares = {c.name: c.budget_share for c in self.model.channels}
+            shares = {c.name: c.budget_share for c in self.model.funnel.channels}
             shares.update(self.plan.budget_shares)
-            self.channels = [replace(c, budget_share=shares[c.name]) for c in self.model.channels]
+            self.channels = [
+                replace(c, budget_share=shares[c.name]) for c in self.model.funnel.channels
+            ]
         else:
-            self.channels = self.model.channels
+            self.channels = self.model.funnel.channels
         self.act()
 
 

@@ -60,7 +60,7 @@ class MarketView:
     @property
     def channels(self) -> list[Channel]:
         """The scenario's acquisition channels (by code)."""
-        return self._model.channels
+        return self._model.funnel.channels
 
     @property
     def channels_this_month(self) -> list[Channel]:
@@ -75,7 +75,7 @@ class MarketView:
     @property
     def referral_code(self) -> int:
         """Source code of prospects referred by word of mouth."""
-        return self._model.referral_code
+        return self._model.funnel.referral_code
 
     @property
     def price_index(self) -> float:

@@ -1,0 +1,130 @@
+"""The acquisition funnel of a month: suspects, prospects, first purchases.
+
+Prospects make a first purchase or lose interest; the firm's paid channels
+(mass and look-alike) contact suspects, charging each channel's spend to the
+customers it brought; advocates and raving fans bring prospects by word of
+mouth. The rules are in ``crmsim.rules.acquisition``; this module runs them
+in the month's order and keeps the funnel's running totals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from crmsim.rules import acquisition
+from crmsim.vocabulary import ACTIVE, INITIAL_BASE, REFERRAL
+
+if TYPE_CHECKING:
+    from crmsim.engine.model import CRMModel
+
+FUNNEL_TOTALS = ("contacts", "new_prospects", "prospects_at_start", "conversions", "spend")
+"""Running totals kept per source (each paid channel, then referral)."""
+
+
+class Funnel:
+    """The firm's acquisition channels and what they have done so far.
+
+    Args:
+        model: The model whose market the funnel works on.
+
+    Attributes:
+        channels: The scenario's paid channels (codes 0..k-1).
+        source_names: Names of the sources of a customer, by code: the channels,
+            then referral, then the initial base.
+        referral_code: Source code of referred customers.
+        initial_base_code: Source code of the customers of month 0.
+        totals: Running totals by source (``FUNNEL_TOTALS``).
+    """
+
+    def __init__(self, model: CRMModel) -> None:
+        self._model = model
+        p = model.scenario.params
+        self.channels = [
+            acquisition.Channel(code=code, name=name, **spec)
+            for code, (name, spec) in enumerate(model.scenario.channels().items())
+        ]
+        self.source_names = [*(c.name for c in self.channels), REFERRAL, INITIAL_BASE]
+        self.referral_code = len(self.channels)
+        self.initial_base_code = len(self.channels) + 1
+        self._conversion_rates = acquisition.conversion_rates(
+            self.channels, p.acquisition.referral_conversion_rate
+        )
+        self._lapse_per_month = p.acquisition.prospect_lapse_per_month
+        self._channel_weights: list[np.ndarray | None] = []
+        self.totals = {key: np.zeros(len(self.channels) + 1) for key in FUNNEL_TOTALS}
+
+    def weigh_the_market(self) -> None:
+        """Each look-alike channel's weight of each person (once the traits are drawn)."""
+        resemblance = self._model.customers.resemblance
+        self._channel_weights = [
+            resemblance ** np.float32(c.lookalike_strength) if c.lookalike_strength > 0 else None
+            for c in self.channels
+        ]
+
+    def release(self) -> None:
+        """Let go of the per-person weights."""
+        self._channel_weights = []
+
+    def month(self, joining: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the month's funnel on everyone's "joining" draw.
+
+        Returns:
+            The rows of this month's first purchases, and of the month's customers
+            (everyone active after acquisition).
+        """
+        model = self._model
+        table = model.customers
+        firm = model.firm
+        plan = firm.plan
+        # Prospects and suspects are different people, so one draw per person serves both
+        # steps (a prospect who lapses this month is not contacted again this month).
+        rates = self._conversion_rates.copy()
+        referral = self.referral_code
+        rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
+        converted, lapsed, at_start = acquisition.convert_prospects(
+            table, joining, rates, self._lapse_per_month
+        )
+        budget = firm.acquisition_budget_per_month
+        contacts, new_prospects = acquisition.contact_suspects(
+            table, joining, firm.channels, budget, self._channel_weights
+        )
+        sources = table.prospect_source[converted]
+        model.welcome(converted, source=sources)
+        books = model.books
+        for channel, spend, brought in acquisition.channel_spend(
+            firm.channels, budget, converted, sources
+        ):
+            self.totals["spend"][channel.code] += spend
+            if brought.size:
+                books.charge(brought, spend / brought.size, "acquisition")
+            elif spend > 0:
+                books.charge_unattributed(spend, "acquisition")
+        if plan.referral_reward:
+            books.charge(converted[sources == referral], plan.referral_reward, "acquisition")
+        # Referrals turn suspects into prospects: the month's customers are known now.
+        customers = (table.stage == ACTIVE).nonzero()[0]
+        referred = acquisition.word_of_mouth_referrals(
+            table,
+            model.streams["word_of_mouth"],
+            customers,
+            model.ladder.referrals_per_month * np.float32(plan.referral_factor),
+            referral,
+        )
+        new_prospects = np.append(new_prospects, referred)
+        contacts = np.append(contacts, referred)
+        conversions = np.bincount(sources, minlength=len(self.channels) + 1)
+        for key, value in (
+            ("contacts", contacts),
+            ("new_prospects", new_prospects),
+            ("prospects_at_start", at_start),
+            ("conversions", conversions),
+        ):
+            self.totals[key] += value
+        stats = model.record.stats
+        stats["acquired"] = converted.size
+        stats["new_prospects"] = float(new_prospects.sum())
+        stats["referrals"] = referred
+        stats["lapsed_prospects"] = lapsed
+        return converted, customers

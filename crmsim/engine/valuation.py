@@ -1,0 +1,137 @@
+"""What the firm's active customers are worth as things stand.
+
+The engine values customers every month (the value of the customer base in
+the monthly record) and strategies value them when they decide (whom to
+fire, whom to focus on). Both go through one :class:`Valuation`, so the
+expected margin, retention and CLV of a customer are computed in one place:
+
+- **expected margin next month**: gross margin on expected spend (order value
+  x purchase rate x current share of wallet x price) less the cost to serve
+  and what running strategies spend on the customer;
+- **expected retention**: the chance of still being a customer next month;
+- **expected CLV** = margin x the margin multiple r / (1 + i - r)
+  (``crmsim.economics.expected_clv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from crmsim import economics
+from crmsim.rules import purchasing
+from crmsim.strategies.effects import NO_EFFECTS, Combined
+from crmsim.vocabulary import ACTIVE
+
+if TYPE_CHECKING:
+    from crmsim.engine.model import CRMModel
+
+
+class Valuation:
+    """The firm's reckoning of its customers' value, read from the live market.
+
+    Args:
+        model: The running model (its table, ladder, firm and discount rate).
+        effects_on: Asks the running strategies, now, for their effects on some rows.
+    """
+
+    def __init__(self, model: CRMModel, effects_on: Callable[[np.ndarray], Combined]) -> None:
+        self._model = model
+        self._effects_on = effects_on
+
+    def spend_factor(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
+        """How much more than their basic share of wallet each customer buys now."""
+        model = self._model
+        return purchasing.spend_factor(
+            model.customers, rows, model.ladder.spend_multiplier, strategy_spend
+        )
+
+    def expected_spend(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
+        """Expected spend with the firm next month at today's share of wallet, currency."""
+        model = self._model
+        table = model.customers
+        rate = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
+        return table.order_value[rows] * rate * self.spend_factor(rows, strategy_spend)
+
+    def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
+        """Share of each customer's category spend the firm gets now (ladder and strategies)."""
+        spend = self._effects_on(rows).spend
+        return self._model.customers.base_share_of_wallet[rows] * self.spend_factor(rows, spend)
+
+    def expected_margin_per_month(
+        self, rows: np.ndarray, effects: Combined | None = None
+    ) -> np.ndarray:
+        """Expected profit each active customer brings next month at today's spend, currency.
+
+        Args:
+            rows: Active customers.
+            effects: The strategies' effects on ``rows``; None asks them now.
+        """
+        if effects is None:
+            effects = self._effects_on(rows)
+        model = self._model
+        firm = model.firm
+        table = model.customers
+        factor = self.spend_factor(rows, effects.spend)
+        purchases = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
+        revenue = table.order_value[rows] * purchases * factor * np.float32(firm.price_index)
+        margin = revenue * np.float32(firm.gross_margin) - np.float32(firm.cost_to_serve_per_month)
+        for strategy_effects in effects.costs.values():
+            cost = strategy_effects.cost(revenue)
+            if cost is not None:
+                margin -= cost
+        return margin
+
+    def expected_retention(self, rows: np.ndarray) -> np.ndarray:
+        """Each active customer's chance of still being a customer next month."""
+        model = self._model
+        return economics.expected_retention(model.customers, rows, model.non_contractual)
+
+    def expected_clv(self, rows: np.ndarray, effects: Combined | None = None) -> np.ndarray:
+        """Expected (prospective) CLV of active customers ``rows``, currency.
+
+        Args:
+            rows: Active customers.
+            effects: The strategies' effects on ``rows``; None asks them now.
+        """
+        if effects is None:
+            effects = self._effects_on(rows)
+        return economics.expected_clv(
+            self.expected_margin_per_month(rows, effects),
+            self.expected_retention(rows),
+            self._model.monthly_discount_rate,
+        )
+
+    def customer_equity(self, rows: np.ndarray | None = None) -> float:
+        """Value of the customer base now: the summed expected CLV of the active customers."""
+        if rows is None:
+            rows = (self._model.customers.stage == ACTIVE).nonzero()[0]
+        return float(self.expected_clv(rows).sum(dtype=np.float64))
+
+    def month_end_clv(
+        self, active: np.ndarray, month_customers: np.ndarray, month_effects: Combined
+    ) -> np.ndarray:
+        """Expected CLV of the customers active at month end.
+
+        The month's customers are valued with the month's effects (the same the
+        books used); those who came back at month end with fresh ones.
+
+        Args:
+            active: Rows active at month end.
+            month_customers: The month's customers (sorted rows).
+            month_effects: The strategies' effects on ``month_customers``.
+        """
+        if month_effects is NO_EFFECTS or active.size == 0:
+            return self.expected_clv(active, NO_EFFECTS)
+        stayed = np.isin(active, month_customers, assume_unique=True)
+        clv = np.empty(active.size, np.float32)
+        kept = active[stayed]
+        clv[stayed] = self.expected_clv(
+            kept, month_effects.subset(np.searchsorted(month_customers, kept))
+        )
+        if not stayed.all():
+            back = active[~stayed]
+            clv[~stayed] = self.expected_clv(back)
+        return clv
