@@ -418,6 +418,8 @@ class CRMModel(mesa.Model):
         Used by the natural return of lost customers (at the end of a month, counted in
         ``returned``) and by win-back campaigns (at its start, counted in ``won_back``).
         """
+        if rows.size == 0:
+            return
         table = self.customers
         table.stage[rows] = ACTIVE
         table.months_since_defection[rows] = 0
@@ -590,8 +592,7 @@ class CRMModel(mesa.Model):
         self._strategy_streams.clear()
         # Strategies keep per-person arrays of their own.
         for player in (self.firm, self.competitor):
-            player.strategies = []
-            player.views = []
+            player.release()
 
     def customer(self, i: int) -> Customer:
         """One customer as an object, with their history if they were followed."""

@@ -43,13 +43,24 @@ class Player(mesa.Agent):
             MarketView(model, strategy, f"{self.stream_prefix}{strategy.name}")
             for strategy in self.strategies
         ]
+        self._running: list[tuple[Strategy, MarketView]] = []
+        self._running_month: int | None = None
 
     def running(self) -> list[tuple[Strategy, MarketView]]:
         """The strategies that act this month, each with its view."""
         month = self.model.month
-        return [
-            (s, v) for s, v in zip(self.strategies, self.views, strict=True) if s.is_running(month)
-        ]
+        if self._running_month != month:
+            self._running = [
+                (s, v)
+                for s, v in zip(self.strategies, self.views, strict=True)
+                if s.is_running(month)
+            ]
+            self._running_month = month
+        return self._running
+
+    def release(self) -> None:
+        """Let go of the strategies (they keep per-person arrays of their own)."""
+        self.strategies, self.views, self._running = [], [], []
 
     def start_strategies(self) -> None:
         """Let every strategy set up its per-person state (once, when the market exists)."""

@@ -77,9 +77,8 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     """
     table = model.customers
     stats = model.record.stats
-    counts = np.bincount(table.stage, minlength=len(STAGES))
     for code, stage in enumerate(STAGES):
-        stats[stage] = int(counts[code])
+        stats[stage] = int(np.count_nonzero(table.stage == code))
     tiers = np.bincount(table.tier[active], minlength=len(TIERS))
     for code, name in enumerate(TIER_COUNTS):
         stats[name] = int(tiers[code])

@@ -112,7 +112,8 @@ def contact_suspects(
     if suspects.size == 0 or budget <= 0:
         return contacts, new_prospects
     u = draws[suspects]
-    lower = np.zeros(suspects.size, np.float32)
+    # Each channel's band of the draw: [lower, lower + chance x prospect rate), stacked.
+    bands = []
     for channel, weights in zip(channels, channel_weights, strict=True):
         if channel.cost_per_contact > 0:
             n_contacts = budget * channel.budget_share / channel.cost_per_contact
@@ -122,12 +123,22 @@ def contact_suspects(
         contacts[channel.code] = n_contacts
         if n_contacts <= 0:
             continue
-        w = weights[suspects] if weights is not None else None
-        if w is None:
-            contact_chance = np.float32(n_contacts / suspects.size)
+        if weights is None:
+            chance = np.float32(n_contacts / suspects.size)
+            bands.append((channel, None, chance, float(chance)))
         else:
-            contact_chance = np.minimum(w * np.float32(n_contacts / w.sum()), 1.0)
-        upper = lower + contact_chance * np.float32(channel.prospect_rate)
+            per_weight = np.float32(n_contacts / weights[suspects].sum())
+            bands.append((channel, weights, per_weight, 1.0))
+    # A suspect whose draw is above every band together is contacted to no avail: only
+    # those below the bands' highest possible top need their chances worked out.
+    top = sum(most * channel.prospect_rate for channel, _, _, most in bands)
+    reached = (u < np.float32(top * (1.0 + 1e-5) + 1e-9)).nonzero()[0]
+    suspects, u = suspects[reached], u[reached]
+    lower = np.zeros(suspects.size, np.float32)
+    for channel, weights, chance, _ in bands:
+        if weights is not None:
+            chance = np.minimum(weights[suspects] * chance, 1.0)
+        upper = lower + chance * np.float32(channel.prospect_rate)
         hit = (u >= lower) & (u < upper)
         chosen = suspects[hit]
         table.stage[chosen] = PROSPECT
