@@ -210,7 +210,7 @@ def test_sweep() -> None:
     )
     fig = report.plot_sweep(sweep(spec, workers=1, progress=False))
     _check(fig)
-    assert fig.axes[0].get_xlabel() == "gross margin (share of revenue)"
+    assert fig.axes[0].get_xlabel() == "gross margin (share of revenue at the market price)"
 
 
 def test_tornado() -> None:

@@ -229,9 +229,20 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
     },
     "firm": {
         "price_index": Field(
-            "nonnegative", 1.0, "x market price", "Firm's price relative to the market price."
+            "nonnegative",
+            1.0,
+            "x market price",
+            "Firm's price relative to the market price.",
+            minimum=0.05,
         ),
-        "gross_margin": Field("share", 0.35, "share of revenue", "Gross margin on sales."),
+        "gross_margin": Field(
+            "share",
+            0.35,
+            "share of revenue at the market price",
+            "Gross margin on sales at the market price. The cost of goods is a cost per unit "
+            "that does not move with price: at price index p the margin is "
+            "1 - (1 - gross_margin) / p of revenue.",
+        ),
         "cost_to_serve_per_month": Field(
             "nonnegative", 2.0, "currency per customer-month", "Cost of serving one customer."
         ),
@@ -300,6 +311,15 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
                 },
             },
             "Acquisition channels by name; budget shares must add up to at most 1.",
+        ),
+        "conversion_price_elasticity": Field(
+            "nonnegative",
+            1.0,
+            "per unit of price and of price sensitivity",
+            "How prospects' first purchases respond to price: conversion x "
+            "(1 - elasticity x price sensitivity x (price index - 1)); 0 = price does not "
+            "act on acquisition.",
+            maximum=20.0,
         ),
         "prospect_lapse_per_month": Field(
             "probability", 0.2, "per month", "Chance a prospect loses interest again."

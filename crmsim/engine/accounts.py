@@ -81,9 +81,10 @@ class Books:
         self.unattributed_pv -= amount * self.discount_factor
         self.month[f"{kind}_cost"] += amount
 
-    def book_sales(self, rows: np.ndarray, revenue: np.ndarray, gross_margin: float) -> None:
-        """Customers ``rows`` paid ``revenue``; their gross margin adds to their value."""
-        gross = revenue * np.float32(gross_margin)
+    def book_sales(self, rows: np.ndarray, revenue: np.ndarray, margin_share: float) -> None:
+        """Customers ``rows`` paid ``revenue``; their gross margin (``margin_share`` of the
+        revenue, at this month's price) adds to their value."""
+        gross = revenue * np.float32(margin_share)
         self.customers.revenue_total[rows] += revenue
         self.customers.value_at_start[rows] += gross * self.discount_factor
         self.month["revenue"] += float(revenue.sum(dtype=np.float64))

@@ -52,6 +52,7 @@ class Funnel:
             self.channels, p.acquisition.referral_conversion_rate
         )
         self._lapse_per_month = p.acquisition.prospect_lapse_per_month
+        self._price_elasticity = p.acquisition.conversion_price_elasticity
         self._channel_weights: list[np.ndarray | None] = []
         self.totals = {key: np.zeros(len(self.channels) + 1) for key in FUNNEL_TOTALS}
 
@@ -84,7 +85,12 @@ class Funnel:
         referral = self.referral_code
         rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
         converted, lapsed, at_start = acquisition.convert_prospects(
-            table, joining, rates, self._lapse_per_month
+            table,
+            joining,
+            rates,
+            self._lapse_per_month,
+            firm.price_index,
+            self._price_elasticity,
         )
         budget = firm.acquisition_budget_per_month
         contacts, new_prospects = acquisition.contact_suspects(

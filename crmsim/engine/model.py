@@ -358,7 +358,7 @@ class CRMModel(mesa.Model):
     def _serve_and_account(self, revenue: np.ndarray) -> None:
         payers = self.month_rows.payers
         books = self.books
-        books.book_sales(payers, revenue, self.firm.gross_margin)
+        books.book_sales(payers, revenue, self.firm.margin_share)
         books.charge(payers, self.firm.cost_to_serve_per_month, "service")
         for strategy, view in self.firm.running():
             effects = self._effects.costs.get(strategy.name)

@@ -82,7 +82,7 @@ class Firm(Player):
 
     Attributes:
         price_index: Price relative to the market price, this month.
-        gross_margin: Gross margin on sales (share of revenue).
+        gross_margin: Gross margin on sales at the market price (share of revenue).
         cost_to_serve_per_month: Cost of serving one customer for a month, currency.
         service_quality: Service delivered, value units.
         product_quality: Product delivered, value units.
@@ -111,6 +111,17 @@ class Firm(Player):
     def delivered_quality(self) -> float:
         """Service plus product quality, value units."""
         return self.service_quality + self.product_quality
+
+    @property
+    def margin_share(self) -> float:
+        """Gross margin as a share of revenue at this month's price.
+
+        The cost of goods is a cost per unit sold that does not move with price:
+        at the market price it is ``1 - gross_margin`` of revenue, so at price
+        index p the margin is 1 - (1 - gross_margin) / p of revenue (a 5% rise on
+        a 35% margin gives 38.1%, a 10% cut 27.8%).
+        """
+        return 1.0 - (1.0 - self.gross_margin) / self.price_index
 
     def step(self) -> None:
         """Improve what the firm delivers, set this month's price and acquisition plan,

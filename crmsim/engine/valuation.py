@@ -77,7 +77,7 @@ class Valuation:
         factor = self.spend_factor(rows, effects.spend)
         purchases = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
         revenue = table.order_value[rows] * purchases * factor * np.float32(firm.price_index)
-        margin = revenue * np.float32(firm.gross_margin) - np.float32(firm.cost_to_serve_per_month)
+        margin = revenue * np.float32(firm.margin_share) - np.float32(firm.cost_to_serve_per_month)
         for strategy_effects in effects.costs.values():
             cost = strategy_effects.cost(revenue)
             if cost is not None:

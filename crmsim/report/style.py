@@ -138,7 +138,7 @@ def setting_label(path: str) -> str:
         path: Dotted path of the setting, e.g. ``"firm.gross_margin"``.
 
     Returns:
-        The label, e.g. ``"gross margin (share of revenue)"``.
+        The label, e.g. ``"gross margin (share of revenue at the market price)"``.
     """
     parts = path.split(".")
     spec = None

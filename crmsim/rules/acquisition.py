@@ -52,11 +52,32 @@ def conversion_rates(channels: list[Channel], referral_conversion_rate: float) -
     return np.array([c.conversion_rate for c in channels] + [referral_conversion_rate], np.float32)
 
 
+def price_response(
+    price_sensitivity: np.ndarray, price_index: float, elasticity: float
+) -> np.ndarray | None:
+    """How much more (or less) likely a prospect is to buy at the firm's price.
+
+    The factor is 1 - elasticity x price sensitivity x (price index - 1), never
+    below 0: a discount raises a price-sensitive prospect's conversion, a rise
+    lowers it, and an insensitive prospect does not care.
+
+    Returns:
+        The factor per prospect, or None when price does not act (at the market
+        price, or with elasticity 0).
+    """
+    if price_index == 1.0 or elasticity == 0.0:
+        return None
+    change = np.float32(elasticity * (price_index - 1.0))
+    return np.maximum(1.0 - change * price_sensitivity, 0.0)
+
+
 def convert_prospects(
     table: CustomerTable,
     draws: np.ndarray,
     rates_by_source: np.ndarray,
     lapse_probability: float,
+    price_index: float = 1.0,
+    price_elasticity: float = 0.0,
 ) -> tuple[np.ndarray, int, np.ndarray]:
     """Prospects make a first purchase, lose interest, or keep thinking.
 
@@ -68,6 +89,8 @@ def convert_prospects(
             decides buying (from the bottom of [0, 1)) and lapsing (from the top), so the
             chances are the conversion rate, ``lapse_probability`` and the rest to wait
             (a prospect cannot both buy and lapse).
+        price_index: The firm's price relative to the market's.
+        price_elasticity: How conversion responds to price (``price_response``).
 
     Returns:
         Rows that bought for the first time, the number of lapsed prospects, and the
@@ -77,7 +100,11 @@ def convert_prospects(
     source = table.prospect_source[prospects]
     at_start = np.bincount(source, minlength=len(rates_by_source))
     u = draws[prospects]
-    buys = u < rates_by_source[source]
+    rates = rates_by_source[source]
+    response = price_response(table.price_sensitivity[prospects], price_index, price_elasticity)
+    if response is not None:
+        rates = np.minimum(rates * response, 1.0)
+    buys = u < rates
     # The same draw decides lapsing, from the other end of [0, 1).
     lapses = u >= 1.0 - lapse_probability
     lapses &= ~buys

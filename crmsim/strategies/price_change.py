@@ -24,18 +24,21 @@ class PriceChange(Strategy):
     price sensitive (the ladder's ``price_sensitivity_multiplier``).
 
     How price acts in this model, which is what a student should check: the
-    price index multiplies (1) every bill, so revenue per customer moves with
-    the price one for one; (2) the value a price-sensitive customer sees
-    (``firm.price_weight`` x (price index - 1) x their effective price
-    sensitivity), so a rise lowers satisfaction (more service defection, fewer
-    promotions up the ladder) and a discount raises it; (3) the chance that the
-    competitor's offers win a customer (price defection), which scales with the
-    price index. There is no demand curve: prospects convert at their
-    channel's rate whatever the price and a customer's share of wallet does not
-    respond to price, so a discount does not win volume directly. It wins
-    volume only by keeping customers longer (fewer price and service
-    defections) and by the satisfied climbing the ladder, where they buy more
-    of their wallet; each pays the lower price on every bill, so a discount
+    price index multiplies (1) every bill, while the cost of goods is a cost
+    per unit that does not move with price, so a rise adds its whole amount to
+    the margin of every unit sold and a cut takes it away (at a 35% margin a
+    10% cut lowers the margin to 27.8% of revenue); (2) the value a
+    price-sensitive customer sees (``firm.price_weight`` x (price index - 1) x
+    their effective price sensitivity), so a rise lowers satisfaction (more
+    service defection, fewer promotions up the ladder) and a discount raises
+    it; (3) the chance that the competitor's offers win a customer (price
+    defection), which scales with the price index; (4) prospects' first
+    purchases, which respond through their price sensitivity
+    (``acquisition.conversion_price_elasticity``). A customer's share of
+    wallet does not respond to price, so a discount wins volume only through
+    more first purchases, customers kept longer (fewer price and service
+    defections) and the satisfied climbing the ladder, where they buy more of
+    their wallet; each pays the lower price on every bill, so a discount
     usually costs more margin than the retention it buys, and a rise earns
     margin at the cost of customers, mostly the price-sensitive ones.
 
@@ -45,9 +48,9 @@ class PriceChange(Strategy):
     list price stays. The firm has one price index, so the discount is given as
     a rebate of ``-change`` x their bill, booked as programme cost (revenue
     stays at list price); such a customer sees the value of the lower price and
-    the competitor's offers win them as if the price were lower. Because
-    acquisition does not respond to price, the introductory discount does not
-    bring more customers: it only keeps new ones a little longer.
+    the competitor's offers win them as if the price were lower. Prospects
+    decide at the list price, so the introductory discount does not bring
+    more customers: it only keeps new ones a little longer.
 
     Measures: ``price_change_intro_customers`` (customers on the introductory
     discount this month, margins at the start of the month) and
