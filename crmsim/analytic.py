@@ -434,22 +434,33 @@ def bgnbd_expected_purchases(
         t: Length of the period after acquisition, >= 0 (scalar or array-like).
         r: Shape of the Gamma distribution of the purchase rate, > 0.
         alpha: Rate (inverse scale) of the Gamma distribution of the purchase rate, > 0.
-        a: First Beta parameter of the dropout probability, > 1 (the closed form
-            needs E[1 / p] to be finite).
+        a: First Beta parameter of the dropout probability, > 0. For a <= 1 the
+            expected number of purchases ever, E[1 / p], is infinite, but E[X(t)] is
+            finite at every finite t and the closed form holds (the CDNOW fit has
+            a = 0.79); at a = 1 itself, where the two factors are 0 / 0, the limit is
+            taken.
         b: Second Beta parameter of the dropout probability, > 0.
 
     Returns:
         E[X(t)], a float for scalar ``t`` and an array otherwise.
 
     Raises:
-        ValueError: On non-positive parameters, ``a <= 1`` or negative ``t``.
+        ValueError: On non-positive parameters or negative ``t``.
     """
     _require_positive(r=r, alpha=alpha, a=a, b=b)
-    if a <= 1.0:
-        raise ValueError(f"the closed form requires a > 1, got a={a!r}")
     t_arr = _as_float_array(t, "t")
     if np.any(t_arr < 0):
         raise ValueError("t must be >= 0")
-    z = t_arr / (alpha + t_arr)
-    bracket = 1.0 - (alpha / (alpha + t_arr)) ** r * hyp2f1(r, b, a + b - 1.0, z)
-    return _output((a + b - 1.0) / (a - 1.0) * bracket)
+
+    def closed_form(a: float) -> np.ndarray:
+        z = t_arr / (alpha + t_arr)
+        bracket = 1.0 - (alpha / (alpha + t_arr)) ** r * hyp2f1(r, b, a + b - 1.0, z)
+        return (a + b - 1.0) / (a - 1.0) * bracket
+
+    # At a = 1, or where a + b - 1 is 0 or a negative whole number (a pole of 2F1),
+    # the closed form is 0 / 0 but continuous in a: average the two sides.
+    c = a + b - 1.0
+    if abs(a - 1.0) < 1e-9 or (c <= 0.0 and abs(c - round(c)) < 1e-9):
+        step = 1e-6
+        return _output(0.5 * (closed_form(a - step) + closed_form(a + step)))
+    return _output(closed_form(a))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from crmsim.analytic import margin_multiple
+from crmsim.analytic import MarginTiming, margin_multiple
 from crmsim.vocabulary import ACTIVE, REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
@@ -50,18 +50,29 @@ def expected_retention(table: CustomerTable, rows: np.ndarray, non_contractual: 
 
 
 def expected_clv(
-    margin_per_month: np.ndarray, retention: np.ndarray, monthly_rate: float
+    margin_per_month: np.ndarray,
+    retention: np.ndarray,
+    monthly_rate: float,
+    margin_timing: MarginTiming = "end",
 ) -> np.ndarray:
-    """Expected (prospective) CLV: margins from next month on, each received only if the
-    customer is still there, discounted: margin x r / (1 + i - r), the margin multiple
-    of ``crmsim.analytic``, currency.
+    """Expected (prospective) CLV of an active customer at the end of a month: the
+    margins still to come, discounted, times the margin multiple of
+    ``crmsim.analytic``, currency.
+
+    With margins at month end (``"end"``) the next margin is paid at the end of next
+    month, only if the customer stays: margin x r / (1 + i - r). With margins at the
+    start of the month (``"start"``) the customer pays next month's before deciding
+    whether to leave, so the next margin is certain and due now: margin x (1 + i) /
+    (1 + i - r).
 
     Args:
         margin_per_month: Expected margin of each customer next month, currency.
         retention: Each customer's chance of staying a month (``expected_retention``).
         monthly_rate: The firm's discount rate per month.
+        margin_timing: When margins are paid (``firm.margin_timing``; always "start"
+            for non-contractual customers, who buy before they drop out).
     """
-    return margin_per_month * margin_multiple(retention, monthly_rate, "end")
+    return margin_per_month * margin_multiple(retention, monthly_rate, margin_timing)
 
 
 def retention_rate(active_at_start: float, defected: float) -> float:

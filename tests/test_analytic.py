@@ -256,7 +256,13 @@ def test_derl_vectorised_and_residual_value() -> None:
 
 # --------------------------------------------------------------------------- BG/NBD
 
-BGNBD_PARAMS = [(0.5, 2.0, 2.5, 3.0), (1.3, 0.8, 1.6, 4.0)]
+BGNBD_PARAMS = [
+    (0.5, 2.0, 2.5, 3.0),
+    (1.3, 0.8, 1.6, 4.0),
+    # CDNOW in weeks (Fader, Hardie & Lee 2005): a < 1, E[1/p] infinite, E[X(t)] finite.
+    (0.243, 4.414, 0.793, 2.426),
+    (0.8, 1.5, 1.0, 2.0),  # a = 1 exactly: the limit of the closed form
+]
 
 
 @pytest.mark.parametrize(("r", "alpha", "a", "b"), BGNBD_PARAMS)
@@ -310,8 +316,8 @@ def test_bgnbd_expected_purchases_shape_and_limits() -> None:
 @pytest.mark.parametrize(
     ("t", "r", "alpha", "a", "b"),
     [
-        (1.0, 0.5, 2.0, 1.0, 3.0),
-        (1.0, 0.5, 2.0, 0.8, 3.0),
+        (1.0, 0.5, 2.0, 0.0, 3.0),
+        (1.0, 0.5, 2.0, 2.5, -1.0),
         (-1.0, 0.5, 2.0, 2.5, 3.0),
         (1.0, 0.0, 2.0, 2.5, 3.0),
         (1.0, 0.5, -2.0, 2.5, 3.0),

@@ -102,6 +102,7 @@ def test_rising_expectations_erode_satisfaction_by_the_drift() -> None:
             "customers.churn_probability_mean": 0.0,
             "customers.taste_spread": 0.0,
             "market.expectation_drift_per_month": drift,
+            "market.expectation_ceiling": None,  # the drift itself, with no ceiling
             "market.expectation_adaptation_per_month": 1.0,
             "ladder.promotion_probability_per_month": 0.0,
         }
@@ -614,20 +615,67 @@ def test_realised_clv_is_value_brought_back_to_the_first_purchase() -> None:
     np.testing.assert_allclose(clv, [100.0, 50.0 * 1.01**12, 0.0])
 
 
-def test_expected_clv_is_the_margin_multiple_for_a_homogeneous_base() -> None:
+@pytest.mark.parametrize("timing", ["start", "end"])
+def test_expected_clv_is_the_margin_multiple_for_a_homogeneous_base(timing: str) -> None:
     churn, cost_to_serve = 0.05, 3.0
     scenario = docking_scenario(
         {
             "customers.churn_probability_mean": churn,
             "customers.churn_probability_polarization": 0.0,
             "firm.cost_to_serve_per_month": cost_to_serve,
+            "firm.margin_timing": timing,
         }
     )
     model = CRMModel(scenario, rng=17)
     model.step()
     rows = np.flatnonzero(model.customers.stage == ACTIVE)
     margin = 40.0 * 0.35 - cost_to_serve
-    expected = margin_multiple(1.0 - churn, model.monthly_discount_rate, "end") * margin
+    expected = margin_multiple(1.0 - churn, model.monthly_discount_rate, timing) * margin
     np.testing.assert_allclose(model.expected_clv(rows), expected, rtol=1e-5)
     assert model.customer_equity() == pytest.approx(expected * rows.size, rel=1e-5)
     assert model.record.stats["customer_equity"] == pytest.approx(expected * rows.size, rel=1e-5)
+
+
+@pytest.mark.parametrize("timing", ["start", "end"])
+def test_expected_clv_is_what_the_customers_go_on_to_bring(timing: str) -> None:
+    """Expected CLV at a month end against the discounted margins the same customers
+    actually bring afterwards (no returns, no acquisition), within 4 Monte Carlo SE."""
+    scenario = docking_scenario(
+        {
+            "customers.churn_probability_mean": 0.05,
+            "customers.churn_probability_polarization": 0.0,
+            "firm.cost_to_serve_per_month": 3.0,
+            "firm.margin_timing": timing,
+            "simulation.customers": 20_000,
+        }
+    )
+    model = CRMModel(scenario, rng=5)
+    model.run(3)
+    rows = np.flatnonzero(model.customers.stage == ACTIVE)
+    expected = model.expected_clv(rows).astype(np.float64)
+    value_then = model.customers.value_at_start[rows].astype(np.float64)
+    # The end of month t - 1 is time t: the books discount later margins to month 0.
+    now = (1.0 + model.monthly_discount_rate) ** model.month
+    model.run(300)  # 0.95^300 ~ 2e-7: the tail left is negligible
+    brought = (model.customers.value_at_start[rows] - value_then) * now
+    se = brought.std(ddof=1) / np.sqrt(rows.size)
+    assert abs(brought.mean() - expected.mean()) < 4 * se, (brought.mean(), expected.mean(), se)
+
+
+def test_market_expectation_approaches_its_ceiling_without_passing_it() -> None:
+    expectation, path = 0.5, []
+    for _ in range(5_000):
+        expectation = satisfaction.next_market_expectation(expectation, 0.5, 0.002, 1.0)
+        path.append(expectation)
+    path = np.array(path)
+    assert path[0] == pytest.approx(0.502)  # the drift's pace at first
+    assert np.all(np.diff(path) > 0) and np.all(path < 1.0)
+    assert path[-1] == pytest.approx(1.0, abs=1e-6)
+    # Half the way after ln 2 / (drift / gap) months.
+    half = int(np.argmax(path >= 0.75))
+    assert half == pytest.approx(np.log(2) / (0.002 / 0.5), abs=2)
+    # Without a ceiling, or falling, the drift acts every month; a ceiling below the
+    # start holds the market where it is.
+    assert satisfaction.next_market_expectation(0.9, 0.5, 0.002, None) == pytest.approx(0.902)
+    assert satisfaction.next_market_expectation(0.9, 0.5, -0.002, 1.0) == pytest.approx(0.898)
+    assert satisfaction.next_market_expectation(0.5, 0.5, 0.002, 0.4) == 0.5

@@ -64,7 +64,15 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "number",
             0.002,
             "value units per month",
-            "How fast expectations rise (more information, more competition).",
+            "How fast expectations rise at first (more information, more competition).",
+        ),
+        "expectation_ceiling": Field(
+            "number",
+            1.0,
+            "value units",
+            "What the market's expectation approaches: it rises by the drift at first, "
+            "ever more slowly as it nears this level (null = it rises by the drift forever).",
+            nullable=True,
         ),
         "expectation_adaptation_per_month": Field(
             "probability",

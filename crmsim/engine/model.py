@@ -261,7 +261,12 @@ class CRMModel(mesa.Model):
             self.market_expectation,
             p.market.expectation_adaptation_per_month,
         )
-        self.market_expectation += p.market.expectation_drift_per_month
+        self.market_expectation = satisfaction.next_market_expectation(
+            self.market_expectation,
+            p.market.expectation_start,
+            p.market.expectation_drift_per_month,
+            p.market.expectation_ceiling,
+        )
         return satisfied
 
     def _climb_ladder(self, rows: np.ndarray, satisfaction_now: np.ndarray) -> None:

@@ -9,8 +9,9 @@ expected margin, retention and CLV of a customer are computed in one place:
   x purchase rate x current share of wallet x price) less the cost to serve
   and what running strategies spend on the customer;
 - **expected retention**: the chance of still being a customer next month;
-- **expected CLV** = margin x the margin multiple r / (1 + i - r)
-  (``crmsim.economics.expected_clv``).
+- **expected CLV** = margin x the margin multiple: r / (1 + i - r) when margins
+  are paid at month end, (1 + i) / (1 + i - r) when at its start, as the firm's
+  ``margin_timing`` says (``crmsim.economics.expected_clv``).
 """
 
 from __future__ import annotations
@@ -98,10 +99,12 @@ class Valuation:
         """
         if effects is None:
             effects = self._effects_on(rows)
+        model = self._model
         return economics.expected_clv(
             self.expected_margin_per_month(rows, effects),
             self.expected_retention(rows),
-            self._model.monthly_discount_rate,
+            model.monthly_discount_rate,
+            "start" if model.pays_at_start else "end",
         )
 
     def customer_equity(self, rows: np.ndarray | None = None) -> float:

@@ -4,8 +4,9 @@ The value a customer experiences is what the firm delivers (service and
 product quality), less what its price costs a price-sensitive customer, plus
 the recognition of their rung on the loyalty ladder and their own taste.
 The market's expectations rise every month (more information, more
-competition), and each customer's expectation catches up with them, so a
-firm that stands still sees satisfaction erode.
+competition), ever more slowly as they near a ceiling, and each customer's
+expectation catches up with them, so a firm that stands still sees
+satisfaction erode.
 """
 
 from __future__ import annotations
@@ -68,3 +69,28 @@ def update_satisfaction(
     expectation += np.float32(adaptation_per_month) * (np.float32(market_expectation) - expectation)
     table.expectation[rows] = expectation
     return satisfaction
+
+
+def next_market_expectation(
+    expectation: float, start: float, drift_per_month: float, ceiling: float | None
+) -> float:
+    """The market's expectation next month: it rises, more slowly as it nears a ceiling.
+
+    Each month it rises by ``drift_per_month`` times the share of the way from
+    ``start`` to ``ceiling`` still to go, so it starts at the drift's pace and
+    approaches the ceiling without passing it (what a market can come to expect
+    is bounded; it does not climb forever). With no ceiling it rises by the
+    drift every month; a negative drift lowers it by the drift every month.
+
+    Args:
+        expectation: The market's expectation this month, value units.
+        start: Its value at month 0, value units.
+        drift_per_month: Its rise per month at the start, value units per month.
+        ceiling: The level it approaches, value units (None = no ceiling).
+    """
+    if ceiling is None or drift_per_month <= 0.0:
+        return expectation + drift_per_month
+    if ceiling <= start:
+        return expectation
+    still_to_go = min(max((ceiling - expectation) / (ceiling - start), 0.0), 1.0)
+    return expectation + drift_per_month * still_to_go
