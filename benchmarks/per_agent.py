@@ -97,6 +97,11 @@ REPORTED: tuple[str, ...] = (
 """Monthly measures collected by the per-agent model (same names as ``CRMModel``'s)."""
 
 
+COLD_START = {"market.warm_start_months": 0}
+"""The change that makes a scenario start cold, as the per-agent model does (both
+models then run the same rules from the same brand-new base)."""
+
+
 class Customer(mesa.Agent):
     """One person in the market, with their own traits and state.
 
@@ -477,7 +482,8 @@ class PerAgentCRMModel(mesa.Model):
 
     Raises:
         ValueError: The seed is not a whole number >= 0, or the scenario turns on
-            firm strategies (not implemented in the per-agent model).
+            firm strategies or a warm start (not implemented in the per-agent model:
+            compare with ``market.warm_start_months: 0``, see ``COLD_START``).
     """
 
     def __init__(
@@ -494,6 +500,11 @@ class PerAgentCRMModel(mesa.Model):
             raise ValueError(
                 f"{scenario.name}: the per-agent model does not implement firm strategies "
                 f"({', '.join(scenario.data['strategies'])})"
+            )
+        if scenario.params.market.warm_start_months:
+            raise ValueError(
+                f"{scenario.name}: the per-agent model starts cold; run it with "
+                "market.warm_start_months: 0 (benchmarks.per_agent.COLD_START)"
             )
         if rng is None:
             rng = int(np.random.SeedSequence().entropy % 2**63)

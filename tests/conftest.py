@@ -18,6 +18,7 @@ DOCKING: dict[str, dict[str, Any]] = {
     "simulation": {"months": 24, "customers": 2_000, "follow_customers": 0},
     "market": {
         "initial_active_share": 1.0,
+        "warm_start_months": 0,  # one cohort, brand new at month 0
         "exit_rate_per_month": 0.0,
         "obsolescence_rate_per_month": 0.0,
         "technology_shock_month": None,

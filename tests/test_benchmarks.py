@@ -16,7 +16,12 @@ from numbers import Real
 import pytest
 
 from benchmarks import run
-from benchmarks.per_agent import PerAgentCRMModel, active_and_revenue, run_per_agent
+from benchmarks.per_agent import (
+    COLD_START,
+    PerAgentCRMModel,
+    active_and_revenue,
+    run_per_agent,
+)
 from crmsim import CRMModel, load_scenario
 
 SEEDS = range(1, 13)
@@ -100,7 +105,9 @@ def test_bench_command_takes_the_same_options(capsys: pytest.CaptureFixture[str]
 
 
 def test_per_agent_model_has_one_agent_per_person() -> None:
-    model = run_per_agent("baseline", customers=500, months=2, seed=3)
+    model = run_per_agent(
+        load_scenario("baseline").with_changes(COLD_START), customers=500, months=2, seed=3
+    )
     assert len(model.agents) == 500
     active, revenue = active_and_revenue(model)
     assert len(active) == len(revenue) == 2
@@ -117,7 +124,7 @@ def _mean_and_se(values: list[float]) -> tuple[float, float]:
 
 
 def test_per_agent_and_vectorised_models_agree_within_monte_carlo_error() -> None:
-    scenario = load_scenario("baseline")
+    scenario = load_scenario("baseline").with_changes(COLD_START)
     measures: dict[str, dict[str, list[float]]] = {
         "vectorised": {"active": [], "revenue": []},
         "per_agent": {"active": [], "revenue": []},

@@ -219,7 +219,16 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
     assert np.all(table.stage[table.defection_reason == FIRED] == DEFECTED)  # never come back
     assert np.all(table.stage[table.member] == ACTIVE)
     active = table.stage == ACTIVE
-    assert np.all(table.tenure_months[active] <= model.month - table.acquired_month[active] + 1)
+    # The customers of month 0 may have been customers for up to the warm-start months.
+    before = np.where(
+        table.source == model.funnel.initial_base_code,
+        model.scenario.params.market.warm_start_months,
+        0,
+    )
+    assert np.all(
+        table.tenure_months[active]
+        <= model.month - table.acquired_month[active] + 1 + before[active]
+    )
 
     # Ranges.
     assert table.tier.min() >= 0 and table.tier.max() < len(TIERS)

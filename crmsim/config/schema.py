@@ -57,6 +57,15 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
         "initial_active_share": Field(
             "share", 0.2, "share of market", "Share of the market already customers at month 0."
         ),
+        "warm_start_months": Field(
+            "count",
+            60,
+            "months",
+            "Months the market lives before month 0, uncounted, so that the customers of "
+            "month 0 have a running mix of tenure, rungs and satisfaction (0 = they are all "
+            "brand new at month 0).",
+            maximum=600,
+        ),
         "expectation_start": Field(
             "number", 0.5, "value units", "What the market expects from a firm at month 0."
         ),

@@ -48,6 +48,7 @@ from crmsim.engine.funnel import Funnel
 from crmsim.engine.players import Competitor, Firm
 from crmsim.engine.record import FollowedHistory, MonthRecord, close_month
 from crmsim.engine.valuation import Valuation
+from crmsim.engine.warm_start import warm_up
 from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
 from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
 from crmsim.vocabulary import (
@@ -59,11 +60,12 @@ from crmsim.vocabulary import (
     SERVICE_OR_PRODUCT,
 )
 
-STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing")
+STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing", "warm_start")
 """Independent random streams of a run. Each month everyone gets one "joining" draw
 (used by the funnel for suspects and prospects, by the ladder for customers) and one
 "leaving" draw (defection for customers, return for those gone since an earlier month):
 each person's draw serves at most one decision, and stays theirs across scenarios.
+The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start".
 Strategies draw from streams of their own (``CRMModel.strategy_rng``)."""
 
 
@@ -161,7 +163,7 @@ class CRMModel(mesa.Model):
         self._effects: Combined = NO_EFFECTS
         self._own_effects: dict[int, Effects | None] = {}
         self._joining = self._leaving = np.zeros(0, np.float32)
-        self._open_with_initial_base(p.market.initial_active_share)
+        self._open_with_initial_base(p.market.initial_active_share, p.market.warm_start_months)
         self.followed = (
             self._default_followed(p.simulation.follow_customers)
             if follow is None
@@ -245,22 +247,7 @@ class CRMModel(mesa.Model):
 
     def _update_satisfaction(self, rows: np.ndarray) -> np.ndarray:
         p = self.scenario.params
-        value = satisfaction.delivered_value(
-            self.customers,
-            rows,
-            firm_value=self.firm.delivered_quality,
-            price_penalty=p.firm.price_weight * (self.firm.price_index - 1.0),
-            price_sensitivity=self.effective_price_sensitivity(rows),
-            value_bonus_by_tier=self.ladder.value_bonus,
-            extra_value=self._effects.value,
-        )
-        satisfied = satisfaction.update_satisfaction(
-            self.customers,
-            rows,
-            value,
-            self.market_expectation,
-            p.market.expectation_adaptation_per_month,
-        )
+        satisfied = self.satisfy(rows, self._effects)
         self.market_expectation = satisfaction.next_market_expectation(
             self.market_expectation,
             p.market.expectation_start,
@@ -270,17 +257,44 @@ class CRMModel(mesa.Model):
         return satisfied
 
     def _climb_ladder(self, rows: np.ndarray, satisfaction_now: np.ndarray) -> None:
-        # Newcomers' draws served the funnel; they cannot move on the ladder yet.
-        promoted, demoted = loyalty.move_on_ladder(
-            self.customers,
-            rows,
-            self._joining,
-            satisfaction_now,
-            self.valuation.expected_spend(rows, self._effects.spend),
-            self.ladder,
-        )
+        promoted, demoted = self.climb(rows, self._joining, satisfaction_now, self._effects)
         self.record.stats["promoted"] = promoted
         self.record.stats["demoted"] = demoted
+
+    def satisfy(self, rows: np.ndarray, effects: Combined) -> np.ndarray:
+        """Satisfaction of customers ``rows`` this month (value delivered - expectation,
+        with the strategies' ``effects``); their expectations catch up with the market's."""
+        p = self.scenario.params
+        value = satisfaction.delivered_value(
+            self.customers,
+            rows,
+            firm_value=self.firm.delivered_quality,
+            price_penalty=p.firm.price_weight * (self.firm.price_index - 1.0),
+            price_sensitivity=self.effective_price_sensitivity(rows),
+            value_bonus_by_tier=self.ladder.value_bonus,
+            extra_value=effects.value,
+        )
+        return satisfaction.update_satisfaction(
+            self.customers,
+            rows,
+            value,
+            self.market_expectation,
+            p.market.expectation_adaptation_per_month,
+        )
+
+    def climb(
+        self, rows: np.ndarray, draws: np.ndarray, satisfied: np.ndarray, effects: Combined
+    ) -> tuple[int, int]:
+        """Customers ``rows`` move on the ladder (one draw per person in ``draws``);
+        returns the numbers promoted and demoted."""
+        return loyalty.move_on_ladder(
+            self.customers,
+            rows,
+            draws,
+            satisfied,
+            self.valuation.expected_spend(rows, effects.spend),
+            self.ladder,
+        )
 
     def _purchase(
         self, payers: np.ndarray, picked: np.ndarray | None = None
@@ -306,7 +320,9 @@ class CRMModel(mesa.Model):
                 )
         return revenue, dropped
 
-    def _defect(self, rows: np.ndarray, dropped: np.ndarray | None) -> None:
+    def leave_hazards(self, rows: np.ndarray, effects: Combined) -> defection.Hazards:
+        """This month's hazards of leaving of customers ``rows``, by reason and in all,
+        with the strategies' ``effects``."""
         table = self.customers
         pressures = self._pressures(rows)
         own_churn = (
@@ -318,13 +334,20 @@ class CRMModel(mesa.Model):
             own_churn,
             self.effective_price_sensitivity(rows),
             table.satisfaction[rows],
-            self._loyalty_factor(rows, self._effects.churn),
+            self._loyalty_factor(rows, effects.churn),
             pressures,
         )
         hazards = {"price": price, "product": product, "service": service}
-        self._effects.apply_to_hazards(hazards)
+        effects.apply_to_hazards(hazards)
         price, product, service = hazards["price"], hazards["product"], hazards["service"]
         leave = defection.leave_probability(own, price, product, service, pressures)
+        return defection.Hazards(own, price, product, service, leave, pressures)
+
+    def _defect(self, rows: np.ndarray, dropped: np.ndarray | None) -> None:
+        table = self.customers
+        hazards = self.leave_hazards(rows, self._effects)
+        own, price, product, service = hazards.own, hazards.price, hazards.product, hazards.service
+        leave, pressures = hazards.leave, hazards.pressures
         u = self._leaving[rows]
         leaving = u < leave
         if dropped is not None:
@@ -429,7 +452,7 @@ class CRMModel(mesa.Model):
         table.stage[rows] = ACTIVE
         table.months_since_defection[rows] = 0
         table.times_returned[rows] += 1
-        self._start_relationship(rows)
+        self.start_relationship(rows)
         self.books.charge(rows, cost_per_customer, "return")
         self.record.add("won_back" if won_back else "returned", rows.size)
 
@@ -535,10 +558,22 @@ class CRMModel(mesa.Model):
         )
 
     # -------------------------------------------------------------- set-up
-    def _open_with_initial_base(self, share: float) -> None:
-        """The first ``share`` of the market are customers at month 0 (traits are random)."""
+    def _open_with_initial_base(self, share: float, warm_start_months: int) -> None:
+        """A ``share`` of the market are customers at month 0 (traits are random): brand
+        new, or after ``warm_start_months`` of uncounted life (``crmsim.engine.warm_start``)."""
         n = int(round(share * self.customers.size))
-        self.welcome(np.arange(n), source=np.full(n, self.funnel.initial_base_code, np.int8))
+        code = self.funnel.initial_base_code
+        if warm_start_months == 0:
+            self.welcome(np.arange(n), source=np.full(n, code, np.int8))
+            return
+        table = self.customers
+        rng = self.streams["warm_start"]
+        table.stage[:n] = ACTIVE
+        self.start_relationship(np.arange(n), rng)
+        warm_up(self, warm_start_months, rng)
+        base = (table.stage == ACTIVE).nonzero()[0]
+        table.acquired_month[base] = 0
+        table.source[base] = code
 
     def welcome(self, rows: np.ndarray, source: np.ndarray) -> None:
         """New customers (first purchase this month, from ``source``) start a relationship."""
@@ -546,11 +581,16 @@ class CRMModel(mesa.Model):
         table.stage[rows] = ACTIVE
         table.acquired_month[rows] = self.month
         table.source[rows] = source
-        self._start_relationship(rows)
+        self.start_relationship(rows)
         self._newcomers = np.concatenate([self._newcomers, rows])
 
-    def _start_relationship(self, rows: np.ndarray) -> None:
-        """A relationship (first or renewed) starts at the bottom of the ladder."""
+    def start_relationship(self, rows: np.ndarray, rng: np.random.Generator | None = None) -> None:
+        """A relationship (first or renewed) starts at the bottom of the ladder.
+
+        Args:
+            rows: The customers whose relationship starts.
+            rng: Stream of the non-contractual purchases to come (default: purchasing).
+        """
         table = self.customers
         table.tier[rows] = 0
         table.tenure_months[rows] = 0
@@ -558,14 +598,16 @@ class CRMModel(mesa.Model):
         table.months_since_purchase[rows] = 0
         if self.non_contractual and rows.size:
             table.purchases_left[rows] = draw_purchases_left(
-                self.streams["purchasing"], table.dropout_probability[rows]
+                self.streams["purchasing"] if rng is None else rng,
+                table.dropout_probability[rows],
             )
 
     def _default_followed(self, count: int) -> list[int]:
-        n_initial = int((self.customers.stage == ACTIVE).sum())
+        """A few customers of month 0 and a few people not yet customers."""
+        active = self.customers.stage == ACTIVE
         half = count // 2
-        first = list(range(min(count - half, n_initial)))
-        later = list(range(n_initial, min(n_initial + half, self.customers.size)))
+        first = np.flatnonzero(active)[: count - half].tolist()
+        later = np.flatnonzero(~active)[:half].tolist()
         return first + later
 
     # ------------------------------------------------------------ read-outs

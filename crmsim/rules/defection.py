@@ -64,6 +64,27 @@ class Pressures:
     churn_scale: float = 1.0
 
 
+@dataclass(frozen=True)
+class Hazards:
+    """A month's hazards of leaving of some customers (arrays, one per customer).
+
+    Attributes:
+        own: Own churn (0 in the non-contractual setting).
+        price: Price (poaching) hazard.
+        product: Product hazard.
+        service: Service (dissatisfaction) hazard.
+        leave: The chance of leaving this month, all reasons together.
+        pressures: The market pressures they were computed with.
+    """
+
+    own: np.ndarray
+    price: np.ndarray
+    product: np.ndarray
+    service: np.ndarray
+    leave: np.ndarray
+    pressures: Pressures
+
+
 def switching_hazards(
     own_churn: np.ndarray,
     price_sensitivity: np.ndarray,
