@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import docking_scenario
 
-from crmsim import economics
+from crmsim import economics, load_scenario
 from crmsim.analytic import margin_multiple
 from crmsim.engine.customers import CustomerTable, beta_draws, draw_purchases_left, draw_traits
 from crmsim.engine.model import CRMModel
@@ -679,3 +679,33 @@ def test_market_expectation_approaches_its_ceiling_without_passing_it() -> None:
     assert satisfaction.next_market_expectation(0.9, 0.5, 0.002, None) == pytest.approx(0.902)
     assert satisfaction.next_market_expectation(0.9, 0.5, -0.002, 1.0) == pytest.approx(0.898)
     assert satisfaction.next_market_expectation(0.5, 0.5, 0.002, 0.4) == 0.5
+
+
+def test_channels_pay_only_for_the_contacts_they_make() -> None:
+    mass = acquisition.Channel(0, "mass", 0.6, 2.0, 0.05, 0.1, 0.0)
+    lookalike = acquisition.Channel(1, "lookalike", 0.4, 5.0, 0.08, 0.2, 1.0)
+    converted, sources = np.array([3, 4, 9]), np.array([0, 1, 0], np.int8)
+    # 1,000 of budget: 300 contacts of mass and 80 of look-alike if suspects are many...
+    spent = acquisition.channel_spend(
+        [mass, lookalike], 1_000.0, np.array([300.0, 80.0]), converted, sources
+    )
+    assert [s for _, s, _ in spent] == [600.0, 400.0]
+    assert [b.tolist() for _, _, b in spent] == [[3, 9], [4]]
+    # ... but with 20 suspects left each channel pays for 20 contacts only.
+    spent = acquisition.channel_spend(
+        [mass, lookalike], 1_000.0, np.array([20.0, 20.0]), converted, sources
+    )
+    assert [s for _, s, _ in spent] == [40.0, 100.0]
+
+
+def test_an_exhausted_market_costs_only_the_contacts_made() -> None:
+    model = CRMModel(load_scenario("baseline"), rng=1, customers=5_000).run(120)
+    late = model.monthly_series().iloc[-12:]
+    channels = model.funnel.channels
+    # Paid contacts of the last year, each at its channel's cost per contact.
+    budget = load_scenario("baseline").params.acquisition.budget_per_month
+    assert late["acquisition_cost"].sum() < 0.05 * 12 * budget
+    spend = model.funnel.totals["spend"][: len(channels)]
+    contacts = model.funnel.totals["contacts"][: len(channels)]
+    costs = np.array([c.cost_per_contact for c in channels])
+    assert np.all(spend <= contacts * costs + 1e-6)

@@ -100,7 +100,7 @@ class Funnel:
         model.welcome(converted, source=sources)
         books = model.books
         for channel, spend, brought in acquisition.channel_spend(
-            firm.channels, budget, converted, sources
+            firm.channels, budget, contacts, converted, sources
         ):
             self.totals["spend"][channel.code] += spend
             if brought.size:

@@ -176,16 +176,23 @@ def contact_suspects(
 
 
 def channel_spend(
-    channels: list[Channel], budget: float, converted: np.ndarray, sources: np.ndarray
+    channels: list[Channel],
+    budget: float,
+    contacts: np.ndarray,
+    converted: np.ndarray,
+    sources: np.ndarray,
 ) -> list[tuple[Channel, float, np.ndarray]]:
     """What each channel spent this month and the new customers it brought.
 
-    A channel's spend is shared by the customers it brought this month; a channel
-    that brought nobody spent its money on no one customer.
+    A channel pays for the contacts it made (at most its share of the budget): when
+    the suspects left are fewer than the budget could reach, the rest is not spent.
+    Its spend is shared by the customers it brought this month; a channel that
+    brought nobody spent its money on no one customer.
 
     Args:
         channels: The channels with this month's budget shares.
         budget: This month's acquisition budget, currency.
+        contacts: Contacts made by each channel this month (``contact_suspects``).
         converted: Rows of this month's first purchases.
         sources: Prospect source code of each of them.
 
@@ -193,7 +200,11 @@ def channel_spend(
         (channel, spend in currency, rows it brought) for each channel.
     """
     return [
-        (channel, budget * channel.budget_share, converted[sources == channel.code])
+        (
+            channel,
+            min(budget * channel.budget_share, contacts[channel.code] * channel.cost_per_contact),
+            converted[sources == channel.code],
+        )
         for channel in channels
     ]
 
