@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmsim.config.scenario import Scenario
-from crmsim.measures import STUDY_MEASURES, format_interval
+from crmsim.measures import STUDY_MEASURES, run_measure
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
 from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
@@ -32,10 +32,14 @@ class Comparison:
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def wide(self) -> pd.DataFrame:
-        """The table with one row per scenario and 'mean [low, high]' text per measure."""
+        """The table with one row per scenario and 'mean [low, high]' text per measure
+        (in the measure's shown unit: retention in %, say)."""
         cells = self.table.assign(
             text=lambda t: t.apply(
-                lambda row: format_interval(row["mean"], row["ci_low"], row["ci_high"]), axis=1
+                lambda row: run_measure(row["measure"]).format_interval(
+                    row["mean"], row["ci_low"], row["ci_high"]
+                ),
+                axis=1,
             )
         )
         wide = cells.pivot(index="scenario", columns="measure", values="text")
