@@ -13,6 +13,7 @@ from crmsim.measures import STUDY_MEASURES, run_measure
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
 from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
+from crmsim.study.store import OutputFolder
 
 
 @dataclass
@@ -57,7 +58,7 @@ def compare(
     progress: bool = False,
     workers: int | None = 1,
     scheduler: str | None = None,
-    out: str | Path | None = None,
+    out: str | Path | OutputFolder | None = None,
 ) -> Comparison:
     """Run each scenario ``replications`` times with common random numbers.
 
