@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from crmsim.config.fields import unknown_key
 from crmsim.config.scenario import Scenario
 from crmsim.measures import STUDY_MEASURES, run_measure
 from crmsim.study.executors import run_study
@@ -24,7 +25,7 @@ class Comparison:
         runs: One row per run: scenario, replication, seed and every measure.
         table: One row per scenario and measure: mean, 95% CI, standard error.
         monthly: One row per scenario, replication and month: the kept monthly series.
-        differences: Paired differences of each scenario from the first one.
+        differences: Paired differences of each scenario from the reference one.
     """
 
     runs: pd.DataFrame
@@ -59,12 +60,12 @@ def compare(
     workers: int | None = 1,
     scheduler: str | None = None,
     out: str | Path | OutputFolder | None = None,
+    reference: str | None = None,
 ) -> Comparison:
     """Run each scenario ``replications`` times with common random numbers.
 
     Args:
-        scenarios: Scenarios, scenario files or shipped scenario names; the first
-            is the reference for paired differences.
+        scenarios: Scenarios, scenario files or shipped scenario names.
         replications: Runs per scenario (at least 2 for a confidence interval).
         seed: Experiment seed; replication k of every scenario gets the same spawned seed.
         months: Override of the months simulated.
@@ -73,22 +74,28 @@ def compare(
         workers: Local processes (1 = in this process; None = all cores).
         scheduler: Dask scheduler address (overrides ``workers``).
         out: Folder to keep finished runs in (resumable); None keeps them in memory.
+        reference: Name of the scenario the others are compared with, replication
+            by replication (default: the first).
 
     Raises:
-        StudyError: Fewer than 2 replications, or two scenarios of the same name.
+        StudyError: Fewer than 2 replications, two scenarios of the same name, or
+            a reference that is not one of the scenarios.
     """
     if replications < 2:
         raise StudyError(
             f"replications must be at least 2 for a confidence interval; got {replications}"
         )
     runs = study_runs(scenarios, None, replications, seed, months, customers)
+    names = list(dict.fromkeys(run.scenario_name for run in runs))
+    if reference is not None and reference not in names:
+        raise StudyError(unknown_key(f"reference {reference!r}", "scenario", reference, names))
     results = run_study(runs, workers, scheduler, out, progress)
     frame = tidy(results)
     return Comparison(
         runs=frame,
         table=confidence_table(frame),
         monthly=monthly_frame(results),
-        differences=paired_differences(frame),
+        differences=paired_differences(frame, reference),
     )
 
 
