@@ -174,22 +174,61 @@ def test_a_damaged_run_file_is_reported_and_recomputed(
     assert json.loads(store.path(key).read_text())["key"] == key
 
 
-def test_results_are_identical_with_local_processes() -> None:
-    runs = study.study_runs(["baseline", "loyalty_program"], None, 3, seed=9, **SMALL)
-    serial = study.tidy(study.run_all(runs, study.SerialExecutor(), progress=False))
-    executor = study.ProcessExecutor(2)
-    try:
-        parallel = study.tidy(study.run_all(runs, executor, progress=False))
-    finally:
-        executor.close()
-    pd.testing.assert_frame_equal(serial, parallel)
+EXECUTOR_SWEEP = """name: executors
+scenarios: [baseline, loyalty_program]
+parameters:
+  firm.gross_margin: [0.3, 0.4]
+replications: 2
+seed: 9
+months: 24
+customers: 2000
+"""
+
+STUDY_CSVS = {
+    "sweep": ["monthly.csv", "runs.csv", "summary.csv"],
+    "compare": ["comparison.csv", "differences.csv", "monthly.csv", "runs.csv"],
+}
+"""Every CSV file each study command writes."""
 
 
-def test_results_are_identical_on_a_dask_cluster() -> None:
+def _study_csvs(folder: Path, options: list[str]) -> dict[str, dict[str, bytes]]:
+    """The bytes of every CSV file `crmsim sweep` and `crmsim compare` write with ``options``."""
+    from crmsim.cli import main
+
+    (folder / "executors.yaml").write_text(EXECUTOR_SWEEP)
+    commands = {
+        "sweep": ["sweep", str(folder / "executors.yaml")],
+        "compare": ["compare", "baseline", "loyalty_program", "--replications", "3", "--seed", "9"],
+    }
+    written = {}
+    for name, command in commands.items():
+        out = folder / name
+        sizes = [] if name == "sweep" else ["--months", "24", "--customers", "2000"]
+        assert main([*command, *sizes, *options, "--out", str(out), "--no-progress"]) == 0
+        written[name] = {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
+        assert sorted(written[name]) == STUDY_CSVS[name]
+    return written
+
+
+@pytest.fixture(scope="module")
+def serial_csvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
+    return _study_csvs(tmp_path_factory.mktemp("serial"), ["--workers", "1"])
+
+
+def test_every_csv_is_identical_with_local_processes(
+    tmp_path: Path, serial_csvs: dict[str, dict[str, bytes]]
+) -> None:
+    parallel = _study_csvs(tmp_path, ["--workers", "2"])
+    for command, files in serial_csvs.items():
+        for name, content in files.items():
+            assert parallel[command][name] == content, f"{command}: {name}"
+
+
+def test_every_csv_is_identical_on_a_dask_cluster(
+    tmp_path: Path, serial_csvs: dict[str, dict[str, bytes]]
+) -> None:
     from distributed import LocalCluster
 
-    runs = study.study_runs(["baseline"], {"firm.gross_margin": [0.3, 0.4]}, 2, seed=4, **SMALL)
-    serial = study.tidy(study.run_all(runs, study.SerialExecutor(), progress=False))
     with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -198,12 +237,12 @@ def test_results_are_identical_on_a_dask_cluster() -> None:
         dashboard_address=None,
     ) as cluster:
         executor = study.make_executor(scheduler=cluster.scheduler_address)
-        try:
-            assert executor.workers == 2
-            on_cluster = study.tidy(study.run_all(runs, executor, progress=False))
-        finally:
-            executor.close()
-    pd.testing.assert_frame_equal(serial, on_cluster)
+        assert executor.workers == 2
+        executor.close()
+        on_cluster = _study_csvs(tmp_path, ["--scheduler", cluster.scheduler_address])
+    for command, files in serial_csvs.items():
+        for name, content in files.items():
+            assert on_cluster[command][name] == content, f"{command}: {name}"
 
 
 def test_an_unreachable_scheduler_is_a_clear_error() -> None:
