@@ -3,6 +3,7 @@
 Examples::
 
     crmsim list
+    crmsim list loyalty_program
     crmsim run baseline --seed 7 --months 60 --out out/baseline
     crmsim compare baseline loyalty_program --replications 20
     crmsim sweep reward_rate --workers 2
@@ -11,254 +12,571 @@ Examples::
 
 Every scenario is validated before anything runs; a problem is reported with
 the file, the field path and what is allowed, and the command exits with
-status 2 without writing anything.
+status 2 without writing anything. So is an output folder that cannot take
+the results: one that cannot be written, or that holds other results (unless
+``--force``). Ctrl-C stops a command with one line saying what was kept and
+how to resume (status 130).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
+import re
+import shlex
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import textwrap
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from crmsim import study
-from crmsim.config.fields import Field, Record, ScenarioError, check_value, describe
-from crmsim.config.scenario import load_scenario, shipped_scenarios_dir
+from crmsim import __version__, study
+from crmsim.config.fields import (
+    Field,
+    Record,
+    ScenarioError,
+    check_value,
+    describe,
+    did_you_mean,
+    unknown_key,
+)
+from crmsim.config.scenario import (
+    load_scenario,
+    shipped_scenarios_dir,
+    shipped_sweeps_dir,
+)
 from crmsim.config.schema import SCHEMA
-from crmsim.measures import format_interval, run_measure
+from crmsim.measures import STUDY_MEASURES, format_interval, run_measure
 
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""Exit statuses: a failure while writing (a full disk), bad usage, Ctrl-C (128 + SIGINT)."""
+
+WIDTH = 100
+"""Columns every table and listing fits in."""
+
+RUN_FILES = ("monthly.csv", "customers.csv", "summary.json", "scenario.yaml", "figure.png")
+COMPARE_FILES = (
+    "comparison.csv",
+    "runs.csv",
+    "monthly.csv",
+    "differences.csv",
+    "comparison.png",
+    "differences.png",
+)
+SWEEP_FILES = ("runs.csv", "summary.csv", "monthly.csv", "sweep.png", "heatmap.png")
+SENSITIVITY_FILES = ("sensitivity.csv", "tornado.png")
+"""What each command writes into its output folder (studies also keep ``runs/``)."""
+
+OUT_HINT = "give --out a new or empty folder, or add --force to write there anyway"
+
+EPILOG = """\
+examples:
+  crmsim list                                    shipped scenarios, one line each
+  crmsim list loyalty_program                    one scenario (or sweep) in full
+  crmsim run baseline --seed 7                   one run, written to out/baseline
+  crmsim compare baseline loyalty_program --replications 20
+  crmsim sweep reward_rate --workers 2           a shipped sweep (rerun to resume)
+  crmsim sensitivity baseline
+  crmsim COMMAND --help                          the options of a command
+
+output folders: a command writes into a new or empty folder, or into the folder
+of the same study, which it resumes (finished runs are kept under runs/); it
+refuses a folder holding other results unless --force is given.
+
+exit status: 0 done, 1 a failure while writing (a full disk, say),
+2 bad usage (nothing is written), 130 interrupted (finished runs are kept).
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``crmsim`` command; returns the exit status."""
+    """Entry point of the ``crmsim`` command (and of ``python -m crmsim``).
+
+    Args:
+        argv: The arguments after the command's name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 done, 1 a failure while writing, 2 bad usage,
+        130 interrupted. Bad usage never raises (argparse's exit is returned).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and getattr(args, "command", None) == "bench":
-        args.bench_args = [*unknown, *args.bench_args]
-    elif unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed the help, the version or the error
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    with _messages_on_stderr(), _interrupt_once():
+        try:
+            return args.handler(args)
+        except (ScenarioError, study.StudyError) as error:
+            print(f"crmsim: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(_interrupted(args, argv), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # The reader (e.g. `head`) stopped reading: not an error of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except OSError as error:
+            # The output folder was checked before anything ran, so this is the
+            # disk filling up (or the folder vanishing) while results are written.
+            where = f"{error.filename}: " if error.filename else ""
+            print(
+                f"crmsim: error: {where}{error.strerror or error}; no file was left "
+                f"half-written{_kept(args, argv)}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+
+
+def _interrupted(args: argparse.Namespace, argv: Sequence[str]) -> str:
+    """The one line Ctrl-C prints: what was kept and how to go on."""
+    folder = getattr(args, "output", None)
+    if folder is None or not folder.claimed:
+        return "crmsim: interrupted; nothing was written"
+    if not folder.keys:
+        return f"crmsim: interrupted; nothing was written to {folder} (a run keeps nothing)"
+    return f"crmsim: interrupted{_kept(args, argv)}"
+
+
+def _kept(args: argparse.Namespace, argv: Sequence[str]) -> str:
+    """'; 7 of 16 runs are kept in out/x/runs; to resume, run again: crmsim ...', or ''."""
+    folder = getattr(args, "output", None)
+    if folder is None or not folder.claimed or not folder.keys:
+        return ""
+    return (
+        f"; {folder.stored()} of {len(folder.keys)} runs are kept in {folder.path / 'runs'}; "
+        f"to resume, run again: {shlex.join(['crmsim', *argv])}"
+    )
+
+
+@contextmanager
+def _interrupt_once() -> Iterator[None]:
+    """Ctrl-C stops the command once: a second one does not break off the first one's clean-up
+    (stopping the workers, removing temporary files)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        return args.handler(args)
-    except ScenarioError as error:
-        print(f"crmsim: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except study.StudyError as error:
-        print(f"crmsim: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OutputError as error:
-        print(f"crmsim: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:
-        # The reader (e.g. `head`) stopped reading: not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
-class OutputError(Exception):
-    """The output folder cannot be written."""
+@contextmanager
+def _messages_on_stderr() -> Iterator[None]:
+    """Show what the library reports (a damaged stored run, say) as 'crmsim: ...' lines."""
+    logger = logging.getLogger("crmsim")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("crmsim: %(message)s"))
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that suggests the option meant by a misspelled one.
+
+    Args:
+        passes_unknown: Hand unknown arguments on (in ``passed``) instead of refusing them.
+    """
+
+    def __init__(self, *args: Any, passes_unknown: bool = False, **kwargs: Any) -> None:
+        self.passes_unknown = passes_unknown
+        self.option_names: list[str] = []
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """Add an argument, remembering its option names for suggestions."""
+        action = super().add_argument(*args, **kwargs)
+        self.option_names.extend(s for s in action.option_strings if s.startswith("--"))
+        return action
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse; unknown arguments are an error naming the closest option (or are passed on)."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and self.passes_unknown:
+            namespace.passed = extras
+            return namespace, []
+        if extras:
+            options = [e.split("=", 1)[0] for e in extras if e.startswith("--")]
+            hints = "".join(did_you_mean(o, self.option_names) for o in options)
+            self.error(f"unrecognized arguments: {' '.join(extras)}{hints}")
+        return namespace, extras
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crmsim",
-        description="A customer relationship management simulation lab: run what-if "
-        "scenarios and compare customer lifetime value and retention.",
+        description=_paragraph(
+            "A customer relationship management simulation lab: run what-if "
+            "scenarios and compare customer lifetime value and retention."
+        ),
+        epilog=EPILOG,
     )
+    parser.add_argument("--version", action="version", version=f"crmsim {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="simulate one scenario and write its results")
-    run.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
-    _common_options(run)
-    run.add_argument("--seed", type=_nonnegative_int, default=2026, help="seed (default 2026)")
-    run.add_argument("--out", type=Path, help="output folder (default out/<scenario name>)")
+    run = commands.add_parser(
+        "run",
+        help="simulate one scenario and write its results",
+        description=_paragraph(
+            "Simulate one scenario once and write monthly.csv, customers.csv, "
+            "summary.json, scenario.yaml and figure.png."
+        ),
+        epilog="examples:\n  crmsim run baseline\n  crmsim run baseline --seed 7 --months 60 "
+        "--customers 20000 --out out/baseline-7\n  crmsim run my_scenario.yaml --force",
+    )
+    run.add_argument("scenario", type=_scenario_argument, help=SCENARIO_HELP)
+    _size_options(run)
+    run.add_argument(
+        "--seed", type=_nonnegative_int, default=2026, help="seed of the run (default: %(default)s)"
+    )
+    _output_options(run, "out/<scenario name>")
     run.set_defaults(handler=_run)
 
     compare = commands.add_parser(
-        "compare", help="run scenarios several times and compare them with 95%% CIs"
+        "compare",
+        help="run scenarios several times and compare them with 95%% CIs",
+        description=_paragraph(
+            "Run each scenario several times with common random numbers (replication "
+            "k of every scenario uses the same seed) and report means with 95% confidence "
+            "intervals and paired differences from the reference scenario."
+        ),
+        epilog="examples:\n  crmsim compare baseline loyalty_program --replications 20\n"
+        "  crmsim compare baseline win_back churn_reduction --reference churn_reduction\n"
+        "  crmsim compare a.yaml b.yaml --workers 2 --out out/a-or-b",
     )
-    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO")
-    _common_options(compare)
     compare.add_argument(
-        "--replications", type=_positive_int, default=10, help="runs per scenario (default 10)"
+        "scenarios", nargs="+", metavar="SCENARIO", type=_scenario_argument, help=SCENARIO_HELP
     )
     compare.add_argument(
-        "--seed", type=_nonnegative_int, default=2026, help="experiment seed (default 2026)"
+        "--reference",
+        metavar="NAME",
+        help="scenario the others are compared with, replication by replication "
+        "(default: the first given)",
     )
+    compare.add_argument(
+        "--replications",
+        type=_positive_int,
+        default=10,
+        help="runs per scenario, at least 2 (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--seed", type=_nonnegative_int, default=2026, help="experiment seed (default: %(default)s)"
+    )
+    _size_options(compare)
     _executor_options(compare)
-    compare.add_argument("--out", type=Path, default=Path("out/compare"), help="output folder")
+    _output_options(compare, "out/<first>-vs-<second>...", resumable=True)
     compare.set_defaults(handler=_compare)
 
     sweep = commands.add_parser(
-        "sweep", help="run a scenario x parameter grid x replications study (resumable)"
+        "sweep",
+        help="run a scenario x parameter grid x replications study (resumable)",
+        description=_paragraph(
+            "Run a study declared in a sweep file: scenarios x a grid of parameter "
+            f"values x replications. Shipped sweeps: {_names(shipped_sweeps_dir())} "
+            f"(in {shipped_sweeps_dir()}; its README.md describes the format)."
+        ),
+        epilog="examples:\n  crmsim sweep reward_rate --workers 2\n"
+        "  crmsim sweep my_sweep.yaml --replications 20 --out out/my_sweep\n"
+        "  crmsim sweep reward_rate --scheduler tcp://10.0.0.5:8786",
     )
-    sweep.add_argument("file", help="sweep file (YAML): scenarios, parameters, replications...")
-    sweep.add_argument("--replications", type=_positive_int, help="override the file's")
-    _executor_options(sweep)
     sweep.add_argument(
-        "--out", type=Path, help="output folder (default out/<sweep name>); rerun to resume"
+        "file",
+        type=_sweep_argument,
+        help="sweep file (YAML: scenarios, parameters, replications...) or the name of a "
+        "shipped sweep (required)",
     )
-    sweep.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    sweep.add_argument(
+        "--replications",
+        type=_positive_int,
+        help="runs per scenario and grid point (default: the sweep file's)",
+    )
+    _executor_options(sweep)
+    _output_options(sweep, "out/<sweep name>", resumable=True)
     sweep.set_defaults(handler=_sweep)
 
     sensitivity = commands.add_parser(
         "sensitivity",
         help="elasticities of customer value to retention, margin and acquisition cost",
+        description=_paragraph(
+            "Move retention, margin and acquisition cost by a step each and measure "
+            "how much the value of the customer base moves, replication by replication."
+        ),
+        epilog="examples:\n  crmsim sensitivity baseline\n"
+        "  crmsim sensitivity loyalty_program --replications 40 --step 0.02",
     )
-    sensitivity.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
-    _common_options(sensitivity)
+    sensitivity.add_argument("scenario", type=_scenario_argument, help=SCENARIO_HELP)
     sensitivity.add_argument(
-        "--replications", type=_positive_int, default=20, help="runs per lever (default 20)"
+        "--replications",
+        type=_positive_int,
+        default=20,
+        help="runs per lever, at least 2 (default: %(default)s)",
     )
-    sensitivity.add_argument("--seed", type=_nonnegative_int, default=2026)
     sensitivity.add_argument(
-        "--step", type=float, default=0.01, help="size of each lever move (default 0.01 = 1%%)"
+        "--seed", type=_nonnegative_int, default=2026, help="experiment seed (default: %(default)s)"
     )
+    sensitivity.add_argument(
+        "--step",
+        type=_step,
+        default=0.01,
+        help="relative size of each lever's move, between 0 and 0.5 (default: %(default)s = 1%%)",
+    )
+    _size_options(sensitivity)
     _executor_options(sensitivity)
-    sensitivity.add_argument("--out", type=Path, default=Path("out/sensitivity"))
+    _output_options(sensitivity, "out/<scenario name>-sensitivity", resumable=True)
     sensitivity.set_defaults(handler=_sensitivity)
 
-    listing = commands.add_parser("list", help="list the shipped scenarios")
-    listing.add_argument(
-        "--schema", action="store_true", help="print every scenario setting with its default"
+    listing = commands.add_parser(
+        "list",
+        help="list the shipped scenarios and sweeps, settings and strategies",
+        description=_paragraph(
+            "List the shipped scenarios (one line each), or describe some in full."
+        ),
+        epilog="examples:\n  crmsim list\n  crmsim list --full\n"
+        "  crmsim list loyalty_program reward_rate\n  crmsim list --schema",
     )
     listing.add_argument(
-        "--strategies", action="store_true", help="print the strategies with their parameters"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="shipped scenarios or sweeps (or scenario files) to describe in full "
+        "(default: one line per shipped scenario)",
+    )
+    listing.add_argument(
+        "--full",
+        action="store_true",
+        help="every shipped scenario with its whole description (default: its first sentence)",
+    )
+    listing.add_argument(
+        "--sweeps", action="store_true", help="list the shipped sweeps (default: off)"
+    )
+    listing.add_argument(
+        "--schema",
+        action="store_true",
+        help="print every scenario setting with its default (default: off)",
+    )
+    listing.add_argument(
+        "--strategies",
+        action="store_true",
+        help="print the strategies with their parameters (default: off)",
     )
     listing.set_defaults(handler=_list)
 
     bench = commands.add_parser(
         "bench",
+        passes_unknown=True,
         help="measure speed and memory (--experiments: replications on local processes; "
         "options: crmsim bench -- --help)",
+        description=_paragraph(
+            "Measure the engine's speed and memory (a checkout of crmsim only)."
+        ),
+        epilog="examples:\n  crmsim bench --quick\n  crmsim bench --experiments\n"
+        "  crmsim bench -- --help",
     )
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.add_argument(
+        "bench_args",
+        nargs=argparse.REMAINDER,
+        help="options of the benchmark, passed on (default: none: the full benchmark)",
+    )
     bench.set_defaults(handler=_bench)
     return parser
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--months", type=_positive_int, help="months to simulate")
-    parser.add_argument("--customers", type=_positive_int, help="people in the market")
-    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+SCENARIO_HELP = "scenario file, or the name of a shipped scenario (crmsim list; required)"
+
+
+def _paragraph(text: str) -> str:
+    """A description wrapped for the help (which keeps the line breaks of the examples)."""
+    return textwrap.fill(text, 79)
+
+
+def _size_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--months", type=_positive_int, help="months to simulate (default: the scenario's)"
+    )
+    parser.add_argument(
+        "--customers",
+        type=_positive_int,
+        help="people in the market (default: the scenario's)",
+    )
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=_positive_int,
-        help="local worker processes (default: all cores; 1 = no extra processes)",
+        help="local worker processes (default: one per core; 1 = no extra processes)",
     )
     parser.add_argument(
-        "--scheduler", help="address of a Dask scheduler (tcp://host:port) to run on a cluster"
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a Dask scheduler (tcp://host:port) to run on a cluster "
+        "(default: none, run on this machine)",
+    )
+
+
+def _output_options(parser: argparse.ArgumentParser, default: str, resumable: bool = False) -> None:
+    again = "; rerun the same command to resume" if resumable else ""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"output folder, new or empty or this study's own (default: {default}){again}",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a folder that holds other results: files of the same names are "
+        "replaced, other files are kept"
+        + (", stored runs of other studies are removed" if resumable else "")
+        + " (default: refuse such a folder)",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (default: a bar when the output is a terminal, none in pipes "
+        "and logs)",
     )
 
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    out = args.out or Path("out") / scenario.name
-    _check_writable(out)
+    folder = args.output = _output_folder(args, _default_out(scenario.name), RUN_FILES)
+    folder.claim()
     from crmsim import report
     from crmsim.engine.model import CRMModel
 
     model = CRMModel(scenario, rng=args.seed, customers=args.customers)
-    model.run(args.months, progress=not args.no_progress)
+    model.run(args.months, progress=_progress(args))
     summary = model.summary()
     series = model.monthly_series()
     customers = model.customer_frame()
     figure = report.plot_run_dashboard(
         series, customers["realised_clv"].to_numpy(), title=f"{scenario.name} (seed {args.seed})"
     )
-    with study.atomic_folder(out) as folder:
-        series.to_csv(folder / "monthly.csv", index=False)
-        customers.to_csv(folder / "customers.csv", index=False)
-        (folder / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
-        (folder / "scenario.yaml").write_text(scenario.to_yaml())
-        figure.savefig(folder / "figure.png", dpi=110)
+    with study.atomic_folder(folder.path) as tmp:
+        series.to_csv(tmp / "monthly.csv", index=False)
+        customers.to_csv(tmp / "customers.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
+        (tmp / "scenario.yaml").write_text(scenario.to_yaml())
+        _save(figure, tmp / "figure.png")
     _print_run(summary)
-    print(f"\nwrote monthly.csv, customers.csv, summary.json, scenario.yaml, figure.png to {out}")
+    _print_wrapped(f"\nwrote {', '.join(RUN_FILES)} to {folder}", 2)
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(s) for s in args.scenarios]
-    _check_writable(args.out)
+    names = [s.name for s in scenarios]
+    reference = _reference(args.reference, args.scenarios, names)
+    default = _default_out(*names, joiner="-vs-")
+    folder = args.output = _output_folder(args, default, COMPARE_FILES)
     from crmsim import report
 
-    result = study.compare(scenarios, **_study_options(args))
-    figure = report.plot_comparison(result)
-    with study.atomic_folder(args.out) as folder:
-        result.table.to_csv(folder / "comparison.csv", index=False)
-        result.runs.to_csv(folder / "runs.csv", index=False)
-        result.monthly.to_csv(folder / "monthly.csv", index=False)
-        result.differences.to_csv(folder / "differences.csv", index=False)
-        figure.savefig(folder / "comparison.png", dpi=110)
-        report.plot_paired_differences(result).savefig(folder / "differences.png", dpi=110)
+    result = study.compare(scenarios, out=folder, reference=reference, **_study_options(args))
+    with study.atomic_folder(folder.path) as tmp:
+        result.table.to_csv(tmp / "comparison.csv", index=False)
+        result.runs.to_csv(tmp / "runs.csv", index=False)
+        result.monthly.to_csv(tmp / "monthly.csv", index=False)
+        result.differences.to_csv(tmp / "differences.csv", index=False)
+        _save(report.plot_comparison(result), tmp / "comparison.png")
+        _save(report.plot_paired_differences(result), tmp / "differences.png")
     print(
-        f"{args.replications} replications per scenario, seed {args.seed}, "
+        f"{_runs_done(folder)}; {args.replications} replications per scenario, seed {args.seed}, "
         "mean [95% confidence interval]:\n"
     )
-    print(_table_text(result.wide()))
+    print(_fit(_comparison_table(result.table, names)))
     if not result.differences.empty:
         print(
             f"\npaired differences from {result.differences['reference'].iloc[0]} "
             "(same seeds, replication by replication), mean [95% CI]:\n"
         )
-        print(_differences_text(result.differences))
-    print(
-        "\nwrote comparison.csv, runs.csv, monthly.csv, differences.csv, comparison.png, "
-        f"differences.png to {args.out}"
-    )
+        others = [n for n in names if n != result.differences["reference"].iloc[0]]
+        print(_fit(_differences_table(result.differences, others)))
+    _print_wrapped(f"\nwrote {', '.join(COMPARE_FILES)} to {folder}", 2)
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    spec = study.load_sweep(args.file)
-    out = args.out or Path("out") / spec.name
-    _check_writable(out)
+    try:
+        spec = study.load_sweep(args.file)
+    except study.StudyError:
+        if _is_scenario(args.file):
+            raise study.StudyError(_not_a_sweep(args.file)) from None
+        raise
+    folder = args.output = _output_folder(args, _default_out(spec.name), SWEEP_FILES)
     from crmsim import report
 
-    result = study.sweep(spec, out=out, **_study_options(args))
-    study.write_frame_atomically(out / "monthly.csv", result.monthly)
+    result = study.sweep(spec, out=folder, **_study_options(args))
     figures = {"sweep.png": report.plot_sweep(result)}
     if len(result.parameters) == 2:
         figures["heatmap.png"] = report.plot_sweep_heatmap(result)
-    for name, figure in figures.items():
-        study.save_figure_atomically(out / name, figure)
-    print(f"{len(result.runs)} runs ({spec.name}); mean [95% CI] by scenario and parameters:\n")
+    with study.atomic_folder(folder.path) as tmp:
+        for name, figure in figures.items():
+            _save(figure, tmp / name)
+    print(f"{_runs_done(folder, spec.name)}; mean [95% CI] by scenario and parameters:\n")
     print(_sweep_text(result))
     names = ", ".join(["runs.csv (one row per run)", "summary.csv", "monthly.csv", *figures])
-    print(f"\nwrote {names} to {out}")
+    _print_wrapped(f"\nwrote {names} to {folder}", 2)
     return 0
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    if not 0 < args.step < 0.5:
-        raise ScenarioError(f"--step must be between 0 and 0.5; got {args.step}")
-    _check_writable(args.out)
+    default = _default_out(scenario.name, "sensitivity")
+    folder = args.output = _output_folder(args, default, SENSITIVITY_FILES)
     from crmsim import report
 
-    frame = study.sensitivity(scenario, step=args.step, **_study_options(args))
-    figure = report.plot_tornado(frame)
-    with study.atomic_folder(args.out) as folder:
-        frame.to_csv(folder / "sensitivity.csv", index=False)
-        figure.savefig(folder / "tornado.png", dpi=110)
+    frame = study.sensitivity(scenario, step=args.step, out=folder, **_study_options(args))
+    with study.atomic_folder(folder.path) as tmp:
+        frame.to_csv(tmp / "sensitivity.csv", index=False)
+        _save(report.plot_tornado(frame), tmp / "tornado.png")
     print(
-        f"elasticity of the value of the customer base ({scenario.name}, "
+        f"{_runs_done(folder)}; elasticity of the value of the customer base ({scenario.name}, "
         f"{args.replications} paired replications), mean [95% CI]:\n"
     )
+    width = max(len(label) for label in frame["label"])
     for row in frame.itertuples():
-        print(f"  {row.label:<26} {row.elasticity:7.2f}  [{row.ci_low:.2f}, {row.ci_high:.2f}]")
-    print(f"\nwrote sensitivity.csv, tornado.png to {args.out}")
+        interval = format_interval(row.elasticity, row.ci_low, row.ci_high, signed=True)
+        print(f"  {row.label:<{width}}  {interval}")
+    _print_wrapped(f"\nwrote {', '.join(SENSITIVITY_FILES)} to {folder}", 2)
     return 0
+
+
+def _save(figure: Any, path: Path) -> None:
+    """Save a figure and let it go, so that a process running many commands keeps none."""
+    import matplotlib.pyplot as plt
+
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def _study_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -269,8 +587,45 @@ def _study_options(args: argparse.Namespace) -> dict[str, Any]:
     """
     names = ("replications", "seed", "months", "customers", "workers", "scheduler")
     options = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    options["progress"] = not args.no_progress
+    options["progress"] = _progress(args)
     return options
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal: in a pipe or a log they are lines of noise."""
+    return not args.no_progress and sys.stderr.isatty()
+
+
+def _output_folder(
+    args: argparse.Namespace, default: Path, files: Sequence[str]
+) -> study.OutputFolder:
+    return study.OutputFolder(args.out or default, files, force=args.force, hint=OUT_HINT)
+
+
+def _default_out(*names: str, joiner: str = "-") -> Path:
+    """``out/<names joined>``, as a folder name any file system takes."""
+    name = re.sub(r"[^\w.-]+", "_", joiner.join(names)).strip("._") or "results"
+    if len(name) > 120:  # file systems stop at 255 bytes; keep names readable
+        name = name[:110].rstrip("-_") + f"-and-{len(names)}"
+    return Path("out") / name
+
+
+def _runs_done(folder: study.OutputFolder, what: str = "") -> str:
+    """'8 runs', or '8 runs of tiny (5 computed now, 3 stored before)' when resuming."""
+    text = f"{len(folder.keys)} runs" + (f" of {what}" if what else "")
+    if folder.stored_before:
+        computed = len(folder.keys) - folder.stored_before
+        text += f" ({computed} computed now, {folder.stored_before} stored before)"
+    return text
+
+
+def _reference(reference: str | None, given: Sequence[str], names: Sequence[str]) -> str | None:
+    """The reference scenario's name: ``--reference`` as a name or as given on the command line."""
+    if reference is None or reference in names:
+        return reference
+    if reference in given:
+        return names[list(given).index(reference)]
+    raise study.StudyError(unknown_key(f"--reference {reference}", "scenario", reference, names))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -279,11 +634,11 @@ def _list(args: argparse.Namespace) -> int:
             print(f"{section}:")
             for name, spec in fields.items():
                 if isinstance(spec, Record):
-                    print(f"  {name}: {spec.doc}")
+                    _print_wrapped(f"  {name}: {spec.doc}", 4)
                     for sub, sub_spec in spec.fields.items():
-                        print(f"    <name>.{sub}: {describe(sub_spec)}")
+                        _print_wrapped(f"    <name>.{sub}: {_describe(sub_spec)}", 6)
                 else:
-                    print(f"  {name}: {describe(spec)}")
+                    _print_wrapped(f"  {name}: {_describe(spec)}", 4)
         return 0
     if args.strategies:
         from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
@@ -297,22 +652,98 @@ def _list(args: argparse.Namespace) -> int:
         ):
             print(f"{title}:\n")
             for name, cls in sorted(registry.items()):
-                print(f"{name}: {cls.concept}")
+                _print_wrapped(f"{name}: {cls.concept}", 2)
                 for param, spec in cls.parameters.items():
-                    print(f"  {param}: {describe(spec)}")
+                    _print_wrapped(f"  {param}: {_describe(spec)}", 4)
                 print()
         return 0
+    if args.sweeps:
+        for file in sorted(shipped_sweeps_dir().glob("*.yaml")):
+            spec = study.load_sweep(file)
+            _print_wrapped(f"{spec.name:<28} {_sweep_line(spec)}", 29)
+        return 0
+    if args.names:
+        return _describe_named(args.names)
     for file in sorted(shipped_scenarios_dir().glob("*.yaml")):
         try:
             scenario = load_scenario(file)
-            text = " ".join(scenario.description.split())
-            first = text.split(". ")[0].rstrip(".") + "."
-            if len(first) > 90:
-                first = first[:89].rsplit(" ", 1)[0].rstrip(",;:") + "..."
-            print(f"{scenario.name:<28} {first}")
         except ScenarioError as error:
-            print(f"{file.stem:<28} INVALID: {error}")
+            _print_wrapped(f"{file.stem:<28} INVALID: {error}", 29)
+            continue
+        text = " ".join(scenario.description.split())
+        if args.full:
+            _print_wrapped(f"{scenario.name:<28} {text}", 29)
+        else:
+            first = text.split(". ")[0].rstrip(".") + "."
+            shortened = textwrap.shorten(first, WIDTH - 29, placeholder="...")
+            print(f"{scenario.name:<28} {shortened}")
     return 0
+
+
+def _describe_named(names: Sequence[str]) -> int:
+    """``crmsim list NAME...``: each scenario or sweep in full."""
+    scenarios = [p.stem for p in sorted(shipped_scenarios_dir().glob("*.yaml"))]
+    sweeps = [p.stem for p in sorted(shipped_sweeps_dir().glob("*.yaml"))]
+    for number, name in enumerate(names):
+        if number:
+            print()
+        if name in sweeps and name not in scenarios:
+            spec = study.load_sweep(name)
+            print(f"{spec.name} (sweep, {shipped_sweeps_dir() / (name + '.yaml')})")
+            _print_wrapped(f"  {_sweep_line(spec)}", 2)
+            continue
+        if name not in scenarios and not Path(name).is_file():
+            raise ScenarioError(unknown_key(name, "scenario or sweep", name, [*scenarios, *sweeps]))
+        scenario = load_scenario(name)
+        print(f"{scenario.name} (scenario, {scenario.source})")
+        _print_wrapped("  " + " ".join(scenario.description.split()), 2)
+        for section, who in (("strategies", "firm"), ("competitor_strategies", "competitor")):
+            running = ", ".join(scenario.strategies(section)) or "none"
+            _print_wrapped(f"  {who} strategies: {running}", 4)
+    return 0
+
+
+def _sweep_line(spec: study.SweepSpec) -> str:
+    grid = "; ".join(f"{path}: {_yaml(values)}" for path, values in spec.parameters.items())
+    scenarios = ", ".join(Path(s).stem for s in spec.scenarios)
+    return f"{scenarios} x {grid}; {spec.replications} replications"
+
+
+def _describe(spec: Field) -> str:
+    # describe() writes the default as Python does (None, True); a listing shows
+    # it as a scenario file spells it (null, true).
+    return describe(replace(spec, default=_Yaml(spec.default)))
+
+
+class _Yaml:
+    """A value whose repr is how a scenario file writes it."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return _yaml(self.value)
+
+
+def _yaml(value: Any) -> str:
+    # JSON is YAML's flow style: null, true, [0.1, 0.2], {"a": 1}.
+    return json.dumps(value)
+
+
+def _print_wrapped(text: str, indent: int) -> None:
+    """Print ``text`` in lines of at most WIDTH columns (a word longer than that, a deep
+    path say, stays whole); continuation lines are indented by ``indent``."""
+    lines = [
+        textwrap.fill(
+            line,
+            WIDTH,
+            subsequent_indent=" " * indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        for line in text.split("\n")
+    ]
+    print("\n".join(lines))
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -332,7 +763,8 @@ def _bench(args: argparse.Namespace) -> int:
         sys.path.insert(0, str(root))
     from benchmarks.run import main as bench_main
 
-    extra = [a for a in args.bench_args if a != "--"]
+    passed = [*getattr(args, "passed", []), *args.bench_args]
+    extra = [a for a in passed if a != "--"]
     if "--experiments" in extra:
         from benchmarks.experiments import main as experiments_main
 
@@ -356,56 +788,160 @@ RUN_HEADLINES: tuple[str, ...] = (
 
 
 def _print_run(summary: dict[str, Any]) -> None:
-    rows = [("scenario", summary["scenario"]), ("seed", summary["seed"])]
+    rows = [("scenario", str(summary["scenario"])), ("seed", str(summary["seed"]))]
     for name in RUN_HEADLINES:
         measure = run_measure(name)
         label = measure.label[0].lower() + measure.label[1:]
         rows.append((f"{label} ({measure.unit})", measure.format(summary[name])))
+    reasons = ", ".join(f"{k} {v}" for k, v in summary["defections_by_reason"].items())
+    rows.append(("defections by reason", reasons))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
-        print(f"{key:<{width}}  {value}")
-    reasons = ", ".join(f"{k} {v}" for k, v in summary["defections_by_reason"].items())
-    print(f"{'defections by reason':<{width}}  {reasons}")
+        _print_wrapped(f"{key:<{width}}  {value}", width + 2)
 
 
-def _table_text(frame: Any) -> str:
-    return frame.rename(columns=lambda name: run_measure(name).header).to_string()
+def _row_label(name: str) -> str:
+    measure = run_measure(name)
+    return f"{measure.header} ({measure.unit})"
 
 
-def _differences_text(differences: Any) -> str:
-    cells = differences.assign(
-        text=lambda t: t.apply(
-            lambda r: format_interval(r["difference"], r["ci_low"], r["ci_high"], signed=True),
-            axis=1,
-        )
+def _comparison_table(table: Any, scenarios: Sequence[str]) -> Any:
+    """One row per measure, one column per scenario (in the order given): 'mean [low, high]'."""
+    cells = table.assign(
+        text=[
+            run_measure(m).format_interval(mean, low, high)
+            for m, mean, low, high in zip(
+                table["measure"], table["mean"], table["ci_low"], table["ci_high"], strict=True
+            )
+        ]
     )
-    wide = cells.pivot(index="scenario", columns="measure", values="text")
-    columns = ["mean_clv", "customer_equity", "retention_rate", "churn_rate", "active_customers"]
-    return wide[[c for c in columns if c in wide.columns]].to_string()
+    wide = cells.pivot(index="measure", columns="scenario", values="text")
+    wide = wide.loc[[m for m in STUDY_MEASURES if m in wide.index], list(scenarios)]
+    return wide.rename(index=_row_label).rename_axis(index=None, columns=None)
+
+
+def _differences_table(differences: Any, scenarios: Sequence[str]) -> Any:
+    """One row per measure, one column per compared scenario: 'difference [low, high]'."""
+    cells = differences.assign(
+        text=[
+            run_measure(m).format_interval(d, low, high, signed=True)
+            for m, d, low, high in zip(
+                differences["measure"],
+                differences["difference"],
+                differences["ci_low"],
+                differences["ci_high"],
+                strict=True,
+            )
+        ]
+    )
+    wide = cells.pivot(index="measure", columns="scenario", values="text")
+    wide = wide.loc[[m for m in STUDY_MEASURES if m in wide.index], list(scenarios)]
+    return wide.rename(index=_row_label).rename_axis(index=None, columns=None)
+
+
+SWEEP_MEASURES = ("mean_clv", "customer_equity", "retention_rate")
+"""The measures ``crmsim sweep`` prints (summary.csv holds them all)."""
 
 
 def _sweep_text(result: Any) -> str:
+    """One row per scenario and grid point, in the sweep file's order; parameters by short name."""
     table = result.table
-    keep = table[table["measure"].isin(["mean_clv", "customer_equity", "retention_rate"])]
-    cells = keep.assign(
-        text=lambda t: t.apply(
-            lambda r: format_interval(r["mean"], r["ci_low"], r["ci_high"]), axis=1
-        )
+    short = _short_names(result.parameters)
+    index = list(result.parameters)
+    lines = []
+    if table["scenario"].nunique() > 1:
+        index = ["scenario", *index]
+    else:
+        lines.append(f"scenario: {table['scenario'].iloc[0]}")
+    lines += [f"{s}: {p}" for p, s in short.items() if s != p]
+    keep = table[table["measure"].isin(SWEEP_MEASURES)]
+    keep = keep.assign(
+        text=[
+            run_measure(m).format_interval(mean, low, high)
+            for m, mean, low, high in zip(
+                keep["measure"], keep["mean"], keep["ci_low"], keep["ci_high"], strict=True
+            )
+        ]
     )
-    return cells.pivot_table(
-        index=["scenario", *result.parameters], columns="measure", values="text", aggfunc="first"
-    ).to_string()
+    wide = keep.pivot_table(
+        index=index, columns="measure", values="text", aggfunc="first", sort=False
+    )
+    wide = wide[list(SWEEP_MEASURES)].rename(columns=lambda m: run_measure(m).header)
+    wide.index.names = [short.get(n, n) for n in index]
+    wide.columns.name = None
+    return "\n".join([*lines, "", _fit(wide)]) if lines else _fit(wide)
 
 
-def _check_writable(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; give --out a folder path")
-    parent = out.resolve().parent
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not os.access(probe, os.W_OK):
-        raise OutputError(f"{out}: cannot write here (no permission on {probe})")
+def _short_names(paths: Sequence[str]) -> dict[str, str]:
+    """Each dotted path by its last part, where that is unambiguous."""
+    last = [p.rsplit(".", 1)[-1] for p in paths]
+    return {p: (s if last.count(s) == 1 else p) for p, s in zip(paths, last, strict=True)}
+
+
+def _fit(frame: Any, width: int = WIDTH) -> str:
+    """A table no wider than ``width``: columns that do not fit continue in blocks below,
+    each with the row labels again."""
+    columns = list(frame.columns)
+    blocks = []
+    start = 0
+    while start < len(columns):
+        end = start + 1
+        while end < len(columns) and _text_width(frame.iloc[:, start : end + 1]) <= width:
+            end += 1
+        blocks.append(frame.iloc[:, start:end].to_string())
+        start = end
+    return "\n\n".join(blocks)
+
+
+def _text_width(frame: Any) -> int:
+    return max(len(line) for line in frame.to_string().splitlines())
+
+
+def _scenario_argument(text: str) -> str:
+    """argparse type of a scenario: a file, or a shipped name (a misspelt one gets a suggestion).
+
+    The file is read and checked later, with the other scenarios; here only a
+    name that is neither a file nor shipped is refused, so argparse reports it.
+    """
+    names = _names(shipped_scenarios_dir()).split(", ")
+    if text in names or Path(text).is_file() or Path(text).suffix in (".yaml", ".yml"):
+        return text
+    sweeps = _names(shipped_sweeps_dir()).split(", ")
+    if text in sweeps:
+        raise argparse.ArgumentTypeError(
+            f"{text} is a shipped sweep, not a scenario: run it with crmsim sweep {text}"
+        )
+    raise argparse.ArgumentTypeError(unknown_key(text, "scenario", text, names))
+
+
+def _sweep_argument(text: str) -> str:
+    """argparse type of a sweep: a file, or a shipped name; a scenario is pointed to the sweeps."""
+    names = _names(shipped_sweeps_dir()).split(", ")
+    if text in names or Path(text).is_file() or Path(text).suffix in (".yaml", ".yml"):
+        return text
+    if _is_scenario(text):
+        raise argparse.ArgumentTypeError(_not_a_sweep(text))
+    raise argparse.ArgumentTypeError(unknown_key(text, "sweep", text, names))
+
+
+def _is_scenario(text: str) -> bool:
+    try:
+        load_scenario(text)
+    except ScenarioError:
+        return False
+    return True
+
+
+def _not_a_sweep(text: str) -> str:
+    return (
+        f"{text} is a scenario, not a sweep file: a sweep file names scenarios, the parameters "
+        f"to vary and their values (see {shipped_sweeps_dir() / 'README.md'}); shipped sweeps: "
+        f"{_names(shipped_sweeps_dir())}; to run the scenario itself: crmsim run {text}"
+    )
+
+
+def _names(folder: Path) -> str:
+    return ", ".join(p.stem for p in sorted(folder.glob("*.yaml")))
 
 
 def _jsonable(value: Any) -> Any:
@@ -439,6 +975,17 @@ def _whole_number(kind: str) -> Callable[[str], int]:
 
 _positive_int = _whole_number("positive_count")
 _nonnegative_int = _whole_number("count")
+
+
+def _step(text: str) -> float:
+    """argparse type of ``--step``: a number strictly between 0 and 0.5."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 0.5; got {text}")
+    return value
 
 
 if __name__ == "__main__":

@@ -68,17 +68,15 @@ class Measure:
         """Column header for terminal tables."""
         return self.short or self.label
 
-    def format(self, value: float | None) -> str:
-        """The value in its shown unit for a line of text (percentages with two decimals,
-        large numbers whole with thousands separated)."""
-        if value is None or not math.isfinite(value):
-            return "nan"
-        shown = value * self.scale
-        if self.scale != 1.0:
-            return f"{shown:.2f}"
-        if abs(shown) >= 1000 or float(shown).is_integer():
-            return f"{shown:,.0f}"
-        return f"{shown:,.2f}"
+    def format(self, value: float | None, signed: bool = False) -> str:
+        """The value in its shown unit for a line of text or a table (see :func:`format_value`)."""
+        return format_value(value, self.scale, signed)
+
+    def format_interval(
+        self, mean: float | None, low: float | None, high: float | None, signed: bool = False
+    ) -> str:
+        """ "mean [low, high]" in the shown unit (see :func:`format_interval`)."""
+        return format_interval(mean, low, high, signed, self.scale)
 
 
 def _run(name: str, label: str, unit: str, direction: str, **options) -> Measure:
@@ -268,22 +266,51 @@ def _lookup(level: str, name: str) -> Measure:
         raise KeyError(f"unknown {level} measure {name!r}; allowed: {allowed}") from None
 
 
-def format_value(value: float | None) -> str:
-    """A number for a table: whole above 1,000 (thousands separated), else 1 or 4 decimals."""
+def format_value(value: float | None, scale: float = 1.0, signed: bool = False) -> str:
+    """A number as every table and line of text shows it: the one number style.
+
+    Shares shown in % (``scale`` 100) get two decimals; other numbers are whole
+    from 1,000 up or when they are whole (thousands separated), else two decimals.
+
+    Args:
+        value: The stored value (None or NaN is shown as ``nan``).
+        scale: Factor from the stored value to the shown unit (:attr:`Measure.scale`).
+        signed: Write a ``+`` before positive numbers (for differences).
+    """
+    return _format(value, scale, signed, _decimals([value], scale))
+
+
+def format_interval(
+    mean: float | None,
+    low: float | None,
+    high: float | None,
+    signed: bool = False,
+    scale: float = 1.0,
+) -> str:
+    """ "mean [low, high]" (with signs for differences), the one way intervals are written.
+
+    The three numbers share one number of decimals (see :func:`format_value`),
+    chosen by the largest of them, so an interval reads as one quantity.
+    """
+    decimals = _decimals([mean, low, high], scale)
+    mean_text, low_text, high_text = (
+        _format(v, scale, signed, decimals) for v in (mean, low, high)
+    )
+    return f"{mean_text} [{low_text}, {high_text}]"
+
+
+def _decimals(values: list[float | None], scale: float) -> int:
+    shown = [v * scale for v in values if v is not None and math.isfinite(v)]
+    if scale == 1.0 and shown:
+        if max(abs(v) for v in shown) >= 1000 or all(float(v).is_integer() for v in shown):
+            return 0
+    return 2
+
+
+def _format(value: float | None, scale: float, signed: bool, decimals: int) -> str:
     if value is None or not math.isfinite(value):
         return "nan"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.4f}"
-
-
-def format_interval(mean: float, low: float, high: float, signed: bool = False) -> str:
-    """ "mean [low, high]" (with signs for differences), the one way intervals are written."""
-    if signed:
-        return f"{mean:+.4g} [{low:+.4g}, {high:+.4g}]"
-    return f"{format_value(mean)} [{format_value(low)}, {format_value(high)}]"
+    return f"{value * scale:{'+' if signed else ''},.{decimals}f}"
 
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -95,27 +96,38 @@ def test_sweep_writes_one_tidy_row_per_run(tmp_path: Path) -> None:
 
 
 class CountingExecutor(study.SerialExecutor):
-    """Serial executor that counts runs and can fail after a number of them."""
+    """Serial executor that counts the runs it computes."""
 
-    def __init__(self, fail_after: int | None = None) -> None:
+    def __init__(self) -> None:
         self.executed = 0
-        self.fail_after = fail_after
 
     def map_unordered(self, runs):  # type: ignore[no-untyped-def]
         for run in runs:
-            if self.fail_after is not None and self.executed >= self.fail_after:
-                raise KeyboardInterrupt("interrupted")
             self.executed += 1
             yield study.execute(run)
 
 
-def test_an_interrupted_study_keeps_finished_runs_and_resumes(tmp_path: Path) -> None:
+def test_an_interrupt_while_a_run_is_saved_leaves_no_temporary_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runs = study.study_runs(["baseline"], {"firm.gross_margin": [0.3, 0.4]}, 3, seed=2, **SMALL)
     store = study.ResultStore(tmp_path)
+    renames: list[str] = []
+
+    def interrupted_at_the_fifth(source: str, destination: str) -> None:
+        renames.append(destination)
+        if len(renames) == 5:
+            # Ctrl-C once the fifth run's temporary file is written, before it is renamed.
+            assert Path(source).stat().st_size > 0
+            raise KeyboardInterrupt
+        os.rename(source, destination)
+
+    monkeypatch.setattr("crmsim.study.store.os.replace", interrupted_at_the_fifth)
     with pytest.raises(KeyboardInterrupt):
-        study.run_all(runs, CountingExecutor(fail_after=4), store, progress=False)
-    assert len(list(store.runs.glob("*.json"))) == 4
-    assert not list(store.runs.glob(".*")), "no temporary files are left behind"
+        study.run_all(runs, study.SerialExecutor(), store, progress=False)
+    monkeypatch.undo()
+    assert sorted(os.listdir(store.runs)) == sorted(f"{k}.json" for k in store.keys())
+    assert len(store.keys()) == 4, "the finished runs are kept, and no temporary file"
     again = CountingExecutor()
     results = study.run_all(runs, again, store, progress=False)
     assert again.executed == len(runs) - 4
@@ -126,33 +138,97 @@ def test_an_interrupted_study_keeps_finished_runs_and_resumes(tmp_path: Path) ->
     assert third.executed == 0
 
 
-def test_a_damaged_run_file_is_recomputed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"key": "trunc', "not a readable JSON file"),
+        ("[1, 2]", "holds list, not a run"),
+        ('{"key": "KEY", "scenario": "baseline"}', "no field replication, seed, point"),
+        ("RESULT_WITHOUT_A_MEASURE", "no mean_clv"),
+        ("RESULT_OF_ANOTHER_RUN", "holds run OTHER, not KEY"),
+    ],
+)
+def test_a_damaged_run_file_is_reported_and_recomputed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, problem: str
+) -> None:
     runs = study.study_runs(["baseline"], None, 2, seed=2, **SMALL)
     store = study.ResultStore(tmp_path)
     study.run_all(runs, study.SerialExecutor(), store, progress=False)
-    store.path(runs[0].key).write_text('{"key": "trunc')
+    key, other = runs[0].key, runs[1].key
+    whole = json.loads(store.path(key).read_text())
+    if text == "RESULT_WITHOUT_A_MEASURE":
+        del whole["measures"]["mean_clv"]
+        text = json.dumps(whole)
+    elif text == "RESULT_OF_ANOTHER_RUN":
+        text = store.path(other).read_text()
+    store.path(key).write_text(text.replace("KEY", key))
     counter = CountingExecutor()
-    study.run_all(runs, counter, store, progress=False)
+    with caplog.at_level("WARNING", logger="crmsim"):
+        study.run_all(runs, counter, store, progress=False)
     assert counter.executed == 1
-    assert json.loads(store.path(runs[0].key).read_text())["key"] == runs[0].key
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert message.startswith(f"{store.path(key)} is damaged (")
+    assert problem.replace("OTHER", other).replace("KEY", key) in message
+    assert message.endswith("computing this run again")
+    assert json.loads(store.path(key).read_text())["key"] == key
 
 
-def test_results_are_identical_with_local_processes() -> None:
-    runs = study.study_runs(["baseline", "loyalty_program"], None, 3, seed=9, **SMALL)
-    serial = study.tidy(study.run_all(runs, study.SerialExecutor(), progress=False))
-    executor = study.ProcessExecutor(2)
-    try:
-        parallel = study.tidy(study.run_all(runs, executor, progress=False))
-    finally:
-        executor.close()
-    pd.testing.assert_frame_equal(serial, parallel)
+EXECUTOR_SWEEP = """name: executors
+scenarios: [baseline, loyalty_program]
+parameters:
+  firm.gross_margin: [0.3, 0.4]
+replications: 2
+seed: 9
+months: 24
+customers: 2000
+"""
+
+STUDY_CSVS = {
+    "sweep": ["monthly.csv", "runs.csv", "summary.csv"],
+    "compare": ["comparison.csv", "differences.csv", "monthly.csv", "runs.csv"],
+}
+"""Every CSV file each study command writes."""
 
 
-def test_results_are_identical_on_a_dask_cluster() -> None:
+def _study_csvs(folder: Path, options: list[str]) -> dict[str, dict[str, bytes]]:
+    """The bytes of every CSV file `crmsim sweep` and `crmsim compare` write with ``options``."""
+    from crmsim.cli import main
+
+    (folder / "executors.yaml").write_text(EXECUTOR_SWEEP)
+    commands = {
+        "sweep": ["sweep", str(folder / "executors.yaml")],
+        "compare": ["compare", "baseline", "loyalty_program", "--replications", "3", "--seed", "9"],
+    }
+    written = {}
+    for name, command in commands.items():
+        out = folder / name
+        sizes = [] if name == "sweep" else ["--months", "24", "--customers", "2000"]
+        assert main([*command, *sizes, *options, "--out", str(out), "--no-progress"]) == 0
+        written[name] = {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
+        assert sorted(written[name]) == STUDY_CSVS[name]
+    return written
+
+
+@pytest.fixture(scope="module")
+def serial_csvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
+    return _study_csvs(tmp_path_factory.mktemp("serial"), ["--workers", "1"])
+
+
+def test_every_csv_is_identical_with_local_processes(
+    tmp_path: Path, serial_csvs: dict[str, dict[str, bytes]]
+) -> None:
+    parallel = _study_csvs(tmp_path, ["--workers", "2"])
+    for command, files in serial_csvs.items():
+        for name, content in files.items():
+            assert parallel[command][name] == content, f"{command}: {name}"
+
+
+def test_every_csv_is_identical_on_a_dask_cluster(
+    tmp_path: Path, serial_csvs: dict[str, dict[str, bytes]]
+) -> None:
     from distributed import LocalCluster
 
-    runs = study.study_runs(["baseline"], {"firm.gross_margin": [0.3, 0.4]}, 2, seed=4, **SMALL)
-    serial = study.tidy(study.run_all(runs, study.SerialExecutor(), progress=False))
     with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -161,12 +237,12 @@ def test_results_are_identical_on_a_dask_cluster() -> None:
         dashboard_address=None,
     ) as cluster:
         executor = study.make_executor(scheduler=cluster.scheduler_address)
-        try:
-            assert executor.workers == 2
-            on_cluster = study.tidy(study.run_all(runs, executor, progress=False))
-        finally:
-            executor.close()
-    pd.testing.assert_frame_equal(serial, on_cluster)
+        assert executor.workers == 2
+        executor.close()
+        on_cluster = _study_csvs(tmp_path, ["--scheduler", cluster.scheduler_address])
+    for command, files in serial_csvs.items():
+        for name, content in files.items():
+            assert on_cluster[command][name] == content, f"{command}: {name}"
 
 
 def test_an_unreachable_scheduler_is_a_clear_error() -> None:

@@ -45,8 +45,15 @@ def test_unknown_measure_names_what_is_allowed():
 
 def test_intervals_are_written_one_way():
     assert m.format_interval(1234.5, 1000.0, 1500.25) == "1,234 [1,000, 1,500]"
-    assert m.format_interval(0.5, -0.25, 1.0, signed=True) == "+0.5 [-0.25, +1]"
+    assert m.format_interval(0.5, -0.25, 1.0, signed=True) == "+0.50 [-0.25, +1.00]"
+    assert m.format_interval(827.0, 800.83, 853.17) == "827.00 [800.83, 853.17]"
+    assert m.format_interval(-880.26, -2100.4, 339.05, signed=True) == "-880 [-2,100, +339]"
     assert m.format_value(float("nan")) == "nan"
+    retention = m.run_measure("retention_rate")
+    assert retention.format_interval(0.9618, 0.95672, 0.9668) == "96.18 [95.67, 96.68]"
+    assert retention.format_interval(0.0012, -0.0003, 0.0027, signed=True) == (
+        "+0.12 [-0.03, +0.27]"
+    )
 
 
 def _strategy_measures():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -173,6 +174,82 @@ def test_an_atomic_folder_moves_everything_or_nothing(tmp_path: Path) -> None:
     assert sorted(os.listdir(out)) == ["figure.png", "keep.txt", "table.csv"]
     assert (out / "table.csv").read_text() == "new table"
     assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_an_interrupt_while_a_folder_is_committed_waits_until_every_file_is_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    renamed: list[str] = []
+
+    def rename_after_a_real_ctrl_c(source: str, destination: str) -> None:
+        if not renamed:
+            os.kill(os.getpid(), signal.SIGINT)
+        renamed.append(Path(destination).name)
+        os.rename(source, destination)
+
+    monkeypatch.setattr("crmsim.study.store.os.replace", rename_after_a_real_ctrl_c)
+    with pytest.raises(KeyboardInterrupt), study.atomic_folder(out) as folder:
+        for name in ("a.csv", "b.csv", "c.png"):
+            (folder / name).write_text(name)
+    assert sorted(renamed) == ["a.csv", "b.csv", "c.png"]
+    assert sorted(os.listdir(out)) == ["a.csv", "b.csv", "c.png"]
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def _runs_in(folder: Path, *keys: str) -> None:
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    for key in keys:
+        (folder / "runs" / f"{key}.json").write_text("{}")
+
+
+def test_an_output_folder_takes_only_its_own_study(tmp_path: Path) -> None:
+    files = ("runs.csv", "summary.csv")
+    new = study.OutputFolder(tmp_path / "new", files)
+    new.claim(["a", "b"])
+    assert (tmp_path / "new").is_dir() and new.claimed
+    # The study's own folder, part done: resumed; with more runs: extended.
+    _runs_in(tmp_path / "own", "a")
+    (tmp_path / "own" / "runs.csv").write_text("tables of a")
+    (tmp_path / "own" / ".DS_Store").write_text("hidden names are never results")
+    leftover = tmp_path / "own" / "runs" / ".b.json.0123456789ab.tmp.json"
+    leftover.write_text("half a run, left by a killed writer")
+    study.OutputFolder(tmp_path / "own", files).claim(["a", "b", "c"])
+    assert not leftover.exists()
+    refusals = {
+        "other files": ("notes.txt", None, "holds files this command does not write (notes.txt)"),
+        "another study": (None, ("a", "z"), "holds 1 stored run(s) of a different study"),
+        "tables only": ("runs.csv", None, "holds results (runs.csv) without the stored runs"),
+    }
+    for name, (file, stored, problem) in refusals.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        if file:
+            (folder / file).write_text("x")
+        if stored:
+            _runs_in(folder, *stored)
+        with pytest.raises(study.OutputError) as refused:
+            study.OutputFolder(folder, files, hint="try elsewhere").claim(["a", "b"])
+        message = str(refused.value)
+        assert message.startswith(f"{folder}: {problem}") and message.endswith("; try elsewhere")
+        forced = study.OutputFolder(folder, files, force=True)
+        forced.claim(["a", "b"])
+        forced.settle()
+        assert forced.store.keys() <= {"a", "b"}, name
+        assert not file or (folder / file).exists(), "--force removes no file of another name"
+    # A command that stores no runs takes only a new or empty folder.
+    study.OutputFolder(tmp_path / "empty", files).claim()
+    (tmp_path / "empty" / "runs.csv").write_text("tables")
+    with pytest.raises(study.OutputError, match="already holds results \\(runs.csv\\)"):
+        study.OutputFolder(tmp_path / "empty", files).claim()
+
+
+def test_an_output_folder_in_the_way_of_a_file_is_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(study.OutputError, match="is a file, not a folder"):
+        study.OutputFolder(tmp_path / "file", ["a.csv"])
+    with pytest.raises(study.OutputError, match="is under .*file, which is a file"):
+        study.OutputFolder(tmp_path / "file" / "deeper" / "out", ["a.csv"])
 
 
 def _sweep_file(tmp_path: Path, extra: str) -> Path:

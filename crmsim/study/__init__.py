@@ -20,7 +20,8 @@ seeded from one experiment seed:
 - **Resumable**: with an output folder every finished run is stored at once
   (atomically) under ``runs/``; running the study again computes only what is
   missing. The same atomic writer (:mod:`crmsim.study.store`) writes every
-  output file of the command line.
+  output file of the command line; an :class:`OutputFolder` is checked before
+  a study runs and never mixes the results of two studies.
 - Memory stays flat in the number of runs: each run returns its study
   measures and a few monthly series (``crmsim.measures.STUDY_MEASURES`` and
   ``STUDY_SERIES``), never its customer table.
@@ -52,6 +53,8 @@ from crmsim.study.runs import (
 from crmsim.study.sensitivity import LEVERS, lever_changes, sensitivity
 from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
 from crmsim.study.store import (
+    OutputError,
+    OutputFolder,
     ResultStore,
     atomic_folder,
     save_figure_atomically,
@@ -65,6 +68,8 @@ __all__ = [
     "Comparison",
     "DaskExecutor",
     "Executor",
+    "OutputError",
+    "OutputFolder",
     "ProcessExecutor",
     "ResultStore",
     "Run",

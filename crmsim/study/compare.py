@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from crmsim.config.fields import unknown_key
 from crmsim.config.scenario import Scenario
-from crmsim.measures import STUDY_MEASURES, format_interval
+from crmsim.measures import STUDY_MEASURES, run_measure
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
 from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
+from crmsim.study.store import OutputFolder
 
 
 @dataclass
@@ -23,7 +25,7 @@ class Comparison:
         runs: One row per run: scenario, replication, seed and every measure.
         table: One row per scenario and measure: mean, 95% CI, standard error.
         monthly: One row per scenario, replication and month: the kept monthly series.
-        differences: Paired differences of each scenario from the first one.
+        differences: Paired differences of each scenario from the reference one.
     """
 
     runs: pd.DataFrame
@@ -32,10 +34,14 @@ class Comparison:
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def wide(self) -> pd.DataFrame:
-        """The table with one row per scenario and 'mean [low, high]' text per measure."""
+        """The table with one row per scenario and 'mean [low, high]' text per measure
+        (in the measure's shown unit: retention in %, say)."""
         cells = self.table.assign(
             text=lambda t: t.apply(
-                lambda row: format_interval(row["mean"], row["ci_low"], row["ci_high"]), axis=1
+                lambda row: run_measure(row["measure"]).format_interval(
+                    row["mean"], row["ci_low"], row["ci_high"]
+                ),
+                axis=1,
             )
         )
         wide = cells.pivot(index="scenario", columns="measure", values="text")
@@ -53,13 +59,13 @@ def compare(
     progress: bool = False,
     workers: int | None = 1,
     scheduler: str | None = None,
-    out: str | Path | None = None,
+    out: str | Path | OutputFolder | None = None,
+    reference: str | None = None,
 ) -> Comparison:
     """Run each scenario ``replications`` times with common random numbers.
 
     Args:
-        scenarios: Scenarios, scenario files or shipped scenario names; the first
-            is the reference for paired differences.
+        scenarios: Scenarios, scenario files or shipped scenario names.
         replications: Runs per scenario (at least 2 for a confidence interval).
         seed: Experiment seed; replication k of every scenario gets the same spawned seed.
         months: Override of the months simulated.
@@ -68,22 +74,28 @@ def compare(
         workers: Local processes (1 = in this process; None = all cores).
         scheduler: Dask scheduler address (overrides ``workers``).
         out: Folder to keep finished runs in (resumable); None keeps them in memory.
+        reference: Name of the scenario the others are compared with, replication
+            by replication (default: the first).
 
     Raises:
-        StudyError: Fewer than 2 replications, or two scenarios of the same name.
+        StudyError: Fewer than 2 replications, two scenarios of the same name, or
+            a reference that is not one of the scenarios.
     """
     if replications < 2:
         raise StudyError(
             f"replications must be at least 2 for a confidence interval; got {replications}"
         )
     runs = study_runs(scenarios, None, replications, seed, months, customers)
+    names = list(dict.fromkeys(run.scenario_name for run in runs))
+    if reference is not None and reference not in names:
+        raise StudyError(unknown_key(f"reference {reference!r}", "scenario", reference, names))
     results = run_study(runs, workers, scheduler, out, progress)
     frame = tidy(results)
     return Comparison(
         runs=frame,
         table=confidence_table(frame),
         monthly=monthly_frame(results),
-        differences=paired_differences(frame),
+        differences=paired_differences(frame, reference),
     )
 
 

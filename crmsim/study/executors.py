@@ -8,12 +8,13 @@ only on its own description (:class:`crmsim.study.Run`). Dask is optional
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from crmsim.study.runs import Run, StudyError, execute
-from crmsim.study.store import ResultStore
+from crmsim.study.store import OutputFolder, ResultStore
 
 DASK_MISSING = (
     "running on a Dask scheduler needs dask and distributed, which are not installed; "
@@ -41,6 +42,8 @@ class ProcessExecutor:
 
     Workers start from a server process that has already imported crmsim
     (``forkserver``), so they start fast and do not inherit a notebook's threads.
+    They leave Ctrl-C to the main process, which stops them at once when it is
+    interrupted (or stops reading results early) and keeps what was finished.
 
     Args:
         workers: Number of processes (None = one per core).
@@ -48,28 +51,36 @@ class ProcessExecutor:
 
     def __init__(self, workers: int | None = None) -> None:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         self.workers = workers or os.cpu_count() or 1
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crmsim", "crmsim.study.runs"])
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        context.set_forkserver_preload(["crmsim", "crmsim.study.executors"])
+        # A multiprocessing pool rather than concurrent.futures: it can be
+        # terminated, so an interrupt does not wait for the runs in progress.
+        self._pool = context.Pool(self.workers, initializer=_leave_interrupts_to_the_parent)
 
     def map_unordered(self, runs: Sequence[Run]) -> Iterator[dict[str, Any]]:
         """Yield results as they finish."""
-        from concurrent.futures import as_completed
-
-        futures = [self._pool.submit(execute, run) for run in runs]
         try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+            yield from self._pool.imap_unordered(execute, runs)
+        except BaseException:
+            self._pool.terminate()
+            raise
 
     def close(self) -> None:
         """Stop the workers."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
+        self._pool.join()
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """Make a worker ignore Ctrl-C, which a terminal sends to every process of the command.
+
+    The main process then decides what an interrupt means (keep the finished
+    runs, stop the workers); a worker interrupted on its own would print a
+    traceback and hand back a half-done run.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class DaskExecutor:
@@ -163,14 +174,18 @@ def run_all(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(missing), desc="runs", unit="run", smoothing=0.1)
+    finished = executor.map_unordered(missing)
     try:
-        for result in executor.map_unordered(missing):
+        for result in finished:
             if store is not None:
                 store.save(result)
             results[result["key"]] = result
             if bar is not None:
                 bar.update(1)
     finally:
+        # Closed here, not when garbage collected: an executor stops its workers
+        # as soon as nobody reads its results any more.
+        finished.close()
         if bar is not None:
             bar.close()
     return [results[run.key] for run in runs]
@@ -180,7 +195,7 @@ def run_study(
     runs: Sequence[Run],
     workers: int | None = None,
     scheduler: str | None = None,
-    out: str | Path | None = None,
+    out: str | Path | OutputFolder | None = None,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Execute a study's runs on a fresh executor, which is closed afterwards.
@@ -190,14 +205,26 @@ def run_study(
         workers: Local processes (None = all cores; 1 = in this process).
         scheduler: Dask scheduler address (overrides ``workers``).
         out: Folder to keep finished runs in (resumable); None keeps them in memory.
+            An :class:`OutputFolder` is claimed for these runs before any runs.
         progress: Show a progress bar.
 
     Returns:
         Every result, in the order of ``runs``.
+
+    Raises:
+        OutputError: ``out`` is an output folder that cannot take this study.
     """
+    # The folder first: refusing it starts no worker processes.
+    if isinstance(out, OutputFolder):
+        out.claim([run.key for run in runs])
+        store = out.store
+    else:
+        store = ResultStore(out) if out is not None else None
     executor = make_executor(workers, scheduler)
     try:
-        store = ResultStore(out) if out is not None else None
-        return run_all(runs, executor, store, progress)
+        results = run_all(runs, executor, store, progress)
     finally:
         executor.close()
+    if isinstance(out, OutputFolder):
+        out.settle()
+    return results

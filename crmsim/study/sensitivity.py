@@ -11,6 +11,7 @@ from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, study_runs, tidy
 from crmsim.study.stats import mean_confidence_interval
+from crmsim.study.store import OutputFolder
 
 LEVERS: dict[str, str] = {
     "retention": "+1% retention (annual)",
@@ -85,7 +86,7 @@ def sensitivity(
     customers: int | None = None,
     workers: int | None = 1,
     scheduler: str | None = None,
-    out: str | Path | None = None,
+    out: str | Path | OutputFolder | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Elasticities of customer value to retention, margin and acquisition cost.

@@ -14,7 +14,7 @@ from crmsim.config.scenario import resolve_sweep_path
 from crmsim.study.compare import confidence_table
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
-from crmsim.study.store import write_frame_atomically
+from crmsim.study.store import OutputFolder, atomic_folder
 
 
 @dataclass
@@ -149,7 +149,7 @@ def sweep(
     replications: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    out: str | Path | None = None,
+    out: str | Path | OutputFolder | None = None,
     progress: bool = True,
 ) -> SweepResult:
     """Run a sweep, keeping finished runs in ``out`` so an interrupted sweep resumes.
@@ -159,7 +159,8 @@ def sweep(
         replications: Override of the spec's replications.
         workers: Local processes (None = all cores, 1 = in this process).
         scheduler: Dask scheduler address (overrides ``workers``).
-        out: Folder for the runs and the tables (``runs.csv``, ``summary.csv``).
+        out: Folder for the runs and the tables (``runs.csv``, ``summary.csv`` and
+            ``monthly.csv``, written together once every run is done).
         progress: Show a progress bar.
     """
     runs = study_runs(
@@ -176,7 +177,8 @@ def sweep(
     table = confidence_table(frame, by=("scenario", *paths))
     result = SweepResult(frame, table, monthly_frame(results), paths)
     if out is not None:
-        folder = Path(out)
-        write_frame_atomically(folder / "runs.csv", frame)
-        write_frame_atomically(folder / "summary.csv", table)
+        with atomic_folder(out) as folder:
+            frame.to_csv(folder / "runs.csv", index=False)
+            table.to_csv(folder / "summary.csv", index=False)
+            result.monthly.to_csv(folder / "monthly.csv", index=False)
     return result
