@@ -280,7 +280,10 @@ def format_value(value: float | None) -> str:
 
 
 def format_interval(mean: float, low: float, high: float, signed: bool = False) -> str:
-    """ "mean [low, high]" (with signs for differences), the one way intervals are written."""
+    """ "mean [low, high]" (with signs for differences), the one way intervals are written;
+    "mean [no CI]" when there is no interval (a single replication, say)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{mean:+.4g} [no CI]" if signed else f"{format_value(mean)} [no CI]"
     if signed:
         return f"{mean:+.4g} [{low:+.4g}, {high:+.4g}]"
     return f"{format_value(mean)} [{format_value(low)}, {format_value(high)}]"
