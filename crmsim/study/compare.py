@@ -11,8 +11,13 @@ import pandas as pd
 from crmsim.config.scenario import Scenario
 from crmsim.measures import STUDY_MEASURES, format_interval
 from crmsim.study.executors import run_study
-from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
-from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
+from crmsim.study.runs import monthly_frame, study_runs, tidy
+from crmsim.study.stats import (
+    interval_note,
+    mean_confidence_interval,
+    paired_interval,
+    welch_interval,
+)
 
 
 @dataclass
@@ -21,7 +26,9 @@ class Comparison:
 
     Attributes:
         runs: One row per run: scenario, replication, seed and every measure.
-        table: One row per scenario and measure: mean, 95% CI, standard error.
+        table: One row per scenario and measure: mean, 95% CI, standard error and
+            a note when the interval is missing (one replication, a measure
+            undefined in every run) or rests on fewer runs.
         monthly: One row per scenario, replication and month: the kept monthly series.
         differences: Paired differences of each scenario from the first one.
     """
@@ -57,6 +64,9 @@ def compare(
 ) -> Comparison:
     """Run each scenario ``replications`` times with common random numbers.
 
+    With a single replication there is a mean but no confidence interval: the
+    bounds are NaN and the tables' ``note`` column says so.
+
     Args:
         scenarios: Scenarios, scenario files or shipped scenario names; the first
             is the reference for paired differences.
@@ -70,12 +80,10 @@ def compare(
         out: Folder to keep finished runs in (resumable); None keeps them in memory.
 
     Raises:
-        StudyError: Fewer than 2 replications, or two scenarios of the same name.
+        StudyError: No replication, or two scenarios of the same name.
+        ScenarioError: A scenario, ``months`` or ``customers`` outside what a
+            scenario allows.
     """
-    if replications < 2:
-        raise StudyError(
-            f"replications must be at least 2 for a confidence interval; got {replications}"
-        )
     runs = study_runs(scenarios, None, replications, seed, months, customers)
     results = run_study(runs, workers, scheduler, out, progress)
     frame = tidy(results)
@@ -99,7 +107,9 @@ def confidence_table(
 
     Returns:
         One row per group and measure: the group's columns, ``measure``, ``mean``,
-        ``ci_low``, ``ci_high``, ``standard_error`` and ``replications``.
+        ``ci_low``, ``ci_high``, ``standard_error``, ``replications`` and ``note``
+        (empty, or why the interval is missing; see
+        :func:`crmsim.study.stats.interval_note`).
     """
     records = []
     for group_key, group in runs.groupby(list(by), sort=False):
@@ -107,7 +117,8 @@ def confidence_table(
             zip(by, group_key if isinstance(group_key, tuple) else (group_key,), strict=True)
         )
         for measure in STUDY_MEASURES:
-            low, mean, high, se = mean_confidence_interval(group[measure].to_numpy(), level)
+            values = group[measure].to_numpy()
+            low, mean, high, se = mean_confidence_interval(values, level)
             records.append(
                 labels
                 | {
@@ -117,6 +128,7 @@ def confidence_table(
                     "ci_high": high,
                     "standard_error": se,
                     "replications": len(group),
+                    "note": interval_note(values),
                 }
             )
     return pd.DataFrame(records)
@@ -137,7 +149,8 @@ def paired_differences(
         level: Confidence level.
 
     Returns:
-        One row per scenario and measure: mean difference, paired CI, unpaired CI.
+        One row per scenario and measure: mean difference, paired CI, unpaired CI,
+        and a ``note`` when the interval is missing or rests on fewer pairs.
     """
     scenarios = list(dict.fromkeys(runs["scenario"]))
     if not scenarios:
@@ -167,6 +180,7 @@ def paired_differences(
                     "unpaired_ci_low": u_low,
                     "unpaired_ci_high": u_high,
                     "replications": len(common),
+                    "note": interval_note(a - b),
                 }
             )
     return pd.DataFrame(records)
