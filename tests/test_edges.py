@@ -619,3 +619,23 @@ def test_crmsim_compare_of_one_replication(tmp_path: Path, capsys: pytest.Captur
     printed = capsys.readouterr().out
     assert "[no CI]" in printed and "[nan, nan]" not in printed
     assert set(STUDY_MEASURES) == set(table["measure"])
+
+
+STUDY_FIGURES_TESTED = {
+    "plot_comparison",
+    "plot_paired_differences",
+    "plot_sweep",
+    "plot_sweep_heatmap",
+    "plot_tornado",
+}
+"""Study figures drawn above on one replication, on runs without customers and on names
+in dollars (the run figures are those of ``_run_figures``)."""
+
+
+def test_every_public_figure_is_drawn_on_edge_runs() -> None:
+    public = {name for name in report.__all__ if name.startswith("plot_")}
+    run_figures = set(_run_figures(_run("baseline", 1, 1)))
+    assert public == run_figures | STUDY_FIGURES_TESTED, (
+        "a plot_* function is not drawn on the edge runs of tests/test_edges.py: "
+        f"{sorted(public - run_figures - STUDY_FIGURES_TESTED)}"
+    )

@@ -6,6 +6,12 @@ Every function takes the results of a run (the monthly series of
 labelled axes (with units) and a legend. Nothing is shown: in a notebook end
 the cell with ``plt.show()``; in a script save the figure with
 ``fig.savefig(...)`` and close it with ``plt.close(fig)``.
+
+Any run that ran can be drawn, however small: a single month is drawn as
+bars and points, and a panel with nothing to draw (nobody bought, no customer
+to keep, nobody left, no finite CLV, no cohort) keeps its title and labels and
+says why it is empty. A monthly series with no month at all (a model not yet
+run) is refused with a ``ValueError`` that says so.
 """
 
 from __future__ import annotations

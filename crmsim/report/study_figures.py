@@ -98,7 +98,7 @@ def _empty(message: str, title: str) -> Figure:
     return fig
 
 
-NO_INTERVAL = "no confidence interval: it needs at least 2"
+_NO_INTERVAL = "no confidence interval: it needs at least 2"
 """Said in a figure's title when every group has a single replication."""
 
 
@@ -107,7 +107,7 @@ def _runs_text(replications: int, what: str = "runs") -> str:
     return f"{replications} {what if replications != 1 else what.removesuffix('s')}"
 
 
-UNDEFINED = "Undefined in every run\n(see the note column of the table)."
+_UNDEFINED = "Undefined in every run\n(see the note column of the table)."
 """Said in a panel whose measure is NaN in every run (no customers, say)."""
 
 
@@ -170,7 +170,7 @@ def plot_comparison(
         ax.set_xlabel("Scenario")
         ax.set_ylabel(unit)
         if not np.isfinite(mean).any():
-            empty_panel(ax, UNDEFINED)
+            empty_panel(ax, _UNDEFINED)
             continue
         ax.bar(positions, mean, color=[colors[s] for s in scenarios], alpha=0.85)
         ax.errorbar(
@@ -212,7 +212,7 @@ def plot_comparison(
     ax.set_ylabel("Active customers")
     ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Scenario")
-    bars = "error bars: 95% CI of the mean" if replications != 1 else NO_INTERVAL
+    bars = "error bars: 95% CI of the mean" if replications != 1 else _NO_INTERVAL
     fig.suptitle(
         f"Scenarios compared over {_runs_text(replications, 'replications')} ({bars})",
         fontsize=14,
@@ -260,7 +260,7 @@ def plot_paired_differences(
         unit_text = "percentage points" if scale == 100.0 else unit
         ax.set_xlabel(f"Difference from {pretty_name(reference)} ({unit_text})")
         if not np.isfinite(rows["difference"].to_numpy(float)).any():
-            empty_panel(ax, UNDEFINED)
+            empty_panel(ax, _UNDEFINED)
             continue
         for y, scenario in zip(positions, scenarios, strict=True):
             row = rows.loc[scenario]
@@ -304,7 +304,7 @@ def plot_paired_differences(
     fig.suptitle(
         f"{title} ({pretty_name(reference)}), "
         f"{_runs_text(replications, 'paired replications')}"
-        + (f" ({NO_INTERVAL})" if replications == 1 else ""),
+        + (f" ({_NO_INTERVAL})" if replications == 1 else ""),
         fontweight="bold",
     )
     return fig
@@ -371,7 +371,7 @@ def plot_sweep(result: SweepResult, measures: Sequence[str] | None = None) -> Fi
         axes[0].legend(loc="best", frameon=False, fontsize=8)
     replications = int(table["replications"].max())
     swept = literal(", ".join(parameters)) if parameters else "scenarios"
-    bars = "error bars: 95% CI" if replications != 1 else NO_INTERVAL
+    bars = "error bars: 95% CI" if replications != 1 else _NO_INTERVAL
     fig.suptitle(
         f"Sweep of {swept}: mean of {_runs_text(replications)} per point ({bars})",
         fontweight="bold",
