@@ -209,7 +209,13 @@ def customer_frame(model: CRMModel) -> pd.DataFrame:
 
 
 def summary(model: CRMModel) -> dict[str, Any]:
-    """The headline measures of a run, as plain numbers (JSON-ready)."""
+    """The headline measures of a run, as plain numbers (JSON-ready).
+
+    A measure the run leaves undefined is NaN: CLV, satisfaction and the Pareto
+    share when nobody bought (or the total profit is not positive), rates when
+    no customer was there to keep, costs per customer when there was none, the
+    reacquisition rate before the first month.
+    """
     table = model.customers
     series = model.monthly_series()
     bought = table.acquired_month >= 0
@@ -250,7 +256,9 @@ def summary(model: CRMModel) -> dict[str, Any]:
             (series["returned"].sum() + series["won_back"].sum())
             / max(series["defected"].mean(), 1)
         )
-        / months,
+        / months
+        if months
+        else float("nan"),
         "defections_by_reason": defections,
         "pareto_share_top20": pareto_share(clv, 0.2),
         "share_of_wallet": float(share.mean()) if share.size else float("nan"),

@@ -287,11 +287,14 @@ def format_interval(
     signed: bool = False,
     scale: float = 1.0,
 ) -> str:
-    """ "mean [low, high]" (with signs for differences), the one way intervals are written.
+    """ "mean [low, high]" (with signs for differences), the one way intervals are written;
+    "mean [no CI]" when there is no interval (a single replication, say).
 
     The three numbers share one number of decimals (see :func:`format_value`),
     chosen by the largest of them, so an interval reads as one quantity.
     """
+    if not all(v is not None and math.isfinite(v) for v in (low, high)):
+        return f"{_format(mean, scale, signed, _decimals([mean], scale))} [no CI]"
     decimals = _decimals([mean, low, high], scale)
     mean_text, low_text, high_text = (
         _format(v, scale, signed, decimals) for v in (mean, low, high)

@@ -123,7 +123,8 @@ def test_invalid_scenario_in_a_comparison_stops_before_running(
         ["run", "baseline", "--months", "0"],
         ["run", "baseline", "--seed", "-1"],
         ["run", "baseline", "--customers", "many"],
-        ["compare", "baseline", "loyalty_program", "--replications", "1"],
+        ["run", "baseline", "--customers", "0"],
+        ["compare", "baseline", "loyalty_program", "--replications", "0"],
         ["compare", "baseline", "baseline"],
     ],
 )

@@ -41,7 +41,9 @@ import numpy as np
 import pandas as pd
 
 from crmsim import economics
+from crmsim.config.fields import check_value
 from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.config.schema import SCHEMA
 from crmsim.engine.accounts import Books
 from crmsim.engine.customers import Customer, CustomerTable, draw_purchases_left, draw_traits
 from crmsim.engine.funnel import Funnel
@@ -226,11 +228,17 @@ class CRMModel(mesa.Model):
         self.month += 1
 
     def run(self, months: int | None = None, progress: bool = False) -> CRMModel:
-        """Simulate ``months`` months (default: the scenario's), optionally with a progress bar."""
+        """Simulate ``months`` months (default: the scenario's), optionally with a progress bar.
+
+        Raises:
+            ValueError: ``months`` outside what ``simulation.months`` allows (a whole
+                number >= 1), as the command line and the scenario files refuse it.
+        """
         months = self.scenario.params.simulation.months if months is None else months
-        if months < 0:
-            raise ValueError(f"months must be >= 0; got {months}")
-        steps = range(months)
+        problem = check_value(SCHEMA["simulation"]["months"], months)
+        if problem:
+            raise ValueError(f"months (simulation.months): {problem}")
+        steps = range(int(months))
         if progress:
             from tqdm.auto import tqdm
 

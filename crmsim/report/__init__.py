@@ -1,7 +1,9 @@
 """Figures and explorers: what a run or a study looks like, for lessons, reports and the CLI.
 
 Every ``plot_*`` function returns a :class:`matplotlib.figure.Figure` with a
-title, labelled axes (with units) and a legend; nothing is shown. In a
+title, labelled axes (with units) and a legend; nothing is shown. Names,
+titles and labels are shown as written, ``$`` included
+(:func:`crmsim.report.style.literal`); a panel with nothing to draw says why. In a
 notebook end the cell with ``plt.show()``; in a script save the figure with
 ``fig.savefig(...)`` and close it with ``plt.close(fig)``::
 

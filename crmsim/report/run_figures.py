@@ -6,6 +6,12 @@ Every function takes the results of a run (the monthly series of
 labelled axes (with units) and a legend. Nothing is shown: in a notebook end
 the cell with ``plt.show()``; in a script save the figure with
 ``fig.savefig(...)`` and close it with ``plt.close(fig)``.
+
+Any run that ran can be drawn, however small: a single month is drawn as
+bars and points, and a panel with nothing to draw (nobody bought, no customer
+to keep, nobody left, no finite CLV, no cohort) keeps its title and labels and
+says why it is empty. A monthly series with no month at all (a model not yet
+run) is refused with a ``ValueError`` that says so.
 """
 
 from __future__ import annotations
@@ -27,14 +33,16 @@ from crmsim.report.style import (
     REASON_COLORS,
     STAGE_COLORS,
     TIER_COLORS,
+    empty_panel,
     format_thousands,
+    literal,
     new_figure,
     pretty_name,
 )
 from crmsim.vocabulary import DEFECTION_REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
-    from crmsim.customers import Customer
+    from crmsim.engine.customers import Customer
 
 
 def _months(series: pd.DataFrame) -> np.ndarray:
@@ -50,6 +58,23 @@ def _require(series: pd.DataFrame, columns: Sequence[str], what: str) -> None:
             f"{what} needs the monthly series of a run (CRMModel.monthly_series()); "
             f"missing columns: {', '.join(missing)}"
         )
+    if series.empty:
+        raise ValueError(
+            f"{what} needs at least one simulated month; this series has none "
+            "(run the model first: model.run(months))"
+        )
+
+
+def _single_month(ax: Axes, months: np.ndarray) -> dict[str, Any]:
+    """Line options for ``months``; with a single month also centre the month axis on it.
+
+    A one-month run is a point on each line: a marker shows it, where a line would not.
+    """
+    if months.size != 1:
+        return {}
+    ax.set_xlim(months[0] - 1, months[0] + 1)
+    ax.set_xticks(months)
+    return {"marker": "o"}
 
 
 # ---------------------------------------------------------------- panels
@@ -63,21 +88,37 @@ def _stacked_area(
     ylabel: str,
     legend_title: str,
     alpha: float = 1.0,
+    nothing: str = "",
 ) -> None:
-    """Counts stacked over months, the legend in the order of the stack (top first)."""
+    """Counts stacked over months, the legend in the order of the stack (top first).
+
+    When every count is zero in every month, the panel says ``nothing`` instead.
+    """
     months = _months(series)
-    ax.stackplot(
-        months,
-        [series[c].to_numpy() for c in columns],
-        labels=labels,
-        colors=colors,
-        alpha=alpha,
-        linewidth=0,
-    )
-    ax.set_xlim(months.min(), months.max())
     ax.set_title(title)
     ax.set_xlabel("Month")
     ax.set_ylabel(ylabel)
+    if nothing and not series[columns].to_numpy(dtype=float).any():
+        empty_panel(ax, nothing)
+        return
+    if months.size == 1:
+        # An area over a single month has no width: stack a bar so the counts show.
+        bottom = 0.0
+        for column, label, color in zip(columns, labels, colors, strict=True):
+            count = float(series[column].iloc[0])
+            ax.bar(months, [count], 0.6, bottom=bottom, color=color, alpha=alpha, label=label)
+            bottom += count
+        _single_month(ax, months)
+    else:
+        ax.stackplot(
+            months,
+            [series[c].to_numpy() for c in columns],
+            labels=labels,
+            colors=colors,
+            alpha=alpha,
+            linewidth=0,
+        )
+        ax.set_xlim(months.min(), months.max())
     ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
     handles, legend_labels = ax.get_legend_handles_labels()
     ax.legend(
@@ -117,6 +158,7 @@ def _draw_ladder(ax: Axes, series: pd.DataFrame) -> None:
         "Active customers on each rung of the loyalty ladder",
         "Active customers",
         "Rung",
+        nothing="No active customers in any month.",
     )
 
 
@@ -140,6 +182,16 @@ def _draw_defections_over_time(
     months = _months(series)
     if months_per_bar is None:
         months_per_bar = 12 if len(months) > 36 else 1
+    ax.set_xlabel("Month")
+    if months_per_bar == 1:
+        ax.set_title("Defections each month, by reason")
+        ax.set_ylabel("Customers lost per month")
+    else:
+        ax.set_title(f"Defections per {months_per_bar} months, by reason")
+        ax.set_ylabel(f"Customers lost per {months_per_bar} months")
+    if not series[[f"defections_{r}" for r in reasons]].to_numpy(dtype=float).any():
+        empty_panel(ax, "Nobody left in the months simulated.")
+        return
     period = (months - months.min()) // months_per_bar
     counts = series[[f"defections_{r}" for r in reasons]].groupby(period).sum()
     starts = months.min() + counts.index.to_numpy() * months_per_bar
@@ -157,13 +209,6 @@ def _draw_defections_over_time(
             linewidth=0,
         )
         bottom += values
-    if months_per_bar == 1:
-        ax.set_title("Defections each month, by reason")
-        ax.set_ylabel("Customers lost per month")
-    else:
-        ax.set_title(f"Defections per {months_per_bar} months, by reason")
-        ax.set_ylabel(f"Customers lost per {months_per_bar} months")
-    ax.set_xlabel("Month")
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(
         handles[::-1],
@@ -199,6 +244,7 @@ class _Rate:
     Attributes:
         title: Title of the panel; may quote the run's mean rate as ``{mean}``
             (per month) and ``{year}`` (compounded over twelve months).
+        name: Title of the panel when the rate is undefined in every month.
         ylabel: Label of the rate axis.
         color: Colour of both lines.
         legend: Prefix of the legend entries.
@@ -206,6 +252,7 @@ class _Rate:
     """
 
     title: str
+    name: str
     ylabel: str
     color: str
     legend: str = ""
@@ -215,10 +262,12 @@ class _Rate:
 _MONTHLY_RATES: dict[str, _Rate] = {
     "retention_rate": _Rate(
         "Monthly retention rate (average {mean:.1%} per month, about {year:.0%} a year)",
+        "Monthly retention rate",
         "Customers kept (% per month)",
         "#2171b5",
     ),
     "churn_rate": _Rate(
+        "Monthly churn (customers who chose to leave)",
         "Monthly churn (customers who chose to leave)",
         "Customers lost (% per month)",
         "#e6550d",
@@ -235,6 +284,13 @@ def _draw_monthly_rate(ax: Axes, series: pd.DataFrame, column: str) -> None:
     months = _months(series)
     window = min(12, len(series))
     rate = series[column].astype(float)
+    ax.set_xlabel("Month")
+    ax.set_ylabel(look.ylabel)
+    if not np.isfinite(rate).any():
+        ax.set_title(look.name)
+        empty_panel(ax, "No customers in any month:\nthe rate is undefined (NaN).")
+        return
+    point = _single_month(ax, months)
     ax.plot(
         months,
         rate * 100,
@@ -242,6 +298,7 @@ def _draw_monthly_rate(ax: Axes, series: pd.DataFrame, column: str) -> None:
         linewidth=0.9,
         alpha=0.5,
         label=f"{look.legend}each month",
+        **point,
     )
     ax.plot(
         months,
@@ -249,26 +306,34 @@ def _draw_monthly_rate(ax: Axes, series: pd.DataFrame, column: str) -> None:
         color=look.color,
         linewidth=2,
         label=f"{look.legend}{window}-month average",
+        **point,
     )
     if look.from_zero:
         ax.set_ylim(bottom=0)
     mean = float(np.nanmean(rate))
     ax.set_title(look.title.format(mean=mean, year=mean**12))
-    ax.set_xlabel("Month")
-    ax.set_ylabel(look.ylabel)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
 
 
-def _clean_clv(clv: Any) -> np.ndarray:
+def _clean_clv(clv: Any) -> tuple[np.ndarray, str]:
+    """The finite CLV values, and why there is nothing to draw when none is left ("" if some)."""
     values = np.asarray(clv, dtype=float).ravel()
-    values = values[np.isfinite(values)]
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        return finite, ""
     if values.size == 0:
-        raise ValueError("plot_clv_distribution needs at least one finite CLV value")
-    return values
+        return finite, "Nobody bought in this run:\nthere is no customer lifetime value to show."
+    return finite, f"None of the {values.size:,} CLV values is a finite number:\nnothing to show."
 
 
-def _draw_clv_histogram(ax: Axes, clv: np.ndarray) -> None:
+def _draw_clv_histogram(ax: Axes, clv: np.ndarray, nothing: str = "") -> None:
+    ax.set_title("Realised customer lifetime value")
+    ax.set_xlabel("Realised CLV (currency per customer)")
+    ax.set_ylabel("Customers")
+    if nothing:
+        empty_panel(ax, nothing)
+        return
     low, high = np.percentile(clv, [0.5, 99.0])
     if high <= low:
         low, high = clv.min() - 0.5, clv.max() + 0.5
@@ -286,13 +351,16 @@ def _draw_clv_histogram(ax: Axes, clv: np.ndarray) -> None:
     if above or below:
         note += f"\nnot shown: {below + above:,} customers outside {low:,.0f} .. {high:,.0f}"
     ax.text(0.98, 0.70, note, transform=ax.transAxes, ha="right", va="top", fontsize=8)
-    ax.set_title("Realised customer lifetime value")
-    ax.set_xlabel("Realised CLV (currency per customer)")
-    ax.set_ylabel("Customers")
     ax.legend(loc="upper right", frameon=False, fontsize=8)
 
 
-def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2) -> None:
+def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2, nothing: str = "") -> None:
+    ax.set_title("Who brings the profit (Pareto curve)")
+    ax.set_xlabel("Share of customers, most valuable first (%)")
+    ax.set_ylabel("Share of total realised profit (%)")
+    if nothing:
+        empty_panel(ax, nothing)
+        return
     ordered = np.sort(clv)[::-1]
     total = ordered.sum()
     share_customers = np.arange(ordered.size + 1) / ordered.size * 100
@@ -345,9 +413,6 @@ def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2) -> None:
             transform=ax.transAxes,
         )
     ax.set_xlim(0, 100)
-    ax.set_title("Who brings the profit (Pareto curve)")
-    ax.set_xlabel("Share of customers, most valuable first (%)")
-    ax.set_ylabel("Share of total realised profit (%)")
     ax.legend(loc="lower right", frameon=False, fontsize=8)
 
 
@@ -443,22 +508,28 @@ def plot_satisfaction(series: pd.DataFrame) -> Figure:
         color="#333333",
         linewidth=2,
         label="market expectation",
+        **_single_month(left, months),
     )
     left.set_title("What the market expects")
     left.set_xlabel("Month")
     left.set_ylabel("Expectation (value units)")
     left.legend(loc="upper left", frameon=False, fontsize=8)
-    right.axhline(0, color="#333333", linewidth=0.8)
-    right.plot(
-        months,
-        series["mean_satisfaction"],
-        color="#756bb1",
-        linewidth=2,
-        label="mean satisfaction of active customers",
-    )
     right.set_title("Satisfaction = delivered value − expectation")
     right.set_xlabel("Month")
     right.set_ylabel("Satisfaction (value units)")
+    satisfaction = series["mean_satisfaction"].astype(float)
+    if not np.isfinite(satisfaction).any():
+        empty_panel(right, "No active customers in any month:\nno satisfaction to show.")
+        return fig
+    right.axhline(0, color="#333333", linewidth=0.8)
+    right.plot(
+        months,
+        satisfaction,
+        color="#756bb1",
+        linewidth=2,
+        label="mean satisfaction of active customers",
+        **_single_month(right, months),
+    )
     right.legend(loc="upper right", frameon=False, fontsize=8)
     return fig
 
@@ -471,20 +542,29 @@ def plot_cohort_survival(table_frame: pd.DataFrame) -> Figure:
             one column per cohort, indexed by age in months, values in [0, 1].
 
     Returns:
-        The figure.
+        The figure; a panel that says so when the table has no cohort (nobody
+        was acquired in a month it covers).
     """
-    if table_frame.shape[1] == 0:
-        raise ValueError("plot_cohort_survival needs at least one cohort column")
     fig, ax = new_figure(figsize=(8.5, 4.5))
-    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, table_frame.shape[1]))
-    for color, column in zip(colors, table_frame.columns, strict=True):
-        curve = table_frame[column].dropna()
-        ax.plot(curve.index, curve.to_numpy() * 100, color=color, linewidth=1.8, label=str(column))
-    ax.set_ylim(0, 102)
-    ax.set_xlim(left=0)
     ax.set_title("Cohort survival: share of each cohort still in its first relationship")
     ax.set_xlabel("Months since first purchase")
     ax.set_ylabel("Still a customer (% of cohort)")
+    if table_frame.shape[1] == 0:
+        empty_panel(ax, "No cohort to follow:\nnobody was acquired in a month the table covers.")
+        return fig
+    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, table_frame.shape[1]))
+    for color, column in zip(colors, table_frame.columns, strict=True):
+        curve = table_frame[column].dropna()
+        ax.plot(
+            curve.index,
+            curve.to_numpy() * 100,
+            color=color,
+            linewidth=1.8,
+            marker="o" if len(curve) == 1 else None,
+            label=literal(column),
+        )
+    ax.set_ylim(0, 102)
+    ax.set_xlim(left=0)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.legend(
         loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Acquired in", fontsize=8
@@ -507,12 +587,13 @@ def plot_clv_distribution(clv: Any, top_share: float = 0.2) -> Figure:
         top_share: Share of customers whose profit share is annotated.
 
     Returns:
-        The figure (two panels).
+        The figure (two panels); panels that say why when no customer has a
+        finite CLV (nobody bought, say, in a tiny or short run).
     """
-    values = _clean_clv(clv)
+    values, nothing = _clean_clv(clv)
     fig, (left, right) = new_figure(1, 2, figsize=(12, 4.5))
-    _draw_clv_histogram(left, values)
-    _draw_pareto(right, values, top_share)
+    _draw_clv_histogram(left, values, nothing)
+    _draw_pareto(right, values, top_share, nothing)
     return fig
 
 
@@ -536,8 +617,8 @@ def plot_customer_history(customer: Customer) -> Figure:
     """
     if not customer.history:
         raise ValueError(
-            f"customer {customer.id} has no history: only followed customers are recorded "
-            "(see CRMModel(follow=[...]) and model.followed)"
+            f"customer {customer.id} has no history: only followed customers are recorded, "
+            "month by month once the model runs (see CRMModel(follow=[...]) and model.followed)"
         )
     history = pd.DataFrame(customer.history)
     months = history["month"].to_numpy()
@@ -669,7 +750,7 @@ def plot_run_dashboard(
         series: The monthly series of a run.
         clv: Optional realised CLV per customer; adds the CLV histogram and the
             Pareto curve as a third column.
-        title: Title of the page (default "Run dashboard").
+        title: Title of the page (default "Run dashboard"), shown as written.
 
     Returns:
         The figure (2 x 2, or 2 x 3 with CLV).
@@ -681,10 +762,10 @@ def plot_run_dashboard(
     _draw_monthly_rate(axes[1, 0], series, "retention_rate")
     _draw_defections_over_time(axes[1, 1], series)
     if clv is not None:
-        values = _clean_clv(clv)
-        _draw_clv_histogram(axes[0, 2], values)
-        _draw_pareto(axes[1, 2], values)
-    fig.suptitle(title or "Run dashboard", fontsize=15, fontweight="bold")
+        values, nothing = _clean_clv(clv)
+        _draw_clv_histogram(axes[0, 2], values, nothing)
+        _draw_pareto(axes[1, 2], values, nothing=nothing)
+    fig.suptitle(literal(title or "Run dashboard"), fontsize=15, fontweight="bold")
     return fig
 
 

@@ -29,7 +29,9 @@ from scipy import stats
 from crmsim.measures import STUDY_MEASURES, run_measure
 from crmsim.report.style import (
     SCENARIO_COLORS,
+    empty_panel,
     format_thousands,
+    literal,
     new_figure,
     pretty_name,
     setting_label,
@@ -89,10 +91,24 @@ def _grid(count: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, 
 
 def _empty(message: str, title: str) -> Figure:
     fig, ax = new_figure(figsize=(7, 2.5))
-    ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    empty_panel(ax, message)
+    for side in ax.spines.values():
+        side.set_visible(False)
     fig.suptitle(title, fontweight="bold")
     return fig
+
+
+_NO_INTERVAL = "no confidence interval: it needs at least 2"
+"""Said in a figure's title when every group has a single replication."""
+
+
+def _runs_text(replications: int, what: str = "runs") -> str:
+    """``"10 runs"``, or ``"1 run"``: how many replications a mean is over."""
+    return f"{replications} {what if replications != 1 else what.removesuffix('s')}"
+
+
+_UNDEFINED = "Undefined in every run\n(see the note column of the table)."
+"""Said in a panel whose measure is NaN in every run (no customers, say)."""
 
 
 def _band(frame: pd.DataFrame, band: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,14 +166,17 @@ def plot_comparison(
         low = rows["ci_low"].to_numpy(dtype=float) * scale
         high = rows["ci_high"].to_numpy(dtype=float) * scale
         error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("Scenario")
+        ax.set_ylabel(unit)
+        if not np.isfinite(mean).any():
+            empty_panel(ax, _UNDEFINED)
+            continue
         ax.bar(positions, mean, color=[colors[s] for s in scenarios], alpha=0.85)
         ax.errorbar(
             positions, mean, yerr=error, fmt="none", ecolor="#222222", capsize=5, linewidth=1.2
         )
         ax.set_xticks(positions, [pretty_name(s) for s in scenarios], rotation=20, ha="right")
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("Scenario")
-        ax.set_ylabel(unit)
         ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
         finite = np.isfinite(np.concatenate([low, high, mean]))
         if measure == "retention_rate" and finite.any():
@@ -183,13 +202,19 @@ def plot_comparison(
         if band == "ci"
         else "band: middle 95% of the runs"
     )
-    ax.set_title(f"Active customers each month (line: mean of {replications} runs; {band_text})")
+    if replications == 1:
+        ax.set_title("Active customers each month (one run per scenario: no band)")
+    else:
+        ax.set_title(
+            f"Active customers each month (line: mean of {replications} runs; {band_text})"
+        )
     ax.set_xlabel("Month")
     ax.set_ylabel("Active customers")
     ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="Scenario")
+    bars = "error bars: 95% CI of the mean" if replications != 1 else _NO_INTERVAL
     fig.suptitle(
-        f"Scenarios compared over {replications} replications (error bars: 95% CI of the mean)",
+        f"Scenarios compared over {_runs_text(replications, 'replications')} ({bars})",
         fontsize=14,
         fontweight="bold",
     )
@@ -230,6 +255,13 @@ def plot_paired_differences(
         name, unit, scale = _axis(measure)
         rows = differences[differences["measure"] == measure].set_index("scenario")
         rows = rows.reindex(scenarios)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel("Scenario")
+        unit_text = "percentage points" if scale == 100.0 else unit
+        ax.set_xlabel(f"Difference from {pretty_name(reference)} ({unit_text})")
+        if not np.isfinite(rows["difference"].to_numpy(float)).any():
+            empty_panel(ax, _UNDEFINED)
+            continue
         for y, scenario in zip(positions, scenarios, strict=True):
             row = rows.loc[scenario]
             color = colors[scenario]
@@ -260,16 +292,19 @@ def plot_paired_differences(
         ax.axvline(0, color="#333333", linewidth=1)
         ax.set_yticks(positions, [pretty_name(s) for s in scenarios])
         ax.set_ylim(positions.min() - 0.7, positions.max() + 0.7)
-        ax.set_ylabel("Scenario")
-        unit_text = "percentage points" if scale == 100.0 else unit
-        ax.set_xlabel(f"Difference from {pretty_name(reference)} ({unit_text})")
         ax.xaxis.set_major_formatter(FuncFormatter(format_thousands))
-        ax.set_title(name, fontsize=10)
         ax.grid(False, axis="y")
-    axes[0].legend(loc="best", frameon=False, fontsize=8)
     replications = int(differences["replications"].max())
+    if replications > 1:
+        # The interval lines are drawn only where there are intervals to name.
+        for ax in axes:
+            if ax.lines:
+                ax.legend(loc="best", frameon=False, fontsize=8)
+                break
     fig.suptitle(
-        f"{title} ({pretty_name(reference)}), {replications} paired replications",
+        f"{title} ({pretty_name(reference)}), "
+        f"{_runs_text(replications, 'paired replications')}"
+        + (f" ({_NO_INTERVAL})" if replications == 1 else ""),
         fontweight="bold",
     )
     return fig
@@ -313,7 +348,7 @@ def plot_sweep(result: SweepResult, measures: Sequence[str] | None = None) -> Fi
             high = rows["ci_high"].to_numpy(float) * scale
             error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
             label = ", ".join(
-                f"{pretty_name(str(v))}" if c == "scenario" else f"{c.split('.')[-1]}={v}"
+                pretty_name(v) if c == "scenario" else literal(f"{c.split('.')[-1]}={v}")
                 for c, v in zip(others, key if isinstance(key, tuple) else (key,), strict=False)
             )
             ax.errorbar(
@@ -327,7 +362,7 @@ def plot_sweep(result: SweepResult, measures: Sequence[str] | None = None) -> Fi
                 label=label,
             )
             if categorical:
-                ax.set_xticks(x, [pretty_name(str(v)) for v in x_values], rotation=20, ha="right")
+                ax.set_xticks(x, [pretty_name(v) for v in x_values], rotation=20, ha="right")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(setting_label(x_name) if parameters else "Scenario")
         ax.set_ylabel(unit)
@@ -335,9 +370,10 @@ def plot_sweep(result: SweepResult, measures: Sequence[str] | None = None) -> Fi
     if len(groups) > 1 or parameters:
         axes[0].legend(loc="best", frameon=False, fontsize=8)
     replications = int(table["replications"].max())
-    swept = ", ".join(parameters) if parameters else "scenarios"
+    swept = literal(", ".join(parameters)) if parameters else "scenarios"
+    bars = "error bars: 95% CI" if replications != 1 else _NO_INTERVAL
     fig.suptitle(
-        f"Sweep of {swept}: mean of {replications} runs per point (error bars: 95% CI)",
+        f"Sweep of {swept}: mean of {_runs_text(replications)} per point ({bars})",
         fontweight="bold",
     )
     return fig
@@ -355,7 +391,7 @@ def plot_tornado(frame: pd.DataFrame) -> Figure:
     """
     if frame.empty:
         return _empty("No levers were measured.", "Sensitivity")
-    ordered = frame.assign(size=frame["elasticity"].abs()).sort_values("size")
+    ordered = frame.assign(size=frame["elasticity"].abs()).sort_values("size", na_position="first")
     positions = np.arange(len(ordered))
     fig, ax = new_figure(figsize=(8, 1.2 + 0.7 * len(ordered)))
     mean = ordered["elasticity"].to_numpy(float)
@@ -368,17 +404,17 @@ def plot_tornado(frame: pd.DataFrame) -> Figure:
     colors = ["#2171b5" if m >= 0 else "#d62728" for m in mean]
     ax.barh(positions, mean, color=colors, alpha=0.85)
     ax.errorbar(mean, positions, xerr=error, fmt="none", ecolor="#222222", capsize=4)
-    ends = np.where(mean >= 0, mean + error[1], mean - error[0])
+    ends = np.nan_to_num(np.where(mean >= 0, mean + error[1], mean - error[0]))
     for y, value, end in zip(positions, mean, ends, strict=True):
         ax.annotate(
-            f" {value:.2f} ",
+            f" {value:.2f} " if np.isfinite(value) else " undefined (NaN) ",
             (end, y),
             va="center",
             fontsize=8,
-            ha="left" if value >= 0 else "right",
+            ha="right" if value < 0 else "left",
         )
     ax.axvline(0, color="#333333", linewidth=1)
-    ax.set_yticks(positions, ordered["label"].astype(str).tolist())
+    ax.set_yticks(positions, [literal(label) for label in ordered["label"]])
     ax.set_ylabel("Lever")
     measure = str(frame["measure"].iloc[0]) if "measure" in frame else "customer value"
     try:
@@ -386,8 +422,10 @@ def plot_tornado(frame: pd.DataFrame) -> Figure:
     except KeyError:
         name = pretty_name(measure)
     lowered = name[:1].lower() + name[1:]
+    single = "replications" in frame and int(frame["replications"].max()) == 1
+    bars = "one run per lever: no CI" if single else "error bars: 95% CI"
     ax.set_xlabel(f"% change of the {lowered} per 1% of lever (elasticity)")
-    ax.set_title(f"What moves the {lowered} most (error bars: 95% CI)")
+    ax.set_title(f"What moves the {lowered} most ({bars})")
     ax.grid(False, axis="y")
     return fig
 
@@ -424,31 +462,45 @@ def plot_sweep_heatmap(result: SweepResult, measure: str = "customer_equity") ->
         half = (part.assign(h=(part["ci_high"] - part["ci_low"]) / 2 * scale)).pivot(
             index=row_name, columns=col_name, values="h"
         )
-        image = ax.imshow(means.to_numpy(float), cmap="viridis", aspect="auto", origin="lower")
-        ax.set_xticks(range(means.shape[1]), [f"{v:g}" for v in means.columns])
-        ax.set_yticks(range(means.shape[0]), [f"{v:g}" for v in means.index])
+        values = means.to_numpy(float)
+        image = ax.imshow(values, cmap="viridis", aspect="auto", origin="lower")
+        ax.set_xticks(range(means.shape[1]), [_tick(v) for v in means.columns])
+        ax.set_yticks(range(means.shape[0]), [_tick(v) for v in means.index])
         ax.set_xlabel(setting_label(col_name))
         ax.set_ylabel(setting_label(row_name))
         ax.set_title(pretty_name(scenario))
         ax.grid(False)
-        low, high = np.nanmin(means.to_numpy(float)), np.nanmax(means.to_numpy(float))
+        finite = values[np.isfinite(values)]
+        low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
         for i in range(means.shape[0]):
             for j in range(means.shape[1]):
-                value = means.iat[i, j]
+                value, spread = means.iat[i, j], half.iat[i, j]
                 bright = high > low and (value - low) / (high - low) > 0.6
+                text = format_thousands(value) if np.isfinite(value) else "undefined"
+                if np.isfinite(spread):
+                    text += f"\n±{format_thousands(spread)}"
                 ax.text(
                     j,
                     i,
-                    f"{format_thousands(value)}\n±{format_thousands(half.iat[i, j])}",
+                    text,
                     ha="center",
                     va="center",
                     fontsize=8,
-                    color="black" if bright else "white",
+                    color="black" if bright else "white" if np.isfinite(value) else "#555555",
                 )
         colorbar = fig.colorbar(image, ax=ax, shrink=0.85)
         colorbar.set_label(f"{name} ({unit})")
-    fig.suptitle(f"{name}: mean ± 95% CI over the sweep", fontweight="bold")
+    single = int(table["replications"].max()) == 1
+    what = "one run per cell (no CI)" if single else "mean ± 95% CI"
+    fig.suptitle(f"{name}: {what} over the sweep", fontweight="bold")
     return fig
+
+
+def _tick(value: object) -> str:
+    """A swept value as a tick label: numbers short (``0.05``), anything else as written."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}"
+    return literal(value)
 
 
 __all__ = [

@@ -61,16 +61,36 @@ SCENARIO_COLORS: tuple[str, ...] = (
 """Colours of scenarios in the order a study lists them (repeating after the last)."""
 
 
-def pretty_name(name: str) -> str:
-    """A column or code name for people: ``raving_fan`` -> ``raving fan``.
+def literal(text: Any) -> str:
+    """Text as a figure must show it, character for character, whatever it holds.
+
+    Matplotlib reads a pair of ``$`` as mathematical notation, so a scenario
+    named ``price $5 to $6`` would come out garbled, and one named
+    ``$\\bad$`` would stop the figure from being drawn at all; a label that
+    starts with ``_`` would be left out of the legend. Every name, title or
+    label a person chose goes through here before it reaches a figure.
 
     Args:
-        name: A name as the code spells it.
+        text: Any text (or value) a person chose: a scenario name, a title, a label.
 
     Returns:
-        The name with spaces for underscores.
+        The text with every ``$`` escaped (``\\$``, which matplotlib draws as
+        ``$``), and a leading space before a leading underscore.
     """
-    return name.replace("_", " ")
+    shown = str(text).replace("$", r"\$")
+    return " " + shown if shown.startswith("_") else shown
+
+
+def pretty_name(name: Any) -> str:
+    """A column, code or scenario name for people: ``raving_fan`` -> ``raving fan``.
+
+    Args:
+        name: A name as the code or a scenario spells it.
+
+    Returns:
+        The name with spaces for underscores, shown literally (see :func:`literal`).
+    """
+    return literal(str(name).replace("_", " "))
 
 
 def style_axes(ax: Axes) -> None:
@@ -138,7 +158,8 @@ def setting_label(path: str) -> str:
         path: Dotted path of the setting, e.g. ``"firm.gross_margin"``.
 
     Returns:
-        The label, e.g. ``"gross margin (share of revenue at the market price)"``.
+        The label, e.g. ``"gross margin (share of revenue at the market price)"``, shown
+        literally (see :func:`literal`).
     """
     parts = path.split(".")
     spec = None
@@ -148,8 +169,34 @@ def setting_label(path: str) -> str:
         registry = STRATEGY_REGISTRY if parts[0] == "strategies" else COMPETITOR_REGISTRY
         if parts[1] in registry:
             spec = registry[parts[1]].parameters.get(parts[2])
-    label = pretty_name(parts[-1])
-    return f"{label} ({spec.unit})" if spec is not None and spec.unit else label
+    label = parts[-1].replace("_", " ")
+    return literal(f"{label} ({spec.unit})" if spec is not None and spec.unit else label)
+
+
+def empty_panel(ax: Axes, message: str) -> None:
+    """An axes that says why it has nothing to draw, instead of drawing nothing or failing.
+
+    A run of a tiny market can end with no customer at all, a rate can be
+    undefined in every month: the panel keeps the title and axis labels set on
+    it (so it still says what it would show) and states the reason in its middle.
+
+    Args:
+        ax: The axes; set its title and labels before or after.
+        message: Why there is nothing to draw, in a sentence or two.
+    """
+    # Tick labels off rather than ticks removed: axes sharing this one keep theirs.
+    ax.tick_params(labelbottom=False, labelleft=False, length=0)
+    ax.grid(False)
+    ax.text(
+        0.5,
+        0.5,
+        literal(message),
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        color="#555555",
+        fontsize=9,
+    )
 
 
 __all__ = [
@@ -157,7 +204,9 @@ __all__ = [
     "SCENARIO_COLORS",
     "STAGE_COLORS",
     "TIER_COLORS",
+    "empty_panel",
     "format_thousands",
+    "literal",
     "new_figure",
     "pretty_name",
     "setting_label",

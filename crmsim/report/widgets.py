@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
-from crmsim.report.style import format_thousands, new_figure
+from crmsim.report.style import format_thousands, literal, new_figure
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def lifecycle_explorer(
             run = _run(changed, customers, months, seed) if changes else reference
             fig = _draw(run, reference)
             fig.suptitle(
-                f"{base.name}: {customers:,} people, {months} months, seed {seed}",
+                f"{literal(base.name)}: {customers:,} people, {months} months, seed {seed}",
                 fontsize=11,
             )
             display(fig)

@@ -13,7 +13,12 @@ from crmsim.config.scenario import Scenario
 from crmsim.measures import STUDY_MEASURES, run_measure
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
-from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
+from crmsim.study.stats import (
+    interval_note,
+    mean_confidence_interval,
+    paired_interval,
+    welch_interval,
+)
 from crmsim.study.store import OutputFolder
 
 
@@ -23,7 +28,9 @@ class Comparison:
 
     Attributes:
         runs: One row per run: scenario, replication, seed and every measure.
-        table: One row per scenario and measure: mean, 95% CI, standard error.
+        table: One row per scenario and measure: mean, 95% CI, standard error and
+            a note when the interval is missing (one replication, a measure
+            undefined in every run) or rests on fewer runs.
         monthly: One row per scenario, replication and month: the kept monthly series.
         differences: Paired differences of each scenario from the reference one.
     """
@@ -64,6 +71,9 @@ def compare(
 ) -> Comparison:
     """Run each scenario ``replications`` times with common random numbers.
 
+    With a single replication there is a mean but no confidence interval: the
+    bounds are NaN and the tables' ``note`` column says so.
+
     Args:
         scenarios: Scenarios, scenario files or shipped scenario names.
         replications: Runs per scenario (at least 2 for a confidence interval).
@@ -78,13 +88,11 @@ def compare(
             by replication (default: the first).
 
     Raises:
-        StudyError: Fewer than 2 replications, two scenarios of the same name, or
-            a reference that is not one of the scenarios.
+        StudyError: No replication, two scenarios of the same name, or a reference
+            that is not one of the scenarios.
+        ScenarioError: A scenario, ``months`` or ``customers`` outside what a
+            scenario allows.
     """
-    if replications < 2:
-        raise StudyError(
-            f"replications must be at least 2 for a confidence interval; got {replications}"
-        )
     runs = study_runs(scenarios, None, replications, seed, months, customers)
     names = list(dict.fromkeys(run.scenario_name for run in runs))
     if reference is not None and reference not in names:
@@ -111,7 +119,9 @@ def confidence_table(
 
     Returns:
         One row per group and measure: the group's columns, ``measure``, ``mean``,
-        ``ci_low``, ``ci_high``, ``standard_error`` and ``replications``.
+        ``ci_low``, ``ci_high``, ``standard_error``, ``replications`` and ``note``
+        (empty, or why the interval is missing; see
+        :func:`crmsim.study.stats.interval_note`).
     """
     records = []
     for group_key, group in runs.groupby(list(by), sort=False):
@@ -119,7 +129,8 @@ def confidence_table(
             zip(by, group_key if isinstance(group_key, tuple) else (group_key,), strict=True)
         )
         for measure in STUDY_MEASURES:
-            low, mean, high, se = mean_confidence_interval(group[measure].to_numpy(), level)
+            values = group[measure].to_numpy()
+            low, mean, high, se = mean_confidence_interval(values, level)
             records.append(
                 labels
                 | {
@@ -129,6 +140,7 @@ def confidence_table(
                     "ci_high": high,
                     "standard_error": se,
                     "replications": len(group),
+                    "note": interval_note(values),
                 }
             )
     return pd.DataFrame(records)
@@ -149,7 +161,8 @@ def paired_differences(
         level: Confidence level.
 
     Returns:
-        One row per scenario and measure: mean difference, paired CI, unpaired CI.
+        One row per scenario and measure: mean difference, paired CI, unpaired CI,
+        and a ``note`` when the interval is missing or rests on fewer pairs.
     """
     scenarios = list(dict.fromkeys(runs["scenario"]))
     if not scenarios:
@@ -179,6 +192,7 @@ def paired_differences(
                     "unpaired_ci_low": u_low,
                     "unpaired_ci_high": u_high,
                     "replications": len(common),
+                    "note": interval_note(a - b),
                 }
             )
     return pd.DataFrame(records)

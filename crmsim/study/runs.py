@@ -155,11 +155,17 @@ def study_runs(
 
     Raises:
         StudyError: Fewer than one replication, or two scenarios of the same name.
-        ScenarioError: A scenario or a grid point that is not valid.
+        ScenarioError: A scenario or a grid point that is not valid, or ``months``
+            or ``customers`` outside what ``simulation.months`` and
+            ``simulation.customers`` allow.
     """
     if replications < 1:
         raise StudyError(f"replications must be at least 1; got {replications}")
     loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
+    # Sizes are checked as the scenario settings they override, before anything runs,
+    # so a study refuses what a single run refuses, with the same message.
+    sizes = {"simulation.months": months, "simulation.customers": customers}
+    overrides = {path: value for path, value in sizes.items() if value is not None}
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         raise StudyError(f"scenario names must differ within a study; got {', '.join(names)}")
@@ -171,6 +177,8 @@ def study_runs(
     seeds = replication_seeds(seed, replications)
     runs = []
     for scenario in loaded:
+        if overrides:
+            scenario.with_changes(overrides)
         for point in points:
             if point:
                 scenario.with_changes(dict(point))  # validate before anything runs

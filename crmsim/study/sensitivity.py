@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, study_runs, tidy
-from crmsim.study.stats import mean_confidence_interval
+from crmsim.study.stats import interval_note, mean_confidence_interval
 from crmsim.study.store import OutputFolder
 
 LEVERS: dict[str, str] = {
@@ -111,7 +112,9 @@ def sensitivity(
 
     Returns:
         One row per lever: the lever, its label, the mean percent change of the
-        measure per percent of lever (the elasticity) and its 95% CI.
+        measure per percent of lever (the elasticity), its 95% CI and a ``note``
+        when the interval is missing (one replication; a measure of 0 in the
+        unchanged run, against which no percent change is defined).
     """
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     overrides = {"simulation.months": months, "simulation.customers": customers}
@@ -126,7 +129,7 @@ def sensitivity(
     records = []
     for lever, label in LEVERS.items():
         moved = frame[frame["scenario"] == lever].set_index("replication")[measure]
-        relative = (moved / reference - 1.0) / step
+        relative = _percent_change(moved, reference) / step
         low, mean, high, se = mean_confidence_interval(relative.to_numpy(float))
         records.append(
             {
@@ -138,6 +141,14 @@ def sensitivity(
                 "standard_error": se,
                 "replications": len(relative),
                 "measure": measure,
+                "note": interval_note(relative.to_numpy(float)),
             }
         )
     return pd.DataFrame(records)
+
+
+def _percent_change(moved: pd.Series, reference: pd.Series) -> pd.Series:
+    """Relative change ``moved / reference - 1`` of each replication; NaN where the
+    reference is 0 (or not finite), where no relative change is defined."""
+    usable = reference.where(np.isfinite(reference) & (reference != 0))
+    return moved / usable - 1.0

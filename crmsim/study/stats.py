@@ -2,7 +2,8 @@
 
 Non-finite values (a measure undefined in some run) are left out. With fewer
 than two values an interval is undefined (NaN); when the values do not vary
-at all, the interval is the single value itself.
+at all, the interval is the single value itself. :func:`interval_note` says
+in words, for a table, why an interval is missing or rests on fewer runs.
 """
 
 from __future__ import annotations
@@ -78,6 +79,34 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[f
     with _identical_values_allowed():
         interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
     return (float(interval.low), float(interval.high))
+
+
+def interval_note(values: np.ndarray) -> str:
+    """Why a confidence interval of ``values`` is missing or rests on fewer runs, for tables.
+
+    Args:
+        values: The sample as given to :func:`mean_confidence_interval` (or the
+            paired differences), non-finite values included.
+
+    Returns:
+        An empty string when every value is finite and there are at least two;
+        otherwise a short note, e.g. ``"1 replication: no confidence interval
+        (needs at least 2)"`` or ``"undefined in every run (NaN)"``.
+    """
+    values = np.asarray(values, dtype=float)
+    runs = values.size
+    finite = int(np.isfinite(values).sum())
+    if runs == 0:
+        return "no runs"
+    if finite == 0:
+        return "undefined in every run (NaN)"
+    if runs == 1:
+        return "1 replication: no confidence interval (needs at least 2)"
+    if finite == 1:
+        return f"defined in 1 of {runs} runs: no confidence interval (needs at least 2)"
+    if finite < runs:
+        return f"defined in {finite} of {runs} runs; mean and interval over those"
+    return ""
 
 
 def _t_interval(
