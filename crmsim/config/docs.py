@@ -23,7 +23,11 @@ def schema_markdown() -> str:
         lines.append("|---|---|---|---|---|")
         for name, spec in fields.items():
             if isinstance(spec, Record):
-                lines.append(f"| `{name}` | mapping of name -> record | | see below | {spec.doc} |")
+                most = f" (at most {spec.most})" if spec.most is not None else ""
+                lines.append(
+                    f"| `{name}` | mapping of {spec.item} name -> record{most} | | see below "
+                    f"| {spec.doc} |"
+                )
                 continue
             lines.append(_markdown_row(f"`{name}`", spec))
         for name, spec in fields.items():
