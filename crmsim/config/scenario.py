@@ -12,7 +12,8 @@ default, so a scenario can be as short as its what-if::
         reward_rate: 0.03
 
 Problems are all reported at once, each with the file, the field path and
-what is allowed, in a single :class:`ScenarioError`.
+what is allowed, in a single :class:`ScenarioError` (at most
+:data:`PROBLEMS_SHOWN` of them, then a count).
 """
 
 from __future__ import annotations
@@ -26,11 +27,24 @@ from typing import Any
 
 import yaml
 
-from crmsim.config.fields import Field, Record, ScenarioError, check_value, unknown_key
+from crmsim.config.fields import (
+    INTEGER_KINDS,
+    Field,
+    Record,
+    ScenarioError,
+    check_value,
+    name_problem,
+    name_problems,
+    shown,
+    shown_name,
+)
 from crmsim.config.schema import SCHEMA
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
 TOP_LEVEL_TEXT = ("name", "description")
+
+PROBLEMS_SHOWN = 20
+"""Most problems one message lists; the rest are counted."""
 
 
 class Scenario:
@@ -137,7 +151,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(f"{file}: a scenario must be a mapping of sections; got {data!r}")
+        raise ScenarioError(f"{file}: a scenario must be a mapping of sections; got {shown(data)}")
     data.setdefault("name", file.stem)
     return Scenario(data, source=str(file))
 
@@ -213,17 +227,20 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
         "name": data.get("name", "scenario"),
         "description": data.get("description", ""),
     }
-    for key in TOP_LEVEL_TEXT:
-        if not isinstance(full[key], str):
-            problems.append(f"{key}: must be text; got {full[key]!r}")
+    name = name_problem(full["name"])
+    if name:
+        problems.append(f"name: {name}")
+    if not isinstance(full["description"], str):
+        problems.append(f"description: must be text; got {shown(full['description'])}")
     allowed_sections = [*TOP_LEVEL_TEXT, *SCHEMA, "strategies", "competitor_strategies"]
-    for key in data:
-        if key not in allowed_sections:
-            problems.append(unknown_key(key, "section", key, allowed_sections))
+    problems.extend(name_problems("", "section", data, allowed_sections))
     for section, fields in SCHEMA.items():
-        given = data.get(section) or {}
-        if not isinstance(given, dict):
-            problems.append(f"{section}: must be a mapping of settings; got {given!r}")
+        given = data.get(section)
+        if given is None:  # left out, or written with nothing after it
+            given = {}
+        elif not isinstance(given, dict):
+            # 0, false or '' is not a section left empty but a slip worth saying.
+            problems.append(f"{section}: must be a mapping of settings; got {shown(given)}")
             given = {}
         full[section] = _validated_fields(section, fields, given, problems)
 
@@ -236,6 +253,9 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     if not problems:
         problems.extend(_cross_checks(full))
     if problems:
+        if len(problems) > PROBLEMS_SHOWN:
+            more = len(problems) - PROBLEMS_SHOWN
+            problems = [*problems[:PROBLEMS_SHOWN], f"... and {more:_} more problems"]
         lines = "\n  ".join(problems)
         raise ScenarioError(f"{source}: invalid scenario:\n  {lines}")
     return full
@@ -244,19 +264,23 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 def _validated_strategies(
     section: str, registry: Mapping[str, Any], given: Any, problems: list[str]
 ) -> dict[str, dict[str, Any]]:
-    strategies = given or {}
+    strategies = {} if given is None else given
     out: dict[str, dict[str, Any]] = {}
     if not isinstance(strategies, dict):
-        problems.append(f"{section}: must map strategy names to their parameters; got {given!r}")
+        problems.append(
+            f"{section}: must map strategy names to their parameters; got {shown(given)}"
+        )
         return out
+    problems.extend(name_problems(section, "strategy", strategies, sorted(registry)))
     for name, params in strategies.items():
         if name not in registry:
-            problems.append(unknown_key(f"{section}.{name}", "strategy", name, sorted(registry)))
             continue
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            problems.append(f"{section}.{name}: must be a mapping of parameters; got {params!r}")
+            problems.append(
+                f"{section}.{name}: must be a mapping of parameters; got {shown(params)}"
+            )
             continue
         before = len(problems)
         out[name] = _validated_fields(
@@ -273,9 +297,7 @@ def _validated_fields(
     prefix: str, fields: Mapping[str, Field | Record], given: Mapping[str, Any], problems: list[str]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in given:
-        if key not in fields:
-            problems.append(unknown_key(f"{prefix}.{key}", "setting", key, fields))
+    problems.extend(name_problems(prefix, "setting", given, fields))
     for key, spec in fields.items():
         path = f"{prefix}.{key}"
         if isinstance(spec, Record):
@@ -291,7 +313,7 @@ def _validated_fields(
             continue
         if spec.kind == "reasons":
             value = {**spec.default, **value}
-        if spec.kind in ("count", "positive_count", "month") and value is not None:
+        if spec.kind in INTEGER_KINDS and value is not None:
             value = int(value)
         out[key] = value
     return out
@@ -303,14 +325,28 @@ def _validated_records(
     if given is None:
         return copy.deepcopy(spec.default)
     if not isinstance(given, dict) or not given:
-        problems.append(f"{path}: must map names to records of {', '.join(spec.fields)}")
+        problems.append(
+            f"{path}: must map {spec.item} names to records of {', '.join(spec.fields)}; "
+            f"got {shown(given)}"
+        )
         return {}
+    if spec.most is not None and len(given) > spec.most:
+        problems.append(f"{path}: {len(given):_} {spec.item}s; allowed: at most {spec.most}")
+        return {}
+    problems.extend(name_problems(path, spec.item, given))
     records = {}
     for name, record in given.items():
-        if not isinstance(record, dict):
-            problems.append(f"{path}.{name}: must be a mapping of {', '.join(spec.fields)}")
+        if not isinstance(name, str):
             continue
-        records[name] = _validated_fields(f"{path}.{name}", spec.fields, record, problems)
+        if not isinstance(record, dict):
+            problems.append(
+                f"{path}.{shown_name(name)}: must be a mapping of {', '.join(spec.fields)}; "
+                f"got {shown(record)}"
+            )
+            continue
+        records[name] = _validated_fields(
+            f"{path}.{shown_name(name)}", spec.fields, record, problems
+        )
     return records
 
 
