@@ -38,6 +38,7 @@ from crmsim.config.fields import (
     shown,
     shown_name,
 )
+from crmsim.config.reading import read_yaml
 from crmsim.config.schema import SCHEMA
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
@@ -132,22 +133,11 @@ def load_scenario(path: str | Path) -> Scenario:
             (``"baseline"`` finds ``crmsim/scenarios/baseline.yaml``).
 
     Raises:
-        ScenarioError: The file is missing, is not valid YAML, or breaks the schema.
+        ScenarioError: The file is missing, is not valid YAML, breaks a limit of
+            ``crmsim.config.reading``, or breaks the schema.
     """
     file = resolve_scenario_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{file}: cannot read the scenario file ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ScenarioError(
-            f"{file}: not valid YAML{line}: {getattr(error, 'problem', error)}. "
-            "A scenario file holds plain settings (numbers, text, lists, mappings)."
-        ) from None
+    data = read_yaml(file, "scenario")
     if data is None:
         data = {}
     if not isinstance(data, dict):
