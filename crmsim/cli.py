@@ -27,7 +27,7 @@ from typing import Any
 
 from crmsim import study
 from crmsim.config.fields import Field, Record, ScenarioError, check_value, describe
-from crmsim.config.scenario import load_scenario, shipped_scenarios_dir
+from crmsim.config.scenario import load_scenario, parse_assignment, shipped_scenarios_dir
 from crmsim.config.schema import SCHEMA
 from crmsim.measures import format_interval, run_measure
 
@@ -145,8 +145,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--months", type=_positive_int, help="months to simulate")
-    parser.add_argument("--customers", type=_positive_int, help="people in the market")
+    parser.add_argument("--months", type=_months, help="months to simulate")
+    parser.add_argument("--customers", type=_customers, help="people in the market")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.SETTING=VALUE",
+        help="change a setting of the scenario(s), e.g. --set firm.gross_margin=0.3 "
+        "(repeatable; the value is read as YAML)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
@@ -162,7 +170,7 @@ def _executor_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, changes=_changes(args))
     out = args.out or Path("out") / scenario.name
     _check_writable(out)
     from crmsim import report
@@ -188,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    scenarios = [load_scenario(s) for s in args.scenarios]
+    scenarios = [load_scenario(s, changes=_changes(args)) for s in args.scenarios]
     _check_writable(args.out)
     from crmsim import report
 
@@ -240,7 +248,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, changes=_changes(args))
     if not 0 < args.step < 0.5:
         raise ScenarioError(f"--step must be between 0 and 0.5; got {args.step}")
     _check_writable(args.out)
@@ -271,6 +279,11 @@ def _study_options(args: argparse.Namespace) -> dict[str, Any]:
     options = {name: getattr(args, name) for name in names if hasattr(args, name)}
     options["progress"] = not args.no_progress
     return options
+
+
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--set`` changes, by dotted path (a later one wins)."""
+    return dict(parse_assignment(text) for text in args.set)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -420,9 +433,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _whole_number(kind: str) -> Callable[[str], int]:
-    """An argparse type for a whole-number option, checked as a scenario setting of ``kind``."""
-    field = Field(kind, None)
+def _whole_number(kind: str | Field) -> Callable[[str], int]:
+    """An argparse type for a whole-number option, checked as a setting of ``kind`` (or as
+    that field)."""
+    field = kind if isinstance(kind, Field) else Field(kind, None)
 
     def parse(text: str) -> int:
         try:
@@ -438,7 +452,9 @@ def _whole_number(kind: str) -> Callable[[str], int]:
 
 
 _positive_int = _whole_number("positive_count")
-_nonnegative_int = _whole_number("count")
+_nonnegative_int = _whole_number("seed")
+_months = _whole_number(SCHEMA["simulation"]["months"])
+_customers = _whole_number(SCHEMA["simulation"]["customers"])
 
 
 if __name__ == "__main__":
