@@ -20,7 +20,9 @@ from crmsim.config.scenario import (
     parse_assignment,
     shipped_scenarios_dir,
 )
-from crmsim.config.schema import MAX_CHANNELS, MAX_CUSTOMERS, MAX_FOLLOWED, MAX_MONTHS
+from crmsim.config.schema import MAX_CHANNELS, MAX_CUSTOMERS, MAX_FOLLOWED, MAX_MONTHS, SCHEMA
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "what_if.yaml") -> Path:
@@ -436,3 +438,23 @@ def test_changes_are_validated_like_the_file() -> None:
         load_scenario("baseline", changes={"simulation.months": 40_000})
     with pytest.raises(ScenarioError, match="simulation.months.x: months is not a section"):
         load_scenario("baseline", changes={"simulation.months.x": 1})
+
+
+# ---------------------------------------------------------------------- the limits written down
+def test_the_readme_states_the_limits_of_the_code() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    limits = readme[readme.index("## Limits") :]
+    limits = limits[: limits.index("\n## ", 1)] if "\n## " in limits[1:] else limits
+    for value in (
+        f"{MAX_MONTHS:,}",
+        f"{MAX_CUSTOMERS:,}",
+        f"{MAX_CHANNELS:,}",
+        f"{MAX_FOLLOWED:,}",
+        f"{reading.MAX_FILE_BYTES:,}",
+        f"{reading.MAX_DEPTH}",
+        f"{reading.MAX_ALIASES}",
+        f"{reading.MAX_VALUES:,}",
+        f"{LARGEST:,.0f}",
+    ):
+        assert value in limits, value
+    assert SCHEMA["simulation"]["months"].maximum == MAX_MONTHS
