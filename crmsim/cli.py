@@ -49,6 +49,7 @@ from crmsim.config.fields import (
 )
 from crmsim.config.scenario import (
     load_scenario,
+    parse_assignment,
     shipped_scenarios_dir,
     shipped_sweeps_dir,
 )
@@ -420,12 +421,20 @@ def _paragraph(text: str) -> str:
 
 def _size_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--months", type=_positive_int, help="months to simulate (default: the scenario's)"
+        "--months", type=_months, help="months to simulate (default: the scenario's)"
     )
     parser.add_argument(
         "--customers",
-        type=_positive_int,
+        type=_customers,
         help="people in the market (default: the scenario's)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.SETTING=VALUE",
+        help="change a setting of the scenario(s), e.g. --set firm.gross_margin=0.3 "
+        "(repeatable; the value is read as YAML; default: none)",
     )
 
 
@@ -468,7 +477,7 @@ def _output_options(parser: argparse.ArgumentParser, default: str, resumable: bo
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, changes=_changes(args))
     folder = args.output = _output_folder(args, _default_out(scenario.name), RUN_FILES)
     folder.claim()
     from crmsim import report
@@ -494,7 +503,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    scenarios = [load_scenario(s) for s in args.scenarios]
+    scenarios = [load_scenario(s, changes=_changes(args)) for s in args.scenarios]
     names = [s.name for s in scenarios]
     reference = _reference(args.reference, args.scenarios, names)
     default = _default_out(*names, joiner="-vs-")
@@ -550,7 +559,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, changes=_changes(args))
     default = _default_out(scenario.name, "sensitivity")
     folder = args.output = _output_folder(args, default, SENSITIVITY_FILES)
     from crmsim import report
@@ -626,6 +635,11 @@ def _reference(reference: str | None, given: Sequence[str], names: Sequence[str]
     if reference in given:
         return names[list(given).index(reference)]
     raise study.StudyError(unknown_key(f"--reference {reference}", "scenario", reference, names))
+
+
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--set`` changes, by dotted path (a later one wins)."""
+    return dict(parse_assignment(text) for text in getattr(args, "set", []))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -956,9 +970,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _whole_number(kind: str) -> Callable[[str], int]:
-    """An argparse type for a whole-number option, checked as a scenario setting of ``kind``."""
-    field = Field(kind, None)
+def _whole_number(kind: str | Field) -> Callable[[str], int]:
+    """An argparse type for a whole-number option, checked as a setting of ``kind`` (or as
+    that field)."""
+    field = kind if isinstance(kind, Field) else Field(kind, None)
 
     def parse(text: str) -> int:
         try:
@@ -974,7 +989,9 @@ def _whole_number(kind: str) -> Callable[[str], int]:
 
 
 _positive_int = _whole_number("positive_count")
-_nonnegative_int = _whole_number("count")
+_nonnegative_int = _whole_number("seed")
+_months = _whole_number(SCHEMA["simulation"]["months"])
+_customers = _whole_number(SCHEMA["simulation"]["customers"])
 
 
 def _step(text: str) -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 import pytest
+import yaml
 
 import crmsim
 from crmsim import load_scenario, study
@@ -649,3 +650,58 @@ def test_progress_bars_only_on_a_terminal(
     assert "0/12 [" in capsys.readouterr().err, "a progress bar on a terminal"
     assert main([*args, "--out", str(tmp_path / "quiet"), "--no-progress"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_set_changes_settings_of_the_scenario_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [
+        "run",
+        "baseline",
+        "--set",
+        "firm.gross_margin=0.3",
+        "--set",
+        "market.expectation_start=1e-1",
+    ]
+    assert main([*args, "--out", str(out), *SMALL]) == 0
+    written = yaml.safe_load((out / "scenario.yaml").read_text())
+    assert written["firm"]["gross_margin"] == 0.3
+    assert written["market"]["expectation_start"] == 0.1
+
+
+def test_set_changes_every_scenario_of_a_comparison(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [
+        "compare",
+        "baseline",
+        "loyalty_program",
+        "--replications",
+        "2",
+        "--set",
+        "firm.gross_margin=0.9",
+    ]
+    assert main([*args, "--out", str(out), *SMALL]) == 0
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(set(runs["scenario"])) == ["baseline", "loyalty_program"] and len(runs) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("firm.gross_margn=0.3", "firm.gross_margn: unknown setting (did you mean gross_margin?)"),
+        ("firm.gross_margin=3", "firm.gross_margin: must be a share in [0, 1]; got 3"),
+        ("gross_margin", "a change is written section.setting=value"),
+    ],
+)
+def test_a_bad_set_exits_2_with_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture, change: str, expected: str
+) -> None:
+    out = tmp_path / "out"
+    assert main(["run", "baseline", "--set", change, "--out", str(out), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("crmsim: error:") == 1
+    assert not out.exists()
+
+
+def test_months_beyond_the_limit_are_refused_before_running(capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "baseline", "--months", "40000"]) == 2
+    assert "--months: must be a whole number in [1, 1200]; got 40000" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from crmsim import economics
+from crmsim.config.fields import SMALLEST
 from crmsim.config.scenario import Scenario
 from crmsim.engine.model import CRMModel
 from crmsim.vocabulary import (
@@ -34,9 +35,15 @@ from crmsim.vocabulary import (
 MONTHS = 24
 CUSTOMERS = 2_000
 
-probability = st.floats(0.0, 1.0)
-small_rate = st.floats(0.0, 0.2)
-polarization = st.floats(0.0, 0.9)
+
+def floats(low: float, high: float) -> st.SearchStrategy[float]:
+    """Numbers in [low, high] that a setting takes: sizes below SMALLEST are 0."""
+    return st.floats(low, high).map(lambda x: 0.0 if abs(x) < SMALLEST else x)
+
+
+probability = floats(0.0, 1.0)
+small_rate = floats(0.0, 0.2)
+polarization = floats(0.0, 0.9)
 
 
 @st.composite
@@ -46,8 +53,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     if draw(st.booleans()):
         strategies["loyalty_program"] = {
             "enrolment_rate_per_month": draw(probability),
-            "fee_per_month": draw(st.floats(0.0, 5.0)),
-            "reward_rate": draw(st.floats(0.0, 0.2)),
+            "fee_per_month": draw(floats(0.0, 5.0)),
+            "reward_rate": draw(floats(0.0, 0.2)),
             "start_month": draw(st.integers(0, 6)),
         }
     if draw(st.booleans()):
@@ -55,7 +62,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "review_every_months": 6,
             "bottom_share": draw(probability),
             "min_tenure_months": draw(st.integers(0, 6)),
-            "cost_per_termination": draw(st.floats(0.0, 10.0)),
+            "cost_per_termination": draw(floats(0.0, 10.0)),
         }
     churn_mean = draw(small_rate)
     data = {
@@ -63,75 +70,75 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "simulation": {"months": MONTHS, "customers": CUSTOMERS, "follow_customers": 4},
         "market": {
             "initial_active_share": draw(probability),
-            "expectation_drift_per_month": draw(st.floats(-0.01, 0.01)),
+            "expectation_drift_per_month": draw(floats(-0.01, 0.01)),
             "expectation_adaptation_per_month": draw(probability),
-            "exit_rate_per_month": draw(st.floats(0.0, 0.05)),
-            "obsolescence_rate_per_month": draw(st.floats(0.0, 0.05)),
+            "exit_rate_per_month": draw(floats(0.0, 0.05)),
+            "obsolescence_rate_per_month": draw(floats(0.0, 0.05)),
             "technology_shock_month": draw(st.none() | st.integers(0, MONTHS)),
-            "technology_shock_rate_per_month": draw(st.floats(0.0, 0.1)),
+            "technology_shock_rate_per_month": draw(floats(0.0, 0.1)),
         },
         "customers": {
             "behaviour": draw(st.sampled_from(["contractual", "non_contractual"])),
             "churn_probability_mean": churn_mean,
             "churn_probability_polarization": draw(polarization),
-            "purchase_rate_r": draw(st.floats(0.1, 3.0)),
-            "purchase_rate_alpha": draw(st.floats(0.2, 5.0)),
-            "dropout_a": draw(st.floats(0.2, 5.0)),
-            "dropout_b": draw(st.floats(0.5, 30.0)),
-            "order_value_mean": draw(st.floats(1.0, 200.0)),
-            "order_value_spread": draw(st.floats(0.0, 1.5)),
-            "share_of_wallet_mean": draw(st.floats(0.05, 1.0)),
+            "purchase_rate_r": draw(floats(0.1, 3.0)),
+            "purchase_rate_alpha": draw(floats(0.2, 5.0)),
+            "dropout_a": draw(floats(0.2, 5.0)),
+            "dropout_b": draw(floats(0.5, 30.0)),
+            "order_value_mean": draw(floats(1.0, 200.0)),
+            "order_value_spread": draw(floats(0.0, 1.5)),
+            "share_of_wallet_mean": draw(floats(0.05, 1.0)),
             "share_of_wallet_polarization": draw(polarization),
             "price_sensitivity_mean": draw(probability),
             "price_sensitivity_polarization": draw(polarization),
-            "taste_spread": draw(st.floats(0.0, 0.5)),
+            "taste_spread": draw(floats(0.0, 0.5)),
         },
         "ladder": {
             "promotion_probability_per_month": draw(probability),
             "demotion_probability_per_month": draw(probability),
-            "referrals_per_month": [0.0, 0.0, 0.0, draw(small_rate), draw(st.floats(0.0, 0.5))],
+            "referrals_per_month": [0.0, 0.0, 0.0, draw(small_rate), draw(floats(0.0, 0.5))],
         },
         "firm": {
-            "price_index": draw(st.floats(0.5, 1.5)),
+            "price_index": draw(floats(0.5, 1.5)),
             "gross_margin": draw(probability),
-            "cost_to_serve_per_month": draw(st.floats(0.0, 10.0)),
-            "quality_improvement_per_month": draw(st.floats(-0.01, 0.01)),
-            "discount_rate_per_year": draw(st.floats(0.0, 0.5)),
+            "cost_to_serve_per_month": draw(floats(0.0, 10.0)),
+            "quality_improvement_per_month": draw(floats(-0.01, 0.01)),
+            "discount_rate_per_year": draw(floats(0.0, 0.5)),
             "margin_timing": draw(st.sampled_from(["start", "end"])),
-            "organisational_failure_rate_per_month": draw(st.floats(0.0, 0.02)),
-            "service_defection_sensitivity": draw(st.floats(0.0, 1.0)),
+            "organisational_failure_rate_per_month": draw(floats(0.0, 0.02)),
+            "service_defection_sensitivity": draw(floats(0.0, 1.0)),
         },
         "acquisition": {
-            "budget_per_month": draw(st.floats(0.0, 10_000.0)),
+            "budget_per_month": draw(floats(0.0, 10_000.0)),
             "channels": {
                 "mass": {
                     "budget_share": 0.5,
-                    "cost_per_contact": draw(st.floats(0.0, 5.0)),
+                    "cost_per_contact": draw(floats(0.0, 5.0)),
                     "prospect_rate": draw(probability),
                     "conversion_rate": draw(probability),
                 },
                 "lookalike": {
                     "budget_share": 0.5,
-                    "cost_per_contact": draw(st.floats(0.5, 5.0)),
+                    "cost_per_contact": draw(floats(0.5, 5.0)),
                     "prospect_rate": draw(probability),
                     "conversion_rate": draw(probability),
-                    "lookalike_strength": draw(st.floats(0.0, 3.0)),
+                    "lookalike_strength": draw(floats(0.0, 3.0)),
                 },
             },
             "prospect_lapse_per_month": draw(probability),
             "referral_conversion_rate": draw(probability),
-            "deterrence_per_defector": draw(st.floats(0.0, 3.0)),
+            "deterrence_per_defector": draw(floats(0.0, 3.0)),
         },
         "competitor": {
             "reach_per_month": draw(probability),
             "offer_strength": draw(probability),
-            "strength_growth_per_year": draw(st.floats(-0.5, 1.0)),
-            "product_advantage_rate_per_month": draw(st.floats(0.0, 0.05)),
+            "strength_growth_per_year": draw(floats(-0.5, 1.0)),
+            "product_advantage_rate_per_month": draw(floats(0.0, 0.05)),
         },
         "reacquisition": {
-            "return_probability_per_month": draw(st.floats(0.0, 0.5)),
-            "half_life_months": draw(st.floats(0.5, 24.0)),
-            "cost_per_return": draw(st.floats(0.0, 50.0)),
+            "return_probability_per_month": draw(floats(0.0, 0.5)),
+            "half_life_months": draw(floats(0.5, 24.0)),
+            "cost_per_return": draw(floats(0.0, 50.0)),
         },
         "strategies": strategies,
     }

@@ -86,7 +86,7 @@ def test_strategy_defaults_are_filled_in() -> None:
             "firm:\n  cost_to_serve_per_month: -1\n",
             "cost_to_serve_per_month: must be a number >= 0",
         ),
-        ("simulation:\n  months: 12.5\n", "simulation.months: must be a whole number >= 1"),
+        ("simulation:\n  months: 12.5\n", "simulation.months: must be a whole number in [1, 1200]"),
         ("simulation:\n  months: true\n", "simulation.months: must be a whole number"),
         ("customers:\n  behaviour: retail\n", "must be one of contractual, non_contractual"),
         ("ladder:\n  churn_multiplier: [1, 1]\n", "must be a list of 5 numbers"),

@@ -2,6 +2,7 @@
 
 - ``fields``: kinds of value and their checks;
 - ``schema``: every setting of a scenario, with its default and unit;
+- ``reading``: reading settings files (YAML) within limits, every failure a clear message;
 - ``scenario``: reading, validating and changing scenarios;
 - ``docs``: the generated reference in ``crmsim/scenarios/README.md``.
 

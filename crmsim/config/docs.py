@@ -10,20 +10,32 @@ from pathlib import Path
 
 import yaml
 
-from crmsim.config.fields import Field, Record, allowed_text
+from crmsim.config import reading
+from crmsim.config.fields import (
+    LARGEST,
+    NAME_CHARACTERS,
+    SMALLEST,
+    Field,
+    Record,
+    allowed_text,
+)
 from crmsim.config.schema import SCHEMA
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
 
 def schema_markdown() -> str:
     """The reference of every setting as Markdown tables (in ``crmsim/scenarios/README.md``)."""
-    lines = []
+    lines = [limits_markdown(), ""]
     for section, fields in SCHEMA.items():
         lines += [f"### `{section}`", "", "| setting | allowed | unit | default | meaning |"]
         lines.append("|---|---|---|---|---|")
         for name, spec in fields.items():
             if isinstance(spec, Record):
-                lines.append(f"| `{name}` | mapping of name -> record | | see below | {spec.doc} |")
+                most = f" (at most {spec.most})" if spec.most is not None else ""
+                lines.append(
+                    f"| `{name}` | mapping of {spec.item} name -> record{most} | | see below "
+                    f"| {spec.doc} |"
+                )
                 continue
             lines.append(_markdown_row(f"`{name}`", spec))
         for name, spec in fields.items():
@@ -41,6 +53,21 @@ def schema_markdown() -> str:
                 lines.append("```")
         lines.append("")
     return "\n".join(lines)
+
+
+def limits_markdown() -> str:
+    """What every setting and every file obeys, besides the bounds of each row."""
+    return (
+        f"Every number a setting takes is at most {LARGEST:,.0f} in size and, "
+        f"unless it is 0, at least {SMALLEST:g} (whole numbers too), besides "
+        "the bounds in its row. A scenario file is UTF-8 text of at most "
+        f"{reading.MAX_FILE_BYTES:,} bytes, nested at most {reading.MAX_DEPTH} deep, with "
+        f"at most {reading.MAX_ALIASES} aliases (`*name`), {reading.MAX_VALUES:,} values "
+        "once they are expanded, and no key twice in one mapping. Numbers may be written "
+        "in scientific notation (`1e4`). A scenario's `name` (by default the file's name) "
+        f"is 1 to {NAME_CHARACTERS} printable characters without `/` or `\\`, not starting "
+        "with a dot: it names the output folder."
+    )
 
 
 def _markdown_row(name: str, spec: Field) -> str:

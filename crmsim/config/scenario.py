@@ -11,8 +11,14 @@ default, so a scenario can be as short as its what-if::
       loyalty_program:
         reward_rate: 0.03
 
+A scenario can build on another: ``extends: baseline`` (a shipped name) or
+``extends: other.yaml`` (a file, relative to this one) lays the file's settings
+over those of the other, mapping by mapping, and the result is validated as
+one scenario. Its name and description are the file's own.
+
 Problems are all reported at once, each with the file, the field path and
-what is allowed, in a single :class:`ScenarioError`.
+what is allowed, in a single :class:`ScenarioError` (at most
+:data:`PROBLEMS_SHOWN` of them, then a count).
 """
 
 from __future__ import annotations
@@ -26,11 +32,28 @@ from typing import Any
 
 import yaml
 
-from crmsim.config.fields import Field, Record, ScenarioError, check_value, unknown_key
+from crmsim.config.fields import (
+    INTEGER_KINDS,
+    Field,
+    Record,
+    ScenarioError,
+    check_value,
+    name_problem,
+    name_problems,
+    shown,
+    shown_name,
+)
+from crmsim.config.reading import parse_yaml, read_yaml
 from crmsim.config.schema import SCHEMA
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
 TOP_LEVEL_TEXT = ("name", "description")
+
+EXTENDS = "extends"
+"""The key of a scenario file that names the scenario it builds on."""
+
+PROBLEMS_SHOWN = 20
+"""Most problems one message lists; the rest are counted."""
 
 
 class Scenario:
@@ -91,13 +114,7 @@ class Scenario:
         """
         data = copy.deepcopy(self.data)
         for path, value in changes.items():
-            parts = path.split(".")
-            node = data
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict):
-                    raise ScenarioError(f"{self.source}: {path}: {part} is not a section")
-            node[parts[-1]] = value
+            _set_path(data, path, value, self.source)
         if name is not None:
             data["name"] = name
         return Scenario(data, source=self.source)
@@ -110,36 +127,128 @@ class Scenario:
         return f"Scenario({self.name!r}, source={self.source!r})"
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file.
+def load_scenario(path: str | Path, changes: Mapping[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario file, and the scenarios it extends.
 
     Args:
         path: A YAML file, or the name of a scenario shipped in ``crmsim/scenarios/``
             (``"baseline"`` finds ``crmsim/scenarios/baseline.yaml``).
+        changes: Settings changed at dotted paths after reading, as in
+            :meth:`Scenario.with_changes` (e.g. from ``crmsim run --set``;
+            see :func:`parse_assignment`).
 
     Raises:
-        ScenarioError: The file is missing, is not valid YAML, or breaks the schema.
+        ScenarioError: The file (or one it extends) is missing, is not valid YAML,
+            breaks a limit of ``crmsim.config.reading``, or breaks the schema.
     """
     file = resolve_scenario_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{file}: cannot read the scenario file ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
+    data = _file_settings(file, ())
+    data.setdefault("name", file.stem)
+    scenario = Scenario(data, source=str(file))
+    return scenario.with_changes(changes) if changes else scenario
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """A change written ``section.setting=value``, as a dotted path and a value.
+
+    The value is read as YAML, like a value in a file: ``firm.gross_margin=0.3``
+    gives ``("firm.gross_margin", 0.3)``, ``market.technology_shock_month=null``
+    gives None, ``ladder.churn_multiplier=[1, 1, 1, 1, 1]`` a list. The path is
+    checked when the change is made (unknown names get a suggestion).
+
+    Raises:
+        ScenarioError: Not of the form ``path=value``, or the value is not valid YAML.
+    """
+    path, equals, value = text.partition("=")
+    path = path.strip()
+    if not equals or not path or not all(part.strip() for part in path.split(".")):
         raise ScenarioError(
-            f"{file}: not valid YAML{line}: {getattr(error, 'problem', error)}. "
-            "A scenario file holds plain settings (numbers, text, lists, mappings)."
-        ) from None
+            f"{shown(text)}: a change is written section.setting=value "
+            "(e.g. firm.gross_margin=0.3 or simulation.months=24)"
+        )
+    return path, parse_yaml(value, f"{shown_name(path)}={shown(value)}", "value")
+
+
+def _file_settings(file: Path, extended_by: tuple[Path, ...]) -> dict[str, Any]:
+    """The settings of a scenario file laid over those of the scenarios it extends."""
+    data = read_yaml(file, "scenario")
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(f"{file}: a scenario must be a mapping of sections; got {data!r}")
-    data.setdefault("name", file.stem)
-    return Scenario(data, source=str(file))
+        raise ScenarioError(f"{file}: a scenario must be a mapping of sections; got {shown(data)}")
+    parent = data.pop(EXTENDS, None)
+    if parent is None:
+        return data
+    chain = (*extended_by, file.resolve())
+    parent_file = _extended_file(parent, file)
+    if parent_file.resolve() in chain:
+        cycle = " -> ".join(str(f) for f in (*chain, parent_file.resolve()))
+        raise ScenarioError(
+            f"{file}: {EXTENDS}: scenarios extend each other in a circle ({cycle}); "
+            "allowed: a chain that ends in a scenario extending none"
+        )
+    try:
+        base = _file_settings(parent_file, chain)
+    except ScenarioError as error:
+        raise ScenarioError(f"{file}: {EXTENDS}: {error}") from None
+    for own in TOP_LEVEL_TEXT:  # a file's name and description are about the file
+        base.pop(own, None)
+    return _laid_over(base, data)
+
+
+def _extended_file(parent: Any, file: Path) -> Path:
+    """The file ``extends: parent`` names: a path relative to ``file``, or a shipped name."""
+    named = Path(parent) if isinstance(parent, str) and parent.strip() else None
+    if named is not None and named.suffix in (".yaml", ".yml"):
+        target = file.parent / named
+        if not target.is_file():
+            raise ScenarioError(f"{file}: {EXTENDS}: {target}: no such scenario file")
+        return target
+    if named is not None and len(named.parts) == 1:
+        shipped = shipped_scenarios_dir() / f"{parent}.yaml"
+        if not shipped.is_file():
+            raise ScenarioError(
+                f"{file}: {EXTENDS}: {parent}: no such shipped scenario; shipped scenarios: "
+                f"{_names(shipped_scenarios_dir())}"
+            )
+        return shipped
+    raise ScenarioError(
+        f"{file}: {EXTENDS}: must be the name of a shipped scenario (e.g. baseline) or the "
+        f"path of a .yaml file, relative to this one; got {shown(parent)}"
+    )
+
+
+def _laid_over(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``top``'s settings over ``base``'s: mappings merge, anything else replaces.
+
+    An empty (null) mapping in ``top`` changes nothing of ``base``'s; a null
+    setting (``technology_shock_month: null``) does replace a number.
+    """
+    merged = dict(base)
+    for key, value in top.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[key] = _laid_over(below, value)
+        elif not (isinstance(below, dict) and value is None):
+            merged[key] = value
+    return merged
+
+
+def _set_path(data: dict[str, Any], path: Any, value: Any, source: str) -> None:
+    """Set ``value`` at a dotted ``path`` of nested settings, making sections as needed."""
+    if not isinstance(path, str) or not path or not all(path.split(".")):
+        raise ScenarioError(
+            f"{source}: {shown(path)}: a setting is named by a dotted path, e.g. firm.gross_margin"
+        )
+    *sections, key = path.split(".")
+    node = data
+    for part in sections:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ScenarioError(
+                f"{source}: {shown_name(path)}: {shown_name(part)} is not a section"
+            )
+    node[key] = value
 
 
 def _shipped_dir(name: str) -> Path:
@@ -213,17 +322,26 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
         "name": data.get("name", "scenario"),
         "description": data.get("description", ""),
     }
-    for key in TOP_LEVEL_TEXT:
-        if not isinstance(full[key], str):
-            problems.append(f"{key}: must be text; got {full[key]!r}")
+    name = name_problem(full["name"])
+    if name:
+        problems.append(f"name: {name}")
+    if not isinstance(full["description"], str):
+        problems.append(f"description: must be text; got {shown(full['description'])}")
     allowed_sections = [*TOP_LEVEL_TEXT, *SCHEMA, "strategies", "competitor_strategies"]
-    for key in data:
-        if key not in allowed_sections:
-            problems.append(unknown_key(key, "section", key, allowed_sections))
+    if EXTENDS in data:
+        problems.append(
+            f"{EXTENDS}: only a scenario file extends another (read it with load_scenario)"
+        )
+    problems.extend(
+        name_problems("", "section", [k for k in data if k != EXTENDS], allowed_sections)
+    )
     for section, fields in SCHEMA.items():
-        given = data.get(section) or {}
-        if not isinstance(given, dict):
-            problems.append(f"{section}: must be a mapping of settings; got {given!r}")
+        given = data.get(section)
+        if given is None:  # left out, or written with nothing after it
+            given = {}
+        elif not isinstance(given, dict):
+            # 0, false or '' is not a section left empty but a slip worth saying.
+            problems.append(f"{section}: must be a mapping of settings; got {shown(given)}")
             given = {}
         full[section] = _validated_fields(section, fields, given, problems)
 
@@ -236,6 +354,9 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     if not problems:
         problems.extend(_cross_checks(full))
     if problems:
+        if len(problems) > PROBLEMS_SHOWN:
+            more = len(problems) - PROBLEMS_SHOWN
+            problems = [*problems[:PROBLEMS_SHOWN], f"... and {more:_} more problems"]
         lines = "\n  ".join(problems)
         raise ScenarioError(f"{source}: invalid scenario:\n  {lines}")
     return full
@@ -244,19 +365,23 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 def _validated_strategies(
     section: str, registry: Mapping[str, Any], given: Any, problems: list[str]
 ) -> dict[str, dict[str, Any]]:
-    strategies = given or {}
+    strategies = {} if given is None else given
     out: dict[str, dict[str, Any]] = {}
     if not isinstance(strategies, dict):
-        problems.append(f"{section}: must map strategy names to their parameters; got {given!r}")
+        problems.append(
+            f"{section}: must map strategy names to their parameters; got {shown(given)}"
+        )
         return out
+    problems.extend(name_problems(section, "strategy", strategies, sorted(registry)))
     for name, params in strategies.items():
         if name not in registry:
-            problems.append(unknown_key(f"{section}.{name}", "strategy", name, sorted(registry)))
             continue
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            problems.append(f"{section}.{name}: must be a mapping of parameters; got {params!r}")
+            problems.append(
+                f"{section}.{name}: must be a mapping of parameters; got {shown(params)}"
+            )
             continue
         before = len(problems)
         out[name] = _validated_fields(
@@ -273,9 +398,7 @@ def _validated_fields(
     prefix: str, fields: Mapping[str, Field | Record], given: Mapping[str, Any], problems: list[str]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in given:
-        if key not in fields:
-            problems.append(unknown_key(f"{prefix}.{key}", "setting", key, fields))
+    problems.extend(name_problems(prefix, "setting", given, fields))
     for key, spec in fields.items():
         path = f"{prefix}.{key}"
         if isinstance(spec, Record):
@@ -291,7 +414,7 @@ def _validated_fields(
             continue
         if spec.kind == "reasons":
             value = {**spec.default, **value}
-        if spec.kind in ("count", "positive_count", "month") and value is not None:
+        if spec.kind in INTEGER_KINDS and value is not None:
             value = int(value)
         out[key] = value
     return out
@@ -303,14 +426,28 @@ def _validated_records(
     if given is None:
         return copy.deepcopy(spec.default)
     if not isinstance(given, dict) or not given:
-        problems.append(f"{path}: must map names to records of {', '.join(spec.fields)}")
+        problems.append(
+            f"{path}: must map {spec.item} names to records of {', '.join(spec.fields)}; "
+            f"got {shown(given)}"
+        )
         return {}
+    if spec.most is not None and len(given) > spec.most:
+        problems.append(f"{path}: {len(given):_} {spec.item}s; allowed: at most {spec.most}")
+        return {}
+    problems.extend(name_problems(path, spec.item, given))
     records = {}
     for name, record in given.items():
-        if not isinstance(record, dict):
-            problems.append(f"{path}.{name}: must be a mapping of {', '.join(spec.fields)}")
+        if not isinstance(name, str):
             continue
-        records[name] = _validated_fields(f"{path}.{name}", spec.fields, record, problems)
+        if not isinstance(record, dict):
+            problems.append(
+                f"{path}.{shown_name(name)}: must be a mapping of {', '.join(spec.fields)}; "
+                f"got {shown(record)}"
+            )
+            continue
+        records[name] = _validated_fields(
+            f"{path}.{shown_name(name)}", spec.fields, record, problems
+        )
     return records
 
 

@@ -9,9 +9,31 @@ from __future__ import annotations
 
 from crmsim.config.fields import Field, Record
 
+# Sizes the engine can hold. Months and tenures are kept in 16-bit columns (at
+# most 32_767), channels by an 8-bit code (at most 127), and the customer table
+# costs about 123 bytes a person (plus working arrays while a month runs); the
+# limits sit well inside these, and well above any study anyone runs by accident.
+MAX_MONTHS = 1_200
+"""Longest simulation, months (a hundred years)."""
 
-def _ladder(values: list[float], unit: str, doc: str, kind: str = "ladder") -> Field:
-    return Field(kind, values, unit, doc)
+MAX_CUSTOMERS = 10_000_000
+"""Largest market, people: a table of about 1.2 GB."""
+
+MAX_FOLLOWED = 1_000
+"""Most customers whose month-by-month history is recorded."""
+
+MAX_CHANNELS = 100
+"""Most acquisition channels."""
+
+
+def _ladder(
+    values: list[float],
+    unit: str,
+    doc: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Field:
+    return Field("ladder", values, unit, doc, minimum=minimum, maximum=maximum)
 
 
 def _reasons(values: dict[str, float], unit: str, doc: str) -> Field:
@@ -35,22 +57,32 @@ CHANNEL_FIELDS: dict[str, Field] = {
         "exponent",
         "How strongly the channel finds suspects who resemble the best customers "
         "(0 = mass marketing, everyone equally likely).",
+        maximum=10.0,  # resemblance to a power beyond 10 picks one person and overflows
     ),
 }
 
 SCHEMA: dict[str, dict[str, Field | Record]] = {
     "simulation": {
         "months": Field(
-            "positive_count", 120, "months", "Months simulated (one step = one month)."
+            "positive_count",
+            120,
+            "months",
+            "Months simulated (one step = one month).",
+            maximum=MAX_MONTHS,
         ),
         "customers": Field(
             "positive_count",
             20_000,
             "people",
             "People in the market: suspects, prospects, customers and defectors.",
+            maximum=MAX_CUSTOMERS,
         ),
         "follow_customers": Field(
-            "count", 12, "customers", "Customers whose month-by-month history is recorded."
+            "count",
+            12,
+            "customers",
+            "Customers whose month-by-month history is recorded.",
+            maximum=MAX_FOLLOWED,
         ),
     },
     "market": {
@@ -132,12 +164,15 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "1/(alpha+beta+1) of the Beta; 0 = everyone the same.",
             maximum=0.99,
         ),
+        # With r <= 1000 and alpha >= 0.001 the heaviest buyer of the largest market
+        # makes about a million purchases a month: Poisson draws that fit 32 bits.
         "purchase_rate_r": Field(
             "nonnegative",
             1.0,
             "shape",
             "Non-contractual: Gamma shape r of purchase rates.",
             minimum=1e-6,
+            maximum=1000.0,
         ),
         "purchase_rate_alpha": Field(
             "nonnegative",
@@ -145,7 +180,7 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "months",
             "Non-contractual: Gamma rate alpha of purchase rates "
             "(mean purchases per month = r / alpha).",
-            minimum=1e-6,
+            minimum=1e-3,
         ),
         "dropout_a": Field(
             "nonnegative",
@@ -173,6 +208,9 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "log-scale sd",
             "Spread of spend across customers (lognormal); larger = a few heavy users carry "
             "more of the revenue.",
+            # Beyond 5 the mean spend of even the largest market is far from the
+            # requested mean (it needs about exp(spread^2) people), and the draws overflow.
+            maximum=5.0,
         ),
         "share_of_wallet_mean": Field(
             "probability", 0.4, "share", "Mean share of a new customer's category spend won."
@@ -236,7 +274,13 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             [1.2, 1.0, 0.8, 0.6, 0.5], "x", "Price sensitivity on each rung."
         ),
         "referrals_per_month": _ladder(
-            [0.0, 0.0, 0.0, 0.02, 0.05], "prospects per month", "Word of mouth of each rung."
+            [0.0, 0.0, 0.0, 0.02, 0.05],
+            "prospects per month",
+            "Word of mouth of each rung.",
+            # The month's referrals are one Poisson draw over every advocate (times a
+            # referral programme's factor): its mean must stay below numpy's limit.
+            minimum=0.0,
+            maximum=10.0,
         ),
         "value_bonus": _ladder(
             [0.0, 0.0, 0.03, 0.06, 0.1],
@@ -328,6 +372,8 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
                 },
             },
             "Acquisition channels by name; budget shares must add up to at most 1.",
+            item="channel",
+            most=MAX_CHANNELS,
         ),
         "conversion_price_elasticity": Field(
             "nonnegative",
@@ -370,6 +416,7 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "exponent",
             "How much the competitor courts a valuable base: poaching scales with (mean spend "
             "of the firm's customers / mean spend in the market) to this power.",
+            maximum=10.0,  # a ratio of spends to a higher power overflows
         ),
         "product_advantage_rate_per_month": Field(
             "probability",

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from crmsim.config.fields import Field, ScenarioError, check_value, unknown_key
+from crmsim.config.fields import Field, ScenarioError, check_value, name_problem, name_problems
+from crmsim.config.reading import read_yaml
 from crmsim.config.scenario import resolve_sweep_path
+from crmsim.config.schema import SCHEMA
 from crmsim.study.compare import confidence_table
 from crmsim.study.executors import run_study
 from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
@@ -45,9 +46,9 @@ SWEEP_KEYS = ("name", "scenarios", "parameters", "replications", "seed", "months
 
 _NUMBER_FIELDS: dict[str, Field] = {
     "replications": Field("positive_count", SweepSpec.replications),
-    "seed": Field("count", SweepSpec.seed),
-    "months": Field("positive_count", None),
-    "customers": Field("positive_count", None),
+    "seed": Field("seed", SweepSpec.seed),
+    "months": SCHEMA["simulation"]["months"],
+    "customers": SCHEMA["simulation"]["customers"],
 }
 """The whole-number fields of a sweep file; left out or null, each takes the spec's default."""
 
@@ -76,17 +77,15 @@ def load_sweep(path: str | Path) -> SweepSpec:
     """
     try:
         file = resolve_sweep_path(path)
+        data = read_yaml(file, "sweep")
     except ScenarioError as error:
         raise StudyError(str(error)) from None
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise StudyError(f"{file}: cannot read the sweep file ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise StudyError(f"{file}: not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise StudyError(f"{file}: a sweep file must be a mapping of {', '.join(SWEEP_KEYS)}")
-    problems = [unknown_key(str(k), "field", k, SWEEP_KEYS) for k in data if k not in SWEEP_KEYS]
+    problems = name_problems("", "field", data, SWEEP_KEYS)
+    name = data.get("name")
+    if name is not None and name_problem(name):
+        problems.append(f"name: {name_problem(name)}")
     scenarios = data.get("scenarios")
     if isinstance(scenarios, str):
         scenarios = [scenarios]
