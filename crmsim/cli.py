@@ -285,9 +285,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--replications",
-        type=_positive_int,
+        type=_replications,
         default=10,
-        help="runs per scenario, at least 2 (default: %(default)s)",
+        help="runs per scenario; 1 gives no confidence interval (default: %(default)s)",
     )
     compare.add_argument(
         "--seed", type=_nonnegative_int, default=2026, help="experiment seed (default: %(default)s)"
@@ -317,7 +317,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--replications",
-        type=_positive_int,
+        type=_replications,
         help="runs per scenario and grid point (default: the sweep file's)",
     )
     _executor_options(sweep)
@@ -337,9 +337,9 @@ def _parser() -> argparse.ArgumentParser:
     sensitivity.add_argument("scenario", type=_scenario_argument, help=SCENARIO_HELP)
     sensitivity.add_argument(
         "--replications",
-        type=_positive_int,
+        type=_replications,
         default=20,
-        help="runs per lever, at least 2 (default: %(default)s)",
+        help="runs per lever; 1 gives no confidence interval (default: %(default)s)",
     )
     sensitivity.add_argument(
         "--seed", type=_nonnegative_int, default=2026, help="experiment seed (default: %(default)s)"
@@ -991,6 +991,7 @@ def _whole_number(kind: str | Field) -> Callable[[str], int]:
 _positive_int = _whole_number("positive_count")
 _nonnegative_int = _whole_number("seed")
 _months = _whole_number(SCHEMA["simulation"]["months"])
+_replications = _whole_number(study.REPLICATIONS)
 _customers = _whole_number(SCHEMA["simulation"]["customers"])
 
 

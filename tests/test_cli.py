@@ -204,7 +204,7 @@ def test_number_options_say_which_option_and_what_is_allowed(
 ) -> None:
     assert main(["compare", "baseline", "loyalty_program", "--replications", "two"]) == 2
     err = capsys.readouterr().err
-    assert "--replications: must be a whole number >= 1; got str 'two'" in err
+    assert "--replications: must be a whole number in [1, 10_000]; got str 'two'" in err
     assert main(["run", "baseline", "--seed", "-1"]) == 2
     assert "--seed: must be a whole number >= 0; got -1" in capsys.readouterr().err
     assert main(["sensitivity", "baseline", "--step", "0.7"]) == 2

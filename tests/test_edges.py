@@ -192,7 +192,7 @@ def test_a_study_refuses_no_replication() -> None:
         ),
         (
             ["compare", "baseline", "--replications", "0"],
-            "argument --replications: must be a whole number >= 1; got 0",
+            "argument --replications: must be a whole number in [1, 10_000]; got 0",
         ),
     ],
 )

@@ -271,3 +271,13 @@ def test_sweep_numbers_are_checked_like_scenario_settings(tmp_path: Path) -> Non
         with pytest.raises(study.StudyError) as caught:
             study.load_sweep(_sweep_file(tmp_path, extra))
         assert expected in str(caught.value) and "study.yaml" in str(caught.value)
+
+
+def test_a_study_too_large_to_hold_is_refused_before_it_runs() -> None:
+    from crmsim.study import MAX_REPLICATIONS, MAX_RUNS, StudyError, study_runs
+
+    with pytest.raises(StudyError, match=f"at most {MAX_REPLICATIONS:_}; got 1_000_000_000"):
+        study_runs(["baseline"], replications=1_000_000_000)
+    grid = {"firm.gross_margin": [0.3 + i * 1e-4 for i in range(2_000)]}
+    with pytest.raises(StudyError, match=f"at most {MAX_RUNS:_} runs"):
+        study_runs(["baseline", "win_back"], grid=grid, replications=100)

@@ -53,6 +53,7 @@ class PoachingOffers(Strategy):
             "exponent",
             "How much the campaign is aimed at heavy spenders: the extra offers scale with "
             "(order value / market mean) to this power (0 = untargeted).",
+            maximum=10.0,
         ),
     }
     measures: ClassVar[tuple[Measure, ...]] = (

@@ -42,6 +42,9 @@ from crmsim.study.executors import (
     run_study,
 )
 from crmsim.study.runs import (
+    MAX_REPLICATIONS,
+    MAX_RUNS,
+    REPLICATIONS,
     Run,
     StudyError,
     execute,
@@ -65,6 +68,9 @@ from crmsim.study.sweep import SweepResult, SweepSpec, load_sweep, sweep
 
 __all__ = [
     "LEVERS",
+    "MAX_REPLICATIONS",
+    "MAX_RUNS",
+    "REPLICATIONS",
     "Comparison",
     "DaskExecutor",
     "Executor",

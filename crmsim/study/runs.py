@@ -20,8 +20,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmsim.config.fields import Field
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.measures import STUDY_MEASURES, STUDY_SERIES
+
+MAX_REPLICATIONS = 10_000
+MAX_RUNS = 100_000
+"""Largest replications of a study, and largest number of runs in one study (scenarios x
+grid points x replications): each run keeps its summary and monthly series in memory."""
+
+REPLICATIONS = Field(
+    "positive_count",
+    10,
+    "runs",
+    "Runs per scenario (and grid point); one gives no confidence interval.",
+    maximum=MAX_REPLICATIONS,
+)
+"""The replications of a study, checked like a scenario setting."""
 
 
 class StudyError(ValueError):
@@ -161,6 +176,15 @@ def study_runs(
     """
     if replications < 1:
         raise StudyError(f"replications must be at least 1; got {replications}")
+    if replications > MAX_REPLICATIONS:
+        raise StudyError(f"replications must be at most {MAX_REPLICATIONS:_}; got {replications:_}")
+    grid_points = math.prod(len(values) for values in (grid or {}).values())
+    total = len(scenarios) * grid_points * replications
+    if total > MAX_RUNS:
+        raise StudyError(
+            f"a study of {total:_} runs ({len(scenarios)} scenarios x {grid_points:_} grid "
+            f"points x {replications:_} replications); allowed: at most {MAX_RUNS:_} runs"
+        )
     loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
     # Sizes are checked as the scenario settings they override, before anything runs,
     # so a study refuses what a single run refuses, with the same message.

@@ -14,7 +14,7 @@ from crmsim.config.scenario import resolve_sweep_path
 from crmsim.config.schema import SCHEMA
 from crmsim.study.compare import confidence_table
 from crmsim.study.executors import run_study
-from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
+from crmsim.study.runs import REPLICATIONS, StudyError, monthly_frame, study_runs, tidy
 from crmsim.study.store import OutputFolder, atomic_folder
 
 
@@ -45,7 +45,7 @@ SWEEP_KEYS = ("name", "scenarios", "parameters", "replications", "seed", "months
 """Fields of a sweep file."""
 
 _NUMBER_FIELDS: dict[str, Field] = {
-    "replications": Field("positive_count", SweepSpec.replications),
+    "replications": REPLICATIONS,
     "seed": Field("seed", SweepSpec.seed),
     "months": SCHEMA["simulation"]["months"],
     "customers": SCHEMA["simulation"]["customers"],
