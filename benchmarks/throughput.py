@@ -16,7 +16,7 @@ Counts three things, each the median of ``--repeats`` runs on one core:
   months of the baseline, where the Python work that does not grow with the
   market dominates), and per month.
 
-Two markets: the shipped baseline (about an eighth of the market is active)
+Two markets: the shipped baseline (about a fifth of the market is active)
 and a busy one (the baseline with 90% of the market customers at month 0).
 With ``--against DIR`` every measurement runs alternately in a process
 importing crmsim from this checkout and from DIR (same machine, same moment),
