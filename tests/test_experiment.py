@@ -273,7 +273,10 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
             "firm.gross_margn: unknown setting",
         ),
         ("scenarios: [nowhere]\nparameters: {}\n", "no such scenario"),
-        ("scenarios: [baseline]\nreplications: 0\n", "replications: must be a whole number >= 1"),
+        (
+            "scenarios: [baseline]\nreplications: 0\n",
+            "replications: must be a whole number in [1, 10_000]",
+        ),
     ],
 )
 def test_invalid_sweep_files_name_the_file_and_field(
