@@ -97,8 +97,6 @@ class Valuation:
             rows: Active customers.
             effects: The strategies' effects on ``rows``; None asks them now.
         """
-        if effects is None:
-            effects = self._effects_on(rows)
         model = self._model
         return economics.expected_clv(
             self.expected_margin_per_month(rows, effects),
