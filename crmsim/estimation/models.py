@@ -1,0 +1,303 @@
+"""sBG, BG/NBD and Gamma-Gamma: maximum likelihood fits with standard errors.
+
+Parameters are named as in the literature. Time is in months (one renewal
+opportunity per month in the contractual setting).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from scipy.differentiate import hessian
+from scipy.optimize import minimize
+from scipy.special import betaln, gammaln
+
+from crmsim.analytic import sbg_retention_rate
+
+MIN_CUSTOMERS = 100
+"""Fewer customers than this in the records: the model keeps its prior."""
+MIN_EVENTS = 10
+"""Fewer events than this (churns; repeat purchases; repeat buyers): the prior."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Estimates of one model.
+
+    Attributes:
+        params: Parameter estimates by name (the prior when ``fell_back``).
+        standard_errors: Their standard errors (NaN when ``fell_back``).
+        customers: Customers in the records the fit used.
+        fell_back: Whether the prior was used instead of estimates.
+        reason: Why the prior was used ("" when estimated).
+    """
+
+    params: dict[str, float]
+    standard_errors: dict[str, float] = field(default_factory=dict)
+    customers: int = 0
+    fell_back: bool = False
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form, for the run summary."""
+        return {
+            "params": {k: float(v) for k, v in self.params.items()},
+            "standard_errors": {k: float(v) for k, v in self.standard_errors.items()},
+            "customers": int(self.customers),
+            "fell_back": self.fell_back,
+            "reason": self.reason,
+        }
+
+
+class _Model:
+    """Maximum likelihood on log parameters; grouped records carry a weight (count)."""
+
+    names: ClassVar[tuple[str, ...]] = ()
+    PRIOR: ClassVar[dict[str, float]] = {}
+
+    def __init__(self) -> None:
+        self.fit_result = Fit(dict(self.PRIOR), fell_back=True, reason="not fitted yet")
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The current estimates (or the prior)."""
+        return self.fit_result.params
+
+    def _prior(self, customers: int, reason: str) -> Fit:
+        self.fit_result = Fit(
+            dict(self.PRIOR),
+            {k: math.nan for k in self.names},
+            customers,
+            fell_back=True,
+            reason=reason,
+        )
+        return self.fit_result
+
+    def _maximise(self, negative_ll: Callable[[np.ndarray], float], customers: int) -> Fit:
+        start = np.log([self.PRIOR[k] for k in self.names])
+
+        def objective(log_params: np.ndarray) -> float:
+            value = negative_ll(np.exp(log_params))
+            return value if np.isfinite(value) else 1e300
+
+        result = minimize(objective, start, method="L-BFGS-B")
+        result = minimize(objective, result.x, method="BFGS")  # polish from a good start
+        if not np.all(np.isfinite(result.x)) or np.any(np.abs(result.x) > 30):
+            return self._prior(customers, "the likelihood has no interior maximum")
+        # Standard errors: inverse Hessian of the negative log-likelihood in log space,
+        # then the delta method (se(theta) = theta * se(log theta)).
+        h = hessian(lambda x: np.apply_along_axis(objective, 0, x), result.x).ddf
+        try:
+            cov = np.linalg.inv(h)
+            se_log = np.sqrt(np.diag(cov))
+        except np.linalg.LinAlgError:
+            se_log = np.full(len(self.names), np.nan)
+        values = np.exp(result.x)
+        self.fit_result = Fit(
+            dict(zip(self.names, map(float, values), strict=True)),
+            dict(zip(self.names, map(float, values * se_log), strict=True)),
+            customers,
+        )
+        return self.fit_result
+
+
+class ShiftedBetaGeometric(_Model):
+    """Contractual retention: churn chance theta ~ Beta(alpha, beta), constant per customer.
+
+    Prior (used when the records are too few): alpha = 1, beta = 24, a mean monthly
+    churn of 4% (a retention of 96% a month in the first month, rising with tenure).
+    """
+
+    names: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    PRIOR: ClassVar[dict[str, float]] = {"alpha": 1.0, "beta": 24.0}
+
+    def fit(
+        self,
+        tenure: np.ndarray,
+        churned: np.ndarray,
+        entry_tenure: np.ndarray | None = None,
+    ) -> Fit:
+        """Fit on relationships: months survived, whether they ended, tenure when first seen.
+
+        Args:
+            tenure: Renewals made (months survived) in each relationship.
+            churned: Whether the relationship ended by churn at the next renewal
+                (False: still running, or ended for a reason outside the model such as
+                being fired: right-censored).
+            entry_tenure: Renewals already made when the firm's records began (left
+                truncation; None = all seen from the start).
+        """
+        tenure = np.asarray(tenure, np.int64)
+        churned = np.asarray(churned, bool)
+        entry = np.zeros_like(tenure) if entry_tenure is None else np.asarray(entry_tenure)
+        n = tenure.size
+        if n < MIN_CUSTOMERS:
+            return self._prior(n, f"{n} customers in the records (fewer than {MIN_CUSTOMERS})")
+        if churned.sum() < MIN_EVENTS:
+            return self._prior(n, f"{int(churned.sum())} churns seen (fewer than {MIN_EVENTS})")
+        rows, counts = np.unique(
+            np.column_stack([tenure, churned, entry]), axis=0, return_counts=True
+        )
+        t, dead, e = rows[:, 0].astype(float), rows[:, 1].astype(bool), rows[:, 2].astype(float)
+
+        def negative_ll(p: np.ndarray) -> float:
+            a, b = p
+            base = betaln(a, b)
+            ll = np.where(dead, betaln(a + 1.0, b + t), betaln(a, b + t)) - base
+            ll -= betaln(a, b + e) - base
+            return -float((counts * ll).sum())
+
+        return self._maximise(negative_ll, n)
+
+    def expected_retention(self, tenure: np.ndarray) -> np.ndarray:
+        """Chance that a customer who has renewed ``tenure`` times renews once more."""
+        p = self.params
+        return np.asarray(sbg_retention_rate(np.asarray(tenure) + 1, p["alpha"], p["beta"]))
+
+    def probability_alive(self, tenure: np.ndarray, months_ahead: int = 1) -> np.ndarray:
+        """Chance that a customer at ``tenure`` is still a customer ``months_ahead`` later."""
+        p = self.params
+        t = np.asarray(tenure, float)
+        return np.exp(
+            betaln(p["alpha"], p["beta"] + t + months_ahead) - betaln(p["alpha"], p["beta"] + t)
+        )
+
+    def expected_lifetime(self, tenure: np.ndarray) -> np.ndarray:
+        """Expected further renewals of a customer at ``tenure`` (inf when alpha <= 1)."""
+        p = self.params
+        if p["alpha"] <= 1.0:
+            return np.full(np.shape(tenure), np.inf)
+        return (p["beta"] + np.asarray(tenure, float)) / (p["alpha"] - 1.0)
+
+
+class BetaGeometricNBD(_Model):
+    """Non-contractual buying: Poisson rate lambda ~ Gamma(r, alpha) while alive, dropout
+    after each repeat purchase with p ~ Beta(a, b).
+
+    Prior: r = 1, alpha = 1 (one purchase a month on average), a = 1, b = 20.
+    """
+
+    names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    PRIOR: ClassVar[dict[str, float]] = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 20.0}
+
+    def fit(self, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray) -> Fit:
+        """Fit on each customer's repeat purchases ``x``, time of the last ``t_x`` and age ``T``.
+
+        Args:
+            frequency: Repeat purchases x.
+            recency: Time of the last purchase since the first, t_x (months).
+            age: Time since the first purchase, T (months).
+        """
+        x = np.asarray(frequency, float)
+        n = x.size
+        if n < MIN_CUSTOMERS:
+            return self._prior(n, f"{n} customers in the records (fewer than {MIN_CUSTOMERS})")
+        if x.sum() < MIN_EVENTS:
+            return self._prior(n, f"{int(x.sum())} repeat purchases (fewer than {MIN_EVENTS})")
+        rows, counts = np.unique(
+            np.column_stack([x, recency, age]).astype(float), axis=0, return_counts=True
+        )
+        x, tx, T = rows.T
+
+        def negative_ll(p: np.ndarray) -> float:
+            r, alpha, a, b = p
+            common = gammaln(r + x) - gammaln(r) + r * math.log(alpha)
+            first = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+            second = np.where(
+                x > 0,
+                betaln(a + 1.0, b + np.maximum(x, 1.0) - 1.0)
+                - betaln(a, b)
+                - (r + x) * np.log(alpha + tx),
+                -np.inf,
+            )
+            return -float((counts * (common + np.logaddexp(first, second))).sum())
+
+        return self._maximise(negative_ll, n)
+
+    def probability_alive(
+        self, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+    ) -> np.ndarray:
+        """P(alive | x, t_x, T) (Fader, Hardie & Lee 2005, eq. 12)."""
+        p = self.params
+        x = np.asarray(frequency, float)
+        log_odds = (
+            np.log(p["a"])
+            - np.log(p["b"] + np.maximum(x, 1.0) - 1.0)
+            + (p["r"] + x)
+            * (
+                np.log(p["alpha"] + np.asarray(age, float))
+                - np.log(p["alpha"] + np.asarray(recency, float))
+            )
+        )
+        return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_odds, 700.0))), 1.0)
+
+    def purchase_rate_if_alive(self, frequency: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """Posterior mean purchases per month of a customer alive now: (r + x) / (alpha + T)."""
+        p = self.params
+        return (p["r"] + np.asarray(frequency, float)) / (p["alpha"] + np.asarray(age, float))
+
+    def dropout_if_alive(self, frequency: np.ndarray) -> np.ndarray:
+        """Posterior mean dropout chance per purchase of a customer alive now: a / (a + b + x)."""
+        p = self.params
+        return p["a"] / (p["a"] + p["b"] + np.asarray(frequency, float))
+
+    def expected_purchases(self, months: float | np.ndarray) -> np.ndarray:
+        """Expected repeat purchases of a new customer in their first ``months`` (eq. 7)."""
+        from crmsim.analytic import bgnbd_expected_purchases
+
+        p = self.params
+        return np.asarray(bgnbd_expected_purchases(months, p["r"], p["alpha"], p["a"], p["b"]))
+
+
+class GammaGamma(_Model):
+    """Spend per order: Gamma(p, nu) around each customer's mean, nu ~ Gamma(q, gamma).
+
+    Prior: none that is free of the currency; when it falls back, the firm values each
+    customer at their own last order value (``fell_back`` says so).
+    """
+
+    names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
+    PRIOR: ClassVar[dict[str, float]] = {"p": 6.0, "q": 4.0, "gamma": 15.0}
+
+    def fit(self, frequency: np.ndarray, mean_order_value: np.ndarray) -> Fit:
+        """Fit on repeat buyers: repeat orders x (> 0) and their mean value m_x (> 0)."""
+        x = np.asarray(frequency, float)
+        m = np.asarray(mean_order_value, float)
+        keep = (x > 0) & (m > 0)
+        x, m = x[keep], m[keep]
+        n = x.size
+        if n < MIN_CUSTOMERS:
+            return self._prior(n, f"{n} repeat buyers (fewer than {MIN_CUSTOMERS})")
+        scale = float(np.mean(m))
+        start = dict(self.PRIOR)
+        start["gamma"] = scale * (start["q"] - 1.0) / start["p"]
+        self.PRIOR = start  # this instance starts from the scale of its data
+
+        def negative_ll(par: np.ndarray) -> float:
+            p, q, g = par
+            px = p * x
+            ll = (
+                gammaln(px + q)
+                - gammaln(px)
+                - gammaln(q)
+                + q * math.log(g)
+                + (px - 1.0) * np.log(m)
+                + px * np.log(x)
+                - (px + q) * np.log(g + m * x)
+            )
+            return -float(ll.sum())
+
+        return self._maximise(negative_ll, n)
+
+    def expected_order_value(
+        self, frequency: np.ndarray, mean_order_value: np.ndarray
+    ) -> np.ndarray:
+        """E[spend per order | x, m_x] = p (gamma + x m_x) / (p x + q - 1)."""
+        par = self.params
+        x = np.asarray(frequency, float)
+        m = np.asarray(mean_order_value, float)
+        return par["p"] * (par["gamma"] + x * m) / (par["p"] * x + par["q"] - 1.0)
