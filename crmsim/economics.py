@@ -12,7 +12,9 @@ table and the monthly series the model collects:
 - **customer equity**: the summed expected CLV of the active customers;
 - retention and churn per month, cohort survival, funnel conversion rates,
   reacquisition rate, defections by reason, share of wallet, the Pareto share,
-  and the cost of acquiring a customer against the cost of keeping one.
+  and the cost of acquiring a customer against the cost of keeping one;
+- the same customers **by segment** (acquisition channel, cohort, rung,
+  programme membership): :func:`segment_table`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from crmsim.analytic import MarginTiming, margin_multiple
-from crmsim.vocabulary import ACTIVE, REASONS, STAGES, TIERS
+from crmsim.measures import SEGMENT_DIMENSIONS, SEGMENT_MEANS, SEGMENT_MEASURES
+from crmsim.vocabulary import ACTIVE, COST_KINDS, INITIAL_BASE, REASONS, REFERRAL, STAGES, TIERS
 
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
@@ -301,3 +304,164 @@ def funnel_conversion(model: CRMModel) -> dict[str, dict[str, float]]:
             "cost_per_acquisition": float(spend / conversions) if conversions else float("nan"),
         }
     return out
+
+
+IN_PROGRAMME = "in_programme"
+NOT_IN_PROGRAMME = "not_in_programme"
+"""Segments of the ``member`` split (named apart from the ladder's ``member`` rung)."""
+
+
+def cohort_name(acquired_month: int) -> str:
+    """The cohort of a customer acquired in ``acquired_month``: months 0-11 are ``"year 1"``,
+    12-23 ``"year 2"``, and so on (the initial base is a segment of its own)."""
+    return f"year {acquired_month // 12 + 1}"
+
+
+def segment_of(customers: pd.DataFrame, by: str) -> pd.Series:
+    """Each customer's segment when the customers are split ``by`` one of
+    :data:`crmsim.measures.SEGMENT_DIMENSIONS`.
+
+    - ``channel``: the source that brought them (a paid channel, ``referral``, or
+      ``initial_base`` for the customers the firm had at month 0);
+    - ``cohort``: the year of their first purchase (:func:`cohort_name`), the initial
+      base apart;
+    - ``rung``: their rung at the end of the run; a customer who left keeps the last
+      rung they held (a relationship that starts again starts on the bottom rung);
+    - ``member``: in the loyalty programme at the end (``in_programme``) or not;
+      leaving ends membership, so nobody who left at the end is counted in it.
+
+    Args:
+        customers: The frame of :func:`customer_frame` (columns ``source``,
+            ``acquired_month``, ``tier``, ``member``).
+        by: The split.
+
+    Raises:
+        ValueError: ``by`` is not a split; the message lists the allowed ones.
+    """
+    if by == "channel":
+        values = customers["source"].astype(str)
+    elif by == "cohort":
+        years = customers["acquired_month"].to_numpy(np.int64) // 12 + 1
+        values = pd.Series([f"year {y}" for y in years], index=customers.index, dtype=object)
+        values[customers["source"].to_numpy() == INITIAL_BASE] = INITIAL_BASE
+    elif by == "rung":
+        values = customers["tier"].astype(str)
+    elif by == "member":
+        member = customers["member"].to_numpy(bool)
+        values = pd.Series(np.where(member, IN_PROGRAMME, NOT_IN_PROGRAMME), index=customers.index)
+    else:
+        raise ValueError(f"unknown segment split {by!r}; allowed: {', '.join(SEGMENT_DIMENSIONS)}")
+    return values.rename(by)
+
+
+def segment_names(by: str, sources: list[str] | tuple[str, ...], months: int) -> list[str]:
+    """Every segment a run can have along ``by``, in the order tables show them.
+
+    Args:
+        by: The split (:data:`crmsim.measures.SEGMENT_DIMENSIONS`).
+        sources: The run's source names (``model.funnel.source_names``: the paid
+            channels, then referral, then the initial base).
+        months: Months simulated (the cohorts are the years they span).
+    """
+    if by == "channel":
+        return list(sources)
+    if by == "cohort":
+        return [*(cohort_name(12 * k) for k in range(-(-months // 12))), INITIAL_BASE]
+    if by == "rung":
+        return list(TIERS)
+    if by == "member":
+        return [IN_PROGRAMME, NOT_IN_PROGRAMME]
+    raise _unknown_split(by)
+
+
+def _unknown_split(by: str) -> ValueError:
+    return ValueError(f"unknown segment split {by!r}; allowed: {', '.join(SEGMENT_DIMENSIONS)}")
+
+
+def segment_order(by: str, names: list[str]) -> list[str]:
+    """Segments of several runs (scenarios with other channels, say) in one order: as
+    :func:`segment_names` orders them, paid channels alphabetically."""
+
+    def key(name: str) -> tuple[int, int, str]:
+        if by == "cohort":
+            return (1, 0, name) if name == INITIAL_BASE else (0, int(name.split()[-1]), name)
+        if by == "rung":
+            return (0, TIERS.index(name), name) if name in TIERS else (1, 0, name)
+        if by == "member":
+            return (0, int(name != IN_PROGRAMME), name)
+        return (0 if name not in (REFERRAL, INITIAL_BASE) else 1 + (name == INITIAL_BASE), 0, name)
+
+    return sorted(dict.fromkeys(names), key=key)
+
+
+def segment_table(
+    customers: pd.DataFrame,
+    by: str,
+    market_size: int,
+    segments: list[str] | None = None,
+) -> pd.DataFrame:
+    """The segment measures (:data:`crmsim.measures.SEGMENT_MEASURES`) of a run's customers
+    split ``by`` channel, cohort, rung or programme membership.
+
+    Every customer who ever bought is in exactly one segment, so the counts add up to the
+    customers ever, the shares to 1, the contributions per person in the market to the
+    run's total, and the segments' mean CLVs weighted by their shares to the mean
+    realised CLV of all customers. ``active_share`` is the share of the segment's
+    customers still active at the end (a retention over the run, not per month: the
+    customer table keeps only the current relationship's tenure, so months at risk in
+    earlier relationships cannot be counted). Revenue and costs per customer are
+    undiscounted sums over the run; the realised CLV is the discounted profit.
+
+    Args:
+        customers: The frame of :func:`customer_frame` (one row per person who ever bought).
+        by: The split (:data:`crmsim.measures.SEGMENT_DIMENSIONS`).
+        market_size: People in the market (for the measures per person).
+        segments: Segments to report, in order (default: those present, in the order of
+            :func:`segment_order`); a segment without customers has 0 customers and
+            undefined (NaN) means.
+
+    Returns:
+        One row per segment (the index, named ``by``), one column per segment measure.
+    """
+    frame = customers.assign(
+        attributed_cost=sum(customers[f"{kind}_cost"] for kind in COST_KINDS),
+        active=customers["stage"] == STAGES[ACTIVE],
+    )
+    groups = frame.groupby(segment_of(frame, by), sort=False)
+    present = list(groups.groups)
+    order = list(segments) if segments is not None else segment_order(by, present)
+    order += [s for s in segment_order(by, present) if s not in order]
+    count = groups.size().reindex(order, fill_value=0).astype(float)
+    total = float(len(frame))
+    clv_sum = groups["realised_clv"].sum().reindex(order, fill_value=0.0)
+    columns: dict[str, pd.Series] = {
+        "customers": count,
+        "customer_share": count / total if total else count * np.nan,
+        "customers_per_1000_people": 1000.0 * count / market_size,
+        "clv_per_person": clv_sum / market_size,
+        "active_share": groups["active"].mean().reindex(order),
+    }
+    for measure, column in SEGMENT_MEANS.items():
+        columns[measure] = (
+            groups[column].mean().reindex(order)
+            if column in frame
+            else pd.Series(np.nan, index=order)
+        )
+    table = pd.DataFrame({m.name: columns[m.name].astype(float) for m in SEGMENT_MEASURES})
+    table.index.name = by
+    return table
+
+
+def segment_tables(model: CRMModel) -> dict[str, pd.DataFrame]:
+    """The run's :func:`segment_table` along every split, each with every segment the run
+    could have (segments without customers included)."""
+    customers = customer_frame(model)
+    return {
+        by: segment_table(
+            customers,
+            by,
+            int(model.customers.size),
+            segment_names(by, model.funnel.source_names, int(model.month)),
+        )
+        for by in SEGMENT_DIMENSIONS
+    }

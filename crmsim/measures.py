@@ -23,7 +23,8 @@ from crmsim.vocabulary import COST_KINDS, REASONS, STAGES, TIERS
 
 RUN = "run"
 MONTH = "month"
-LEVELS = (RUN, MONTH)
+SEGMENT = "segment"
+LEVELS = (RUN, MONTH, SEGMENT)
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -39,7 +40,8 @@ class Measure:
         name: Column name in tables, CSV files and the monthly series.
         label: What it is, for people ("Mean realised CLV").
         unit: Unit of the value as shown ("currency per customer", "% per month").
-        level: ``"run"`` (one number per run) or ``"month"`` (one per month).
+        level: ``"run"`` (one number per run), ``"month"`` (one per month) or
+            ``"segment"`` (one per segment of customers in a run).
         direction: Which way is better for the firm: ``"higher"``, ``"lower"`` or
             ``"neither"``.
         short: Short header for terminal tables (default: the label).
@@ -316,6 +318,114 @@ def _format(value: float | None, scale: float, signed: bool, decimals: int) -> s
     return f"{value * scale:{'+' if signed else ''},.{decimals}f}"
 
 
+# ----------------------------------------------------------------- segments
+SEGMENT_DIMENSIONS: dict[str, str] = {
+    "channel": "Acquisition channel",
+    "cohort": "Cohort (year of first purchase)",
+    "rung": "Rung at the end (the last one held, for those who left)",
+    "member": "Loyalty programme membership at the end",
+}
+"""Ways to split a run's customers into segments (``crmsim.economics.segment_table``),
+with what each segment is, for tables and figure axes."""
+
+
+def _segment(name: str, label: str, unit: str, direction: str, **options) -> Measure:
+    return Measure(name, label, unit, SEGMENT, direction, **options)
+
+
+_SEGMENT_SPECS: tuple[tuple[Measure, str | None], ...] = (
+    (_segment("customers", "Customers ever", "customers", NEITHER, short="customers"), None),
+    (
+        _segment(
+            "customer_share",
+            "Share of customers ever",
+            "% of customers",
+            NEITHER,
+            short="share of customers",
+            scale=100.0,
+        ),
+        None,
+    ),
+    (
+        _segment(
+            "customers_per_1000_people",
+            "Customers per 1,000 people in the market",
+            "customers per 1,000 people",
+            HIGHER,
+            short="customers/1,000 people",
+        ),
+        None,
+    ),
+    (
+        _segment(
+            "mean_clv", "Mean realised CLV", "currency per customer", HIGHER, short="mean CLV"
+        ),
+        "realised_clv",
+    ),
+    (
+        _segment(
+            "clv_per_person",
+            "Realised CLV per person in the market",
+            "currency per person",
+            HIGHER,
+            short="CLV/person",
+        ),
+        None,
+    ),
+    (
+        _segment(
+            "active_share",
+            "Share still active at the end",
+            "% of the segment's customers",
+            HIGHER,
+            short="active at end",
+            scale=100.0,
+        ),
+        None,
+    ),
+    (
+        _segment(
+            "revenue_per_customer",
+            "Revenue per customer (undiscounted)",
+            "currency per customer",
+            HIGHER,
+            short="revenue/customer",
+        ),
+        "revenue_total",
+    ),
+    (
+        _segment(
+            "cost_per_customer",
+            "Attributed costs per customer (undiscounted)",
+            "currency per customer",
+            LOWER,
+            short="costs/customer",
+        ),
+        "attributed_cost",
+    ),
+)
+"""Each segment measure with the ``customer_frame`` column it is the mean per customer of
+(None: computed otherwise by ``crmsim.economics.segment_table``). A mean of a new column
+is one line here; a column missing from the customer frame gives NaN."""
+
+SEGMENT_MEASURES: tuple[Measure, ...] = tuple(m for m, _ in _SEGMENT_SPECS)
+"""Measures of each segment of a run's customers, in the order tables show them."""
+
+SEGMENT_MEANS: dict[str, str] = {m.name: column for m, column in _SEGMENT_SPECS if column}
+"""Segment measure -> the customer frame column it averages over the segment's customers."""
+
+REGISTRY.update({(m.level, m.name): m for m in SEGMENT_MEASURES})
+
+
+def segment_measure(name: str) -> Measure:
+    """The segment measure called ``name``.
+
+    Raises:
+        KeyError: No such segment measure; the message lists the allowed names.
+    """
+    return _lookup(SEGMENT, name)
+
+
 __all__ = [
     "DIRECTIONS",
     "HIGHER",
@@ -327,6 +437,10 @@ __all__ = [
     "REGISTRY",
     "RUN",
     "RUN_MEASURES",
+    "SEGMENT",
+    "SEGMENT_DIMENSIONS",
+    "SEGMENT_MEANS",
+    "SEGMENT_MEASURES",
     "STUDY_MEASURES",
     "STUDY_SERIES",
     "Measure",
@@ -334,4 +448,5 @@ __all__ = [
     "format_value",
     "monthly_measure",
     "run_measure",
+    "segment_measure",
 ]

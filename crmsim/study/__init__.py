@@ -23,15 +23,22 @@ seeded from one experiment seed:
   output file of the command line; an :class:`OutputFolder` is checked before
   a study runs and never mixes the results of two studies.
 - Memory stays flat in the number of runs: each run returns its study
-  measures and a few monthly series (``crmsim.measures.STUDY_MEASURES`` and
-  ``STUDY_SERIES``), never its customer table.
+  measures, a few monthly series and its segment tables (``crmsim.measures.
+  STUDY_MEASURES``, ``STUDY_SERIES`` and ``SEGMENT_MEASURES`` by channel, cohort,
+  rung and programme membership), never its customer table.
 
 Modules: ``runs`` (what a run is, executing it, tables of results),
 ``executors``, ``store``, ``stats`` (confidence intervals), ``compare``,
 ``sweep`` and ``sensitivity``.
 """
 
-from crmsim.study.compare import Comparison, compare, confidence_table, paired_differences
+from crmsim.study.compare import (
+    Comparison,
+    compare,
+    confidence_table,
+    paired_differences,
+    segment_comparison,
+)
 from crmsim.study.executors import (
     DaskExecutor,
     Executor,
@@ -47,9 +54,11 @@ from crmsim.study.runs import (
     REPLICATIONS,
     Run,
     StudyError,
+    check_split,
     execute,
     monthly_frame,
     replication_seeds,
+    segment_frame,
     study_runs,
     tidy,
 )
@@ -84,6 +93,7 @@ __all__ = [
     "SweepResult",
     "SweepSpec",
     "atomic_folder",
+    "check_split",
     "compare",
     "confidence_table",
     "execute",
@@ -98,6 +108,8 @@ __all__ = [
     "run_all",
     "run_study",
     "save_figure_atomically",
+    "segment_comparison",
+    "segment_frame",
     "sensitivity",
     "study_runs",
     "sweep",

@@ -10,9 +10,17 @@ import pandas as pd
 
 from crmsim.config.fields import unknown_key
 from crmsim.config.scenario import Scenario
-from crmsim.measures import STUDY_MEASURES, run_measure
+from crmsim.economics import segment_order
+from crmsim.measures import SEGMENT_DIMENSIONS, SEGMENT_MEASURES, STUDY_MEASURES, run_measure
 from crmsim.study.executors import run_study
-from crmsim.study.runs import StudyError, monthly_frame, study_runs, tidy
+from crmsim.study.runs import (
+    StudyError,
+    check_split,
+    monthly_frame,
+    segment_frame,
+    study_runs,
+    tidy,
+)
 from crmsim.study.stats import (
     interval_note,
     mean_confidence_interval,
@@ -33,12 +41,51 @@ class Comparison:
             undefined in every run) or rests on fewer runs.
         monthly: One row per scenario, replication and month: the kept monthly series.
         differences: Paired differences of each scenario from the reference one.
+        segments: For each split of the customers (``crmsim.measures.SEGMENT_DIMENSIONS``:
+            channel, cohort, rung, member), one row per run and segment with every
+            segment measure (:func:`crmsim.study.segment_frame`); :meth:`by` summarises it.
+        reference: The scenario the others are compared with (None: the first).
     """
 
     runs: pd.DataFrame
     table: pd.DataFrame
     monthly: pd.DataFrame
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: dict[str, pd.DataFrame] = field(default_factory=dict)
+    reference: str | None = None
+
+    def by(self, split: str, level: float = 0.95) -> pd.DataFrame:
+        """Every segment measure per scenario and segment, with confidence intervals and
+        paired differences from the reference scenario.
+
+        Split ``"channel"`` (acquisition source, the initial base apart), ``"cohort"``
+        (year of first purchase), ``"rung"`` (at the end; the last one held for those who
+        left) or ``"member"`` (in the loyalty programme at the end); see
+        :func:`crmsim.economics.segment_table`. Intervals are those of
+        :func:`confidence_table`; the differences pair replication k of each scenario
+        with replication k of the reference (same seed: common random numbers), as
+        :func:`paired_differences` does. A segment a run does not have (a channel one
+        scenario has not) counts as missing in that run, and the ``note`` columns say
+        over how many runs a mean rests.
+
+        Args:
+            split: How to split the customers.
+            level: Confidence level.
+
+        Returns:
+            One row per scenario, segment and segment measure: ``mean``, ``ci_low``,
+            ``ci_high``, ``standard_error``, ``replications``, ``note``, and for the
+            scenarios other than the reference ``difference``, ``difference_ci_low``,
+            ``difference_ci_high`` and ``difference_note`` (NaN or empty for the reference).
+
+        Raises:
+            StudyError: ``split`` is not one of the splits; the message lists them.
+        """
+        check_split(split)
+        frame = self.segments.get(split)
+        if frame is None:
+            raise StudyError(f"this comparison kept no segments by {split}")
+        return segment_comparison(frame, split, self.reference, level)
 
     def wide(self) -> pd.DataFrame:
         """The table with one row per scenario and 'mean [low, high]' text per measure
@@ -104,11 +151,16 @@ def compare(
         table=confidence_table(frame),
         monthly=monthly_frame(results),
         differences=paired_differences(frame, reference),
+        segments={split: segment_frame(results, split) for split in SEGMENT_DIMENSIONS},
+        reference=reference or (names[0] if names else None),
     )
 
 
 def confidence_table(
-    runs: pd.DataFrame, by: Sequence[str] = ("scenario",), level: float = 0.95
+    runs: pd.DataFrame,
+    by: Sequence[str] = ("scenario",),
+    level: float = 0.95,
+    measures: Sequence[str] = STUDY_MEASURES,
 ) -> pd.DataFrame:
     """Mean, standard error and t-based confidence interval of each measure per group.
 
@@ -116,6 +168,7 @@ def confidence_table(
         runs: One row per run (see :func:`crmsim.study.tidy`).
         by: Columns that define a group.
         level: Confidence level.
+        measures: Columns to summarise (default: the study measures).
 
     Returns:
         One row per group and measure: the group's columns, ``measure``, ``mean``,
@@ -128,7 +181,7 @@ def confidence_table(
         labels = dict(
             zip(by, group_key if isinstance(group_key, tuple) else (group_key,), strict=True)
         )
-        for measure in STUDY_MEASURES:
+        for measure in measures:
             values = group[measure].to_numpy()
             low, mean, high, se = mean_confidence_interval(values, level)
             records.append(
@@ -147,7 +200,10 @@ def confidence_table(
 
 
 def paired_differences(
-    runs: pd.DataFrame, reference: str | None = None, level: float = 0.95
+    runs: pd.DataFrame,
+    reference: str | None = None,
+    level: float = 0.95,
+    measures: Sequence[str] = STUDY_MEASURES,
 ) -> pd.DataFrame:
     """Differences of each scenario from the reference, paired by replication.
 
@@ -159,6 +215,7 @@ def paired_differences(
         runs: One row per run (see :func:`crmsim.study.tidy`).
         reference: Scenario the others are compared with (default: the first).
         level: Confidence level.
+        measures: Columns to compare (default: the study measures).
 
     Returns:
         One row per scenario and measure: mean difference, paired CI, unpaired CI,
@@ -175,7 +232,7 @@ def paired_differences(
             continue
         other = runs[runs["scenario"] == scenario].set_index("replication").sort_index()
         common = base.index.intersection(other.index)
-        for measure in STUDY_MEASURES:
+        for measure in measures:
             a = other.loc[common, measure].to_numpy(float)
             b = base.loc[common, measure].to_numpy(float)
             low, mean, high, se = paired_interval(a, b, level)
@@ -196,3 +253,60 @@ def paired_differences(
                 }
             )
     return pd.DataFrame(records)
+
+
+def segment_comparison(
+    segments: pd.DataFrame, split: str, reference: str | None = None, level: float = 0.95
+) -> pd.DataFrame:
+    """The table of :meth:`Comparison.by` from one split's rows of
+    :func:`crmsim.study.segment_frame`.
+
+    Args:
+        segments: One row per run and segment (scenario, replication, seed, segment and
+            the segment measures).
+        split: The split the segments are of (orders them).
+        reference: Scenario the others are compared with (default: the first).
+        level: Confidence level.
+    """
+    names = [m.name for m in SEGMENT_MEASURES]
+    columns = ["scenario", "segment", "measure", "mean", "ci_low", "ci_high"]
+    if segments.empty:
+        return pd.DataFrame(columns=[*columns, "standard_error", "replications", "note"])
+    scenarios = list(dict.fromkeys(segments["scenario"]))
+    reference = reference or scenarios[0]
+    order = segment_order(split, list(segments["segment"]))
+    # Every run has a row for every segment of the comparison: a segment a run lacks is
+    # missing there (NaN), so notes count the runs it rests on.
+    runs = segments[["scenario", "replication", "seed"]].drop_duplicates()
+    full = runs.merge(pd.DataFrame({"segment": order}), how="cross").merge(
+        segments, on=["scenario", "replication", "seed", "segment"], how="left"
+    )
+    table = confidence_table(full, ("scenario", "segment"), level, names)
+    differences = []
+    for segment in order:
+        part = paired_differences(full[full["segment"] == segment], reference, level, names)
+        if not part.empty:
+            differences.append(part.assign(segment=segment))
+    if differences:
+        paired = pd.concat(differences, ignore_index=True)[
+            ["scenario", "segment", "measure", "difference", "ci_low", "ci_high", "note"]
+        ].rename(
+            columns={
+                "ci_low": "difference_ci_low",
+                "ci_high": "difference_ci_high",
+                "note": "difference_note",
+            }
+        )
+        table = table.merge(paired, on=["scenario", "segment", "measure"], how="left")
+        table["difference_note"] = table["difference_note"].fillna("")
+    rank = {s: k for k, s in enumerate(order)}
+    table = table.sort_values(
+        ["scenario", "segment", "measure"],
+        key=lambda column: column.map(
+            {"scenario": {s: k for k, s in enumerate(scenarios)}, "segment": rank}.get(
+                column.name, {m: k for k, m in enumerate(names)}
+            )
+        ),
+        kind="stable",
+    )
+    return table.reset_index(drop=True)

@@ -3,7 +3,7 @@
 A :class:`Run` describes one simulation completely (scenario, parameter
 point, replication, seed, size), so it can run anywhere and be stored under
 a stable key. :func:`execute` turns it into a plain, JSON-ready result;
-:func:`tidy` and :func:`monthly_frame` turn results into tables.
+:func:`tidy`, :func:`monthly_frame` and :func:`segment_frame` turn results into tables.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmsim.config.fields import Field
+from crmsim.config.fields import Field, unknown_key
 from crmsim.config.scenario import Scenario, load_scenario
-from crmsim.measures import STUDY_MEASURES, STUDY_SERIES
+from crmsim.measures import SEGMENT_DIMENSIONS, SEGMENT_MEASURES, STUDY_MEASURES, STUDY_SERIES
 
 MAX_REPLICATIONS = 10_000
 MAX_RUNS = 100_000
@@ -87,12 +87,14 @@ def execute(run: Run) -> dict[str, Any]:
 
     Returns:
         A plain, JSON-ready dict: the run's key, scenario, replication, seed and
-        parameter point, its study measures and its kept monthly series
-        (non-finite numbers as None).
+        parameter point, its study measures, its kept monthly series and its
+        segment tables (``segments``: split -> segment -> segment measure; see
+        :func:`crmsim.economics.segment_table`), non-finite numbers as None.
     """
     # The engine by its public name, looked up when a run is simulated: the study
     # layer does not depend on where the engine lives, and crmsim can import it
     # without a cycle.
+    from crmsim.economics import segment_tables
     from crmsim.engine.model import CRMModel
 
     scenario = Scenario(run.scenario, source=f"<{run.scenario_name}>")
@@ -102,6 +104,7 @@ def execute(run: Run) -> dict[str, Any]:
     model.run(run.months)
     summary = model.summary()
     monthly = model.monthly_series()
+    segments = segment_tables(model)
     model.release()
     _collect_finished_models()
     return {
@@ -112,6 +115,13 @@ def execute(run: Run) -> dict[str, Any]:
         "point": dict(run.point),
         "measures": {m: _finite_or_none(summary[m]) for m in STUDY_MEASURES},
         "series": {s: [_finite_or_none(v) for v in monthly[s].tolist()] for s in STUDY_SERIES},
+        "segments": {
+            by: {
+                str(segment): {m.name: _finite_or_none(row[m.name]) for m in SEGMENT_MEASURES}
+                for segment, row in table.iterrows()
+            }
+            for by, table in segments.items()
+        },
     }
 
 
@@ -235,6 +245,43 @@ def monthly_frame(results: Iterable[dict[str, Any]]) -> pd.DataFrame:
             frame[path] = value
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def check_split(by: str) -> None:
+    """Refuse a split of the customers that is not one of ``SEGMENT_DIMENSIONS``.
+
+    Raises:
+        StudyError: Naming the split, the closest allowed one and every allowed one.
+    """
+    if by not in SEGMENT_DIMENSIONS:
+        raise StudyError(unknown_key("by", "segment split", by, SEGMENT_DIMENSIONS))
+
+
+def segment_frame(results: Iterable[dict[str, Any]], by: str) -> pd.DataFrame:
+    """The segment tables of every run split ``by`` one way, in long form.
+
+    Args:
+        results: Results of :func:`execute`.
+        by: The split (``crmsim.measures.SEGMENT_DIMENSIONS``).
+
+    Returns:
+        One row per run and segment the run has: scenario, replication, seed, the
+        parameters, ``segment`` and every segment measure (NaN where undefined).
+
+    Raises:
+        StudyError: ``by`` is not a split; the message lists the allowed ones.
+    """
+    check_split(by)
+    rows = [
+        {"scenario": r["scenario"], "replication": r["replication"], "seed": r["seed"]}
+        | r["point"]
+        | {"segment": segment}
+        | {m.name: _nan_if_none(values[m.name]) for m in SEGMENT_MEASURES}
+        for r in results
+        for segment, values in r["segments"][by].items()
+    ]
+    columns = ["scenario", "replication", "seed", "segment", *(m.name for m in SEGMENT_MEASURES)]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
 
 
 def _finite_or_none(value: Any) -> float | None:

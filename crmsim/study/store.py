@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmsim.measures import STUDY_MEASURES, STUDY_SERIES
+from crmsim.measures import SEGMENT_DIMENSIONS, SEGMENT_MEASURES, STUDY_MEASURES, STUDY_SERIES
 from crmsim.study.runs import StudyError
 
 log = logging.getLogger(__name__)
@@ -207,6 +207,7 @@ _RESULT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "point": dict,
     "measures": dict,
     "series": dict,
+    "segments": dict,
 }
 """Fields of a stored run (see :func:`crmsim.study.execute`) and their JSON types."""
 
@@ -228,12 +229,37 @@ def _damage(result: Any, key: str) -> str | None:
     missing += [s for s in STUDY_SERIES if not isinstance(series.get(s), list)]
     if missing:
         return f"no {', '.join(missing)}"
+    problem = _segments_damage(result["segments"])
+    if problem:
+        return problem
     numbers = [measures[m] for m in STUDY_MEASURES]
     numbers += [v for s in STUDY_SERIES for v in series[s]]
+    numbers += [
+        values[m.name]
+        for by in SEGMENT_DIMENSIONS
+        for values in result["segments"][by].values()
+        for m in SEGMENT_MEASURES
+    ]
     if not all(
         v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in numbers
     ):
         return "a value that is not a number"
+    return None
+
+
+def _segments_damage(segments: dict[str, Any]) -> str | None:
+    """What is missing from a stored run's segment tables (an older crmsim kept fewer
+    splits or segment measures), or None when every split has every measure."""
+    missing = [by for by in SEGMENT_DIMENSIONS if not isinstance(segments.get(by), dict)]
+    if missing:
+        return f"no segments by {', '.join(missing)}"
+    for by in SEGMENT_DIMENSIONS:
+        for segment, values in segments[by].items():
+            if not isinstance(values, dict):
+                return f"segment {segment} by {by} is not a table of measures"
+            absent = [m.name for m in SEGMENT_MEASURES if m.name not in values]
+            if absent:
+                return f"no {', '.join(absent)} for segment {segment} by {by}"
     return None
 
 
