@@ -54,7 +54,13 @@ from crmsim.config.scenario import (
     shipped_sweeps_dir,
 )
 from crmsim.config.schema import SCHEMA
-from crmsim.measures import STUDY_MEASURES, format_interval, run_measure
+from crmsim.measures import (
+    SEGMENT_DIMENSIONS,
+    STUDY_MEASURES,
+    format_interval,
+    run_measure,
+    segment_measure,
+)
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -72,6 +78,7 @@ COMPARE_FILES = (
     "differences.csv",
     "comparison.png",
     "differences.png",
+    *(f"by_{split}.csv" for split in SEGMENT_DIMENSIONS),
 )
 SWEEP_FILES = ("runs.csv", "summary.csv", "monthly.csv", "sweep.png", "heatmap.png")
 SENSITIVITY_FILES = ("sensitivity.csv", "tornado.png")
@@ -272,7 +279,8 @@ def _parser() -> argparse.ArgumentParser:
         ),
         epilog="examples:\n  crmsim compare baseline loyalty_program --replications 20\n"
         "  crmsim compare baseline win_back churn_reduction --reference churn_reduction\n"
-        "  crmsim compare a.yaml b.yaml --workers 2 --out out/a-or-b",
+        "  crmsim compare a.yaml b.yaml --workers 2 --out out/a-or-b\n"
+        "  crmsim compare baseline lookalike_acquisition --by channel",
     )
     compare.add_argument(
         "scenarios", nargs="+", metavar="SCENARIO", type=_scenario_argument, help=SCENARIO_HELP
@@ -291,6 +299,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--seed", type=_nonnegative_int, default=2026, help="experiment seed (default: %(default)s)"
+    )
+    compare.add_argument(
+        "--by",
+        choices=list(SEGMENT_DIMENSIONS),
+        help="also split every segment measure by acquisition channel, cohort (year of "
+        "first purchase), rung or programme membership, with 95%% CIs and paired "
+        "differences, written to by_<split>.csv, e.g. --by channel (default: no split)",
     )
     _size_options(compare)
     _executor_options(compare)
@@ -518,6 +533,9 @@ def _compare(args: argparse.Namespace) -> int:
         result.differences.to_csv(tmp / "differences.csv", index=False)
         _save(report.plot_comparison(result), tmp / "comparison.png")
         _save(report.plot_paired_differences(result), tmp / "differences.png")
+        if args.by:
+            split = result.by(args.by)
+            split.to_csv(tmp / f"by_{args.by}.csv", index=False)
     print(
         f"{_runs_done(folder)}; {args.replications} replications per scenario, seed {args.seed}, "
         "mean [95% confidence interval]:\n"
@@ -530,8 +548,33 @@ def _compare(args: argparse.Namespace) -> int:
         )
         others = [n for n in names if n != result.differences["reference"].iloc[0]]
         print(_fit(_differences_table(result.differences, others)))
-    _print_wrapped(f"\nwrote {', '.join(COMPARE_FILES)} to {folder}", 2)
+    written = [f for f in COMPARE_FILES if not f.startswith("by_")]
+    if args.by:
+        print(f"\nby {SEGMENT_DIMENSIONS[args.by].lower()}, mean [95% CI]:\n")
+        print(_fit(_segment_text(split, names)))
+        written.append(f"by_{args.by}.csv")
+    _print_wrapped(f"\nwrote {', '.join(written)} to {folder}", 2)
     return 0
+
+
+def _segment_text(table: Any, scenarios: Sequence[str]) -> Any:
+    """One row per segment and measure, one column per scenario: 'mean [low, high]'."""
+    cells = table.assign(
+        text=[
+            segment_measure(m).format_interval(mean, low, high)
+            for m, mean, low, high in zip(
+                table["measure"], table["mean"], table["ci_low"], table["ci_high"], strict=True
+            )
+        ],
+        row=[
+            f"{s}: {segment_measure(m).header}"
+            for s, m in zip(table["segment"], table["measure"], strict=True)
+        ],
+    )
+    wide = cells.pivot_table(
+        index="row", columns="scenario", values="text", aggfunc="first", sort=False
+    )
+    return wide[list(scenarios)].rename_axis(index=None, columns=None)
 
 
 def _sweep(args: argparse.Namespace) -> int:

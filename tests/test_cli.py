@@ -408,7 +408,8 @@ def test_a_stored_run_with_the_wrong_fields_is_recomputed_and_reported(
     assert main(args) == 0
     captured = capsys.readouterr()
     assert captured.err == (
-        f"crmsim: {damaged} is damaged (no field replication, seed, point, measures, series): "
+        f"crmsim: {damaged} is damaged (no field replication, seed, point, measures, series, "
+        "segments): "
         "computing this run again\n"
     )
     assert "8 runs of tiny (1 computed now, 7 stored before)" in captured.out

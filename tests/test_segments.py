@@ -86,3 +86,18 @@ def test_stored_runs_keep_their_segments_and_old_ones_are_recomputed(tmp_path: P
     for by in SEGMENT_DIMENSIONS:
         assert again.by(by).equals(first.by(by))
     assert "segments" in json.loads(files[0].read_text())
+
+
+def test_compare_by_channel_prints_and_writes_the_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from crmsim.cli import main
+
+    args = ["compare", "baseline", "--replications", "2", "--months", "6", "--customers", "300"]
+    assert main([*args, "--by", "channel", "--workers", "1", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "initial_base: mean CLV" in printed
+    assert all(len(line) <= 100 for line in printed.splitlines())
+    assert (tmp_path / "by_channel.csv").is_file()
+    assert main([*args, "--by", "chanel", "--out", str(tmp_path / "other")]) == 2
+    assert "invalid choice: 'chanel' (choose from 'channel', 'cohort'" in capsys.readouterr().err
