@@ -557,15 +557,20 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interval_texts(table: Any, measure_of: Callable[[str], Any]) -> list[str]:
+    """'mean [low, high]' of each row of a confidence table, in its measure's shown unit."""
+    return [
+        measure_of(m).format_interval(mean, low, high)
+        for m, mean, low, high in zip(
+            table["measure"], table["mean"], table["ci_low"], table["ci_high"], strict=True
+        )
+    ]
+
+
 def _segment_text(table: Any, scenarios: Sequence[str]) -> Any:
     """One row per segment and measure, one column per scenario: 'mean [low, high]'."""
     cells = table.assign(
-        text=[
-            segment_measure(m).format_interval(mean, low, high)
-            for m, mean, low, high in zip(
-                table["measure"], table["mean"], table["ci_low"], table["ci_high"], strict=True
-            )
-        ],
+        text=_interval_texts(table, segment_measure),
         row=[
             f"{s}: {segment_measure(m).header}"
             for s, m in zip(table["segment"], table["measure"], strict=True)
@@ -864,14 +869,7 @@ def _row_label(name: str) -> str:
 
 def _comparison_table(table: Any, scenarios: Sequence[str]) -> Any:
     """One row per measure, one column per scenario (in the order given): 'mean [low, high]'."""
-    cells = table.assign(
-        text=[
-            run_measure(m).format_interval(mean, low, high)
-            for m, mean, low, high in zip(
-                table["measure"], table["mean"], table["ci_low"], table["ci_high"], strict=True
-            )
-        ]
-    )
+    cells = table.assign(text=_interval_texts(table, run_measure))
     wide = cells.pivot(index="measure", columns="scenario", values="text")
     wide = wide.loc[[m for m in STUDY_MEASURES if m in wide.index], list(scenarios)]
     return wide.rename(index=_row_label).rename_axis(index=None, columns=None)

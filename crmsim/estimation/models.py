@@ -77,6 +77,17 @@ class _Model:
         )
         return self.fit_result
 
+    def _too_few(self, customers: int, events: int, what: str) -> Fit | None:
+        """The prior, saying why, when the records hold too few customers or events."""
+        if customers < MIN_CUSTOMERS:
+            return self._prior(
+                customers,
+                f"{customers} customers in the records (fewer than {MIN_CUSTOMERS})",
+            )
+        if events < MIN_EVENTS:
+            return self._prior(customers, f"{events} {what} (fewer than {MIN_EVENTS})")
+        return None
+
     def _maximise(self, negative_ll: Callable[[np.ndarray], float], customers: int) -> Fit:
         start = np.log([self.PRIOR[k] for k in self.names])
 
@@ -135,10 +146,8 @@ class ShiftedBetaGeometric(_Model):
         churned = np.asarray(churned, bool)
         entry = np.zeros_like(tenure) if entry_tenure is None else np.asarray(entry_tenure)
         n = tenure.size
-        if n < MIN_CUSTOMERS:
-            return self._prior(n, f"{n} customers in the records (fewer than {MIN_CUSTOMERS})")
-        if churned.sum() < MIN_EVENTS:
-            return self._prior(n, f"{int(churned.sum())} churns seen (fewer than {MIN_EVENTS})")
+        if (prior := self._too_few(n, int(churned.sum()), "churns seen")) is not None:
+            return prior
         rows, counts = np.unique(
             np.column_stack([tenure, churned, entry]), axis=0, return_counts=True
         )
@@ -194,10 +203,8 @@ class BetaGeometricNBD(_Model):
         """
         x = np.asarray(frequency, float)
         n = x.size
-        if n < MIN_CUSTOMERS:
-            return self._prior(n, f"{n} customers in the records (fewer than {MIN_CUSTOMERS})")
-        if x.sum() < MIN_EVENTS:
-            return self._prior(n, f"{int(x.sum())} repeat purchases (fewer than {MIN_EVENTS})")
+        if (prior := self._too_few(n, int(x.sum()), "repeat purchases")) is not None:
+            return prior
         rows, counts = np.unique(
             np.column_stack([x, recency, age]).astype(float), axis=0, return_counts=True
         )
