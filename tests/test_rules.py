@@ -407,7 +407,7 @@ def test_returning_customers_start_again_at_the_bottom_of_the_ladder() -> None:
     table.tenure_months[rows] = 20
     table.months_since_defection[rows] = 4
     model.record.open_month(model.month)
-    model.reacquire(rows, 10.0)
+    model.relationships.reacquire(rows, 10.0)
     assert np.all(table.stage[rows] == ACTIVE)
     assert np.all(table.tier[rows] == SHOPPER)
     assert np.all(table.tenure_months[rows] == 0)

@@ -195,14 +195,14 @@ def test_win_back_costs_are_contacts_and_returns() -> None:
 
 def test_win_back_works_less_the_longer_customers_are_gone_and_best_on_service() -> None:
     model, _ = _run("win_back", 0)
-    strategy = model.firm.strategies[0]
+    strategy, view = model.firm.strategies[0], model.firm.views[0]
     codes = {"price": 0, "product": 1, "service": 2}
     months = np.arange(1, 13)
-    price = strategy.success_chance(model, np.full(12, codes["price"]), months)
+    price = strategy.success_chance(view, np.full(12, codes["price"]), months)
     assert np.all(np.diff(price) < 0)
     assert price[0] == pytest.approx(params_of(model, "win_back")["offer_success_rate"])
     first = {
-        r: strategy.success_chance(model, np.array([c]), np.array([1]))[0] for r, c in codes.items()
+        r: strategy.success_chance(view, np.array([c]), np.array([1]))[0] for r, c in codes.items()
     }
     assert first["service"] > first["price"] > first["product"] > 0
 

@@ -68,6 +68,12 @@ class Funnel:
         """Let go of the per-person weights."""
         self._channel_weights = []
 
+    def deter_prospects(self, rng: np.random.Generator, people: int, per_person: float) -> int:
+        """What ``people`` say puts prospects off (``per_person`` each on average)."""
+        deterred = acquisition.deter_prospects(self._model.customers, rng, people, per_person)
+        self._model.record.add("deterred_prospects", deterred)
+        return deterred
+
     def month(self, joining: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the month's funnel on everyone's "joining" draw.
 
@@ -97,7 +103,7 @@ class Funnel:
             table, joining, firm.channels, budget, self._channel_weights
         )
         sources = table.prospect_source[converted]
-        model.welcome(converted, source=sources)
+        model.relationships.welcome(converted, source=sources)
         books = model.books
         for channel, spend, brought in acquisition.channel_spend(
             firm.channels, budget, contacts, converted, sources

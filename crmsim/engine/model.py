@@ -6,9 +6,9 @@ One step is one month. The month, in the order ``step`` tells it:
    and acquisition plan, and its strategies act (a loyalty programme enrols
    members, a review ends marginal relationships...); the competitor sets its
    offer and its strategies act.
-2. **Acquisition**: prospects make a first purchase or lose interest; paid
-   channels (mass and look-alike) contact suspects; advocates and raving fans
-   bring prospects by word of mouth.
+2. **Acquisition** (``crmsim.engine.funnel``): prospects make a first purchase
+   or lose interest; paid channels (mass and look-alike) contact suspects;
+   advocates and raving fans bring prospects by word of mouth.
 3. **The month's effects**: what every running strategy does to the month's
    customers (churn, spend, value, cost), asked once.
 4. **Satisfaction** = delivered value - expectation, and expectations rise.
@@ -17,11 +17,13 @@ One step is one month. The month, in the order ``step`` tells it:
 6. **Purchasing**: customers pay their bill (contractual) or buy at their own
    rate until they silently drop out (non-contractual); share of wallet grows
    up the ladder. With margins at month end, only those who stay pay.
-7. **Defection**: customers leave for price, product, service, market,
-   technological or organisational reasons; unhappy leavers deter prospects.
+7. **Defection** (``crmsim.engine.leaving``): customers leave for price,
+   product, service, market, technological or organisational reasons; unhappy
+   leavers deter prospects.
 8. **Accounts**: revenue, margins and every cost, charged to the customer they
    were spent on (``crmsim.engine.accounts``).
-9. **Reacquisition**: some of those who left come back, fewer the longer they
+9. **Reacquisition** (``crmsim.engine.relationships``, where every relationship
+   starts and ends): some of those who left come back, fewer the longer they
    have been gone, and start again at the bottom of the ladder.
 10. **Record**: the month's measures (``crmsim.engine.record``).
 
@@ -45,22 +47,16 @@ from crmsim.config.fields import check_value
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.config.schema import SCHEMA
 from crmsim.engine.accounts import Books
-from crmsim.engine.customers import Customer, CustomerTable, draw_purchases_left, draw_traits
+from crmsim.engine.customers import Customer, CustomerTable, draw_traits
 from crmsim.engine.funnel import Funnel
+from crmsim.engine.leaving import Leaving
 from crmsim.engine.players import Competitor, Firm
 from crmsim.engine.record import FollowedHistory, MonthRecord, close_month
+from crmsim.engine.relationships import Relationships
 from crmsim.engine.valuation import Valuation
-from crmsim.engine.warm_start import warm_up
-from crmsim.rules import acquisition, defection, loyalty, purchasing, reacquisition, satisfaction
+from crmsim.rules import loyalty, purchasing, satisfaction
 from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
-from crmsim.vocabulary import (
-    ACTIVE,
-    DEFECTION_REASONS,
-    FIRED,
-    PRICE,
-    REASONS,
-    SERVICE_OR_PRODUCT,
-)
+from crmsim.vocabulary import ACTIVE
 
 STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing", "warm_start")
 """Independent random streams of a run. Each month everyone gets one "joining" draw
@@ -137,18 +133,9 @@ class CRMModel(mesa.Model):
 
         self.ladder = loyalty.Ladder.from_settings(p.ladder)
         self.funnel = Funnel(self)
+        self.leaving = Leaving(self)
+        self.relationships = Relationships(self)
         self.market_expectation = p.market.expectation_start
-        self.background_mix = _normalised(
-            [getattr(p.customers.background_reason_mix, r) for r in DEFECTION_REASONS]
-        )
-        self.recoverability = reacquisition.recoverability_table(
-            vars(p.reacquisition.reason_recoverability), REASONS
-        )
-        self.return_chance = reacquisition.return_chance_by_month(
-            p.reacquisition.return_probability_per_month,
-            p.reacquisition.half_life_months,
-            max_months=p.simulation.months + 1,
-        )
 
         self.customers = CustomerTable(p.simulation.customers)
         draw_traits(self.customers, self.streams["traits"], p.customers)
@@ -160,14 +147,15 @@ class CRMModel(mesa.Model):
         self.record = MonthRecord([*self.firm.strategies, *self.competitor.strategies])
         self.valuation = Valuation(self, self._fresh_effects)
         self.month_rows = MonthRows()
-        self._newcomers = np.zeros(0, np.int64)
         self._payer_positions: np.ndarray | None = None
         self._effects: Combined = NO_EFFECTS
         self._own_effects: dict[int, Effects | None] = {}
         self._joining = self._leaving = np.zeros(0, np.float32)
-        self._open_with_initial_base(p.market.initial_active_share, p.market.warm_start_months)
+        self.relationships.open_with_initial_base(
+            p.market.initial_active_share, p.market.warm_start_months
+        )
         self.followed = (
-            self._default_followed(p.simulation.follow_customers)
+            FollowedHistory.default_rows(self.customers, p.simulation.follow_customers)
             if follow is None
             else [int(i) for i in follow]
         )
@@ -209,21 +197,30 @@ class CRMModel(mesa.Model):
         self._payer_positions = None
         # Customers the firm ended this month (at its review) were its customers too.
         self.record.stats["active_at_start"] = rows.size + self.record.stats["defections_fired"]
-        self._effects = self._month_effects(rows)
-        satisfied = self._update_satisfaction(rows)
-        self._climb_ladder(rows, satisfied)
+        self._effects, self._own_effects = self._ask_effects(rows)
+        satisfied = self.satisfy(rows, self._effects)
+        market = self.scenario.params.market
+        self.market_expectation = satisfaction.next_market_expectation(
+            self.market_expectation,
+            market.expectation_start,
+            market.expectation_drift_per_month,
+            market.expectation_ceiling,
+        )
+        promoted, demoted = self.climb(rows, self._joining, satisfied, self._effects)
+        self.record.stats["promoted"] = promoted
+        self.record.stats["demoted"] = demoted
         if self.pays_at_start:
             revenue, dropped = self._purchase(rows)
-            self._defect(rows, dropped)
+            self.leaving.month(rows, self._leaving, dropped, self._effects)
         else:
-            self._defect(rows, None)
+            self.leaving.month(rows, self._leaving, None, self._effects)
             stayed = (self.customers.stage[rows] == ACTIVE).nonzero()[0]
             self.month_rows.payers = rows[stayed]
             self._payer_positions = stayed
             revenue, _ = self._purchase(rows[stayed], stayed)
         self._serve_and_account(revenue)
-        self._age(rows)
-        self._reacquire_customers()
+        self.relationships.age(rows)
+        self.relationships.natural_returns(self._leaving)
         self._close_month()
         self.month += 1
 
@@ -248,27 +245,6 @@ class CRMModel(mesa.Model):
         return self
 
     # ------------------------------------------------------- the month, by part
-    def _month_effects(self, rows: np.ndarray) -> Combined:
-        """Ask every running strategy, once, what it does to the month's customers."""
-        combined, self._own_effects = self._ask_effects(rows)
-        return combined
-
-    def _update_satisfaction(self, rows: np.ndarray) -> np.ndarray:
-        p = self.scenario.params
-        satisfied = self.satisfy(rows, self._effects)
-        self.market_expectation = satisfaction.next_market_expectation(
-            self.market_expectation,
-            p.market.expectation_start,
-            p.market.expectation_drift_per_month,
-            p.market.expectation_ceiling,
-        )
-        return satisfied
-
-    def _climb_ladder(self, rows: np.ndarray, satisfaction_now: np.ndarray) -> None:
-        promoted, demoted = self.climb(rows, self._joining, satisfaction_now, self._effects)
-        self.record.stats["promoted"] = promoted
-        self.record.stats["demoted"] = demoted
-
     def satisfy(self, rows: np.ndarray, effects: Combined) -> np.ndarray:
         """Satisfaction of customers ``rows`` this month (value delivered - expectation,
         with the strategies' ``effects``); their expectations catch up with the market's."""
@@ -320,76 +296,13 @@ class CRMModel(mesa.Model):
         revenue, dropped = purchasing.make_purchases(
             table, payers, self.streams["purchasing"], factor, price
         )
-        if self._newcomers.size:
-            newcomers = np.isin(payers, self._newcomers, assume_unique=True)
+        if self.relationships.newcomers.size:
+            newcomers = np.isin(payers, self.relationships.newcomers, assume_unique=True)
             if newcomers.any():
                 purchasing.first_purchases(
                     table, payers, newcomers, revenue, dropped, factor, price
                 )
         return revenue, dropped
-
-    def leave_hazards(self, rows: np.ndarray, effects: Combined) -> defection.Hazards:
-        """This month's hazards of leaving of customers ``rows``, by reason and in all,
-        with the strategies' ``effects``."""
-        table = self.customers
-        pressures = self._pressures(rows)
-        own_churn = (
-            np.zeros(rows.size, np.float32)
-            if self.non_contractual
-            else table.churn_probability[rows]
-        )
-        own, price, product, service = defection.switching_hazards(
-            own_churn,
-            self.effective_price_sensitivity(rows),
-            table.satisfaction[rows],
-            self._loyalty_factor(rows, effects.churn),
-            pressures,
-        )
-        hazards = {"price": price, "product": product, "service": service}
-        effects.apply_to_hazards(hazards)
-        price, product, service = hazards["price"], hazards["product"], hazards["service"]
-        leave = defection.leave_probability(own, price, product, service, pressures)
-        return defection.Hazards(own, price, product, service, leave, pressures)
-
-    def _defect(self, rows: np.ndarray, dropped: np.ndarray | None) -> None:
-        table = self.customers
-        hazards = self.leave_hazards(rows, self._effects)
-        own, price, product, service = hazards.own, hazards.price, hazards.product, hazards.service
-        leave, pressures = hazards.leave, hazards.pressures
-        u = self._leaving[rows]
-        leaving = u < leave
-        if dropped is not None:
-            leaving |= dropped
-        # Given that a customer leaves (u < leave), u / leave is a fresh uniform for the reason.
-        reason_draw = np.minimum(u[leaving] / np.maximum(leave[leaving], 1e-12), 0.999999)
-        reasons = defection.draw_reasons(
-            reason_draw,
-            own[leaving],
-            price[leaving],
-            product[leaving],
-            service[leaving],
-            pressures,
-            self.background_mix,
-        )
-        if dropped is not None:
-            # A silent dropout (BG/NBD) leaves for one of the background reasons.
-            silent = dropped[leaving]
-            reasons[silent] = defection.draw_background_reasons(
-                self.streams["purchasing"], int(silent.sum()), self.background_mix
-            )
-        table.churn_hazard[rows] = leave
-        defection.record_defections(table, rows[leaving], reasons, self.month)
-        counts = np.bincount(reasons, minlength=len(REASONS))
-        stats = self.record.stats
-        for code, reason in enumerate(DEFECTION_REASONS):
-            stats[f"defections_{reason}"] = int(counts[code])
-        self.competitor.poached_total += int(counts[PRICE])
-        unhappy = int(sum(counts[code] for code in SERVICE_OR_PRODUCT))
-        self.deter_prospects(
-            self.streams["word_of_mouth"],
-            unhappy,
-            self.scenario.params.acquisition.deterrence_per_defector,
-        )
 
     def _serve_and_account(self, revenue: np.ndarray) -> None:
         payers = self.month_rows.payers
@@ -406,24 +319,6 @@ class CRMModel(mesa.Model):
             if fixed:
                 books.charge_unattributed(fixed, "programme")
         self.record.stats["paying_customers"] = payers.size
-
-    def _age(self, rows: np.ndarray) -> None:
-        """Customers who stayed the whole month are a month older in the relationship."""
-        table = self.customers
-        stayed = rows[table.stage[rows] == ACTIVE]
-        table.tenure_months[stayed] += 1
-        self._newcomers = np.zeros(0, np.int64)
-
-    def _reacquire_customers(self) -> None:
-        back = reacquisition.return_defectors(
-            self.customers,
-            # Only customers gone since an earlier month can return: their draws are unused.
-            self._leaving,
-            self.return_chance,
-            self.recoverability,
-            factor_of=self.return_factor,
-        )
-        self.reacquire(back, self.scenario.params.reacquisition.cost_per_return)
 
     def _close_month(self) -> None:
         profit = self.books.close_month()
@@ -447,35 +342,6 @@ class CRMModel(mesa.Model):
             key = zlib.crc32(name.encode())
             self._strategy_streams[name] = np.random.default_rng([self.seed, key])
         return self._strategy_streams[name]
-
-    def reacquire(self, rows: np.ndarray, cost_per_customer: Any, won_back: bool = False) -> None:
-        """Customers in ``rows`` (defected) come back; the cost is charged to each of them.
-
-        Used by the natural return of lost customers (at the end of a month, counted in
-        ``returned``) and by win-back campaigns (at its start, counted in ``won_back``).
-        """
-        if rows.size == 0:
-            return
-        table = self.customers
-        table.stage[rows] = ACTIVE
-        table.months_since_defection[rows] = 0
-        table.times_returned[rows] += 1
-        self.start_relationship(rows)
-        self.books.charge(rows, cost_per_customer, "return")
-        self.record.add("won_back" if won_back else "returned", rows.size)
-
-    def end_relationships(self, rows: np.ndarray) -> None:
-        """The firm ends the relationships with the active customers in ``rows`` (fired)."""
-        defection.record_defections(
-            self.customers, rows, np.full(rows.size, FIRED, np.int8), self.month
-        )
-        self.record.add("defections_fired", rows.size)
-
-    def deter_prospects(self, rng: np.random.Generator, people: int, per_person: float) -> int:
-        """What ``people`` say puts prospects off (``per_person`` each on average)."""
-        deterred = acquisition.deter_prospects(self.customers, rng, people, per_person)
-        self.record.add("deterred_prospects", deterred)
-        return deterred
 
     def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
         """Multiplier from running strategies of the chance that defected ``rows`` come back."""
@@ -539,85 +405,6 @@ class CRMModel(mesa.Model):
             asked.append(named)
         return (combine(*asked) if own else NO_EFFECTS), own
 
-    def _loyalty_factor(self, rows: np.ndarray, strategy_churn: np.ndarray | None) -> np.ndarray:
-        """Multiplier of switching hazards from the ladder rung and running strategies."""
-        factor = self.ladder.churn_multiplier[self.customers.tier[rows]]
-        return factor if strategy_churn is None else factor * strategy_churn
-
-    def _pressures(self, rows: np.ndarray) -> defection.Pressures:
-        params = self.scenario.params
-        market = params.market
-        technological = market.obsolescence_rate_per_month
-        shock = market.technology_shock_month
-        if shock is not None and self.month >= shock:
-            technological = 1.0 - (1.0 - technological) * (
-                1.0 - market.technology_shock_rate_per_month
-            )
-        return defection.Pressures(
-            poaching_chance=self.competitor.poaching_chance
-            * self.firm.price_index
-            * self.competitor.attention(rows),
-            product_rate=self.competitor.product_advantage_rate_per_month,
-            service_sensitivity=params.firm.service_defection_sensitivity,
-            market_rate=market.exit_rate_per_month,
-            technological_rate=technological,
-            organisational_rate=params.firm.organisational_failure_rate_per_month,
-            churn_scale=params.firm.churn_scale,
-        )
-
-    # -------------------------------------------------------------- set-up
-    def _open_with_initial_base(self, share: float, warm_start_months: int) -> None:
-        """A ``share`` of the market are customers at month 0 (traits are random): brand
-        new, or after ``warm_start_months`` of uncounted life (``crmsim.engine.warm_start``)."""
-        n = int(round(share * self.customers.size))
-        code = self.funnel.initial_base_code
-        if warm_start_months == 0:
-            self.welcome(np.arange(n), source=np.full(n, code, np.int8))
-            return
-        table = self.customers
-        rng = self.streams["warm_start"]
-        table.stage[:n] = ACTIVE
-        self.start_relationship(np.arange(n), rng)
-        warm_up(self, warm_start_months, rng)
-        base = (table.stage == ACTIVE).nonzero()[0]
-        table.acquired_month[base] = 0
-        table.source[base] = code
-
-    def welcome(self, rows: np.ndarray, source: np.ndarray) -> None:
-        """New customers (first purchase this month, from ``source``) start a relationship."""
-        table = self.customers
-        table.stage[rows] = ACTIVE
-        table.acquired_month[rows] = self.month
-        table.source[rows] = source
-        self.start_relationship(rows)
-        self._newcomers = np.concatenate([self._newcomers, rows])
-
-    def start_relationship(self, rows: np.ndarray, rng: np.random.Generator | None = None) -> None:
-        """A relationship (first or renewed) starts at the bottom of the ladder.
-
-        Args:
-            rows: The customers whose relationship starts.
-            rng: Stream of the non-contractual purchases to come (default: purchasing).
-        """
-        table = self.customers
-        table.tier[rows] = 0
-        table.tenure_months[rows] = 0
-        table.expectation[rows] = self.market_expectation
-        table.months_since_purchase[rows] = 0
-        if self.non_contractual and rows.size:
-            table.purchases_left[rows] = draw_purchases_left(
-                self.streams["purchasing"] if rng is None else rng,
-                table.dropout_probability[rows],
-            )
-
-    def _default_followed(self, count: int) -> list[int]:
-        """A few customers of month 0 and a few people not yet customers."""
-        active = self.customers.stage == ACTIVE
-        half = count // 2
-        first = np.flatnonzero(active)[: count - half].tolist()
-        later = np.flatnonzero(~active)[:half].tolist()
-        return first + later
-
     # ------------------------------------------------------------ read-outs
     def monthly_series(self) -> pd.DataFrame:
         """The monthly measures, one row per month simulated (names in ``crmsim.measures``)."""
@@ -652,14 +439,6 @@ class CRMModel(mesa.Model):
     def customer(self, i: int) -> Customer:
         """One customer as an object, with their history if they were followed."""
         return Customer.read(self, i)
-
-
-def _normalised(weights: list[float]) -> np.ndarray:
-    array = np.asarray(weights, np.float64)
-    total = array.sum()
-    if total <= 0:
-        return np.full(array.size, 1.0 / array.size)
-    return array / total
 
 
 __all__ = ["CRMModel"]

@@ -138,6 +138,16 @@ class FollowedHistory:
         self._months: list[int] = []
         self._states: list[tuple[np.ndarray, ...]] = []
 
+    @staticmethod
+    def default_rows(table: Any, count: int) -> list[int]:
+        """Whom to follow by default: ``count`` people, half of them customers at month 0
+        and half not yet customers."""
+        active = table.stage == ACTIVE
+        half = count // 2
+        first = np.flatnonzero(active)[: count - half].tolist()
+        later = np.flatnonzero(~active)[:half].tolist()
+        return first + later
+
     def keep(self, table: Any, month: int) -> None:
         """Keep this month's state of the followed customers."""
         if self.rows:

@@ -53,7 +53,7 @@ def warm_up(model: CRMModel, months: int, rng: np.random.Generator) -> None:
         draws = rng.random(table.size, dtype=np.float32)
         satisfied = model.satisfy(rows, NO_EFFECTS)
         model.climb(rows, draws, satisfied, NO_EFFECTS)
-        hazards = model.leave_hazards(rows, NO_EFFECTS)
+        hazards = model.leaving.hazards(rows, NO_EFFECTS)
         table.churn_hazard[rows] = hazards.leave
         leaving = rng.random(rows.size, dtype=np.float32) < hazards.leave
         leavers, stayers = rows[leaving], rows[~leaving]
@@ -67,6 +67,6 @@ def warm_up(model: CRMModel, months: int, rng: np.random.Generator) -> None:
         table.tenure_months[leavers] = 0
         table.satisfaction[leavers] = 0.0
         table.churn_hazard[leavers] = 0.0
-        model.start_relationship(np.sort(newcomers))
+        model.relationships.start(np.sort(newcomers))
         table.stage[newcomers] = ACTIVE
     model.market_expectation = at_month_0

@@ -100,7 +100,7 @@ class MarketView:
     @property
     def recoverability(self) -> np.ndarray:
         """Relative chance of return by reason code (a copy; fired customers 0)."""
-        return self._model.recoverability.copy()
+        return self._model.relationships.recoverability.copy()
 
     @property
     def new_customers(self) -> np.ndarray:
@@ -157,13 +157,13 @@ class MarketView:
 
     def reacquire(self, rows: np.ndarray, cost_per_customer: Any) -> None:
         """Win back defected customers ``rows`` now; each is charged ``cost_per_customer``."""
-        self._model.reacquire(rows, cost_per_customer, won_back=True)
+        self._model.relationships.reacquire(rows, cost_per_customer, won_back=True)
 
     def end_relationships(self, rows: np.ndarray) -> None:
         """End the relationships with active customers ``rows`` (fired: they never return)."""
-        self._model.end_relationships(rows)
+        self._model.relationships.end(rows)
 
     def deter_prospects(self, people: int, prospects_per_person: float) -> int:
         """What ``people`` say puts prospects off (each puts off ``prospects_per_person``
         on average); returns the number deterred, also counted in the month's record."""
-        return self._model.deter_prospects(self.rng, people, prospects_per_person)
+        return self._model.funnel.deter_prospects(self.rng, people, prospects_per_person)
