@@ -205,7 +205,8 @@ def margin_multiple(
         _validate_retention_and_discount(retention, discount_rate)
     else:
         retention = np.asarray(retention_rate)
-        if not np.all(np.isfinite(retention) & (retention >= 0.0) & (retention < 1.0)):
+        # min/max carry a NaN through, and an infinity is out of range either way.
+        if retention.size and not (retention.min() >= 0.0 and retention.max() < 1.0):
             raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
         _validate_discount(discount_rate)
     denominator = 1.0 + discount_rate - retention

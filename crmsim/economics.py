@@ -49,7 +49,8 @@ def expected_retention(table: CustomerTable, rows: np.ndarray, non_contractual: 
     stay = 1.0 - table.churn_hazard[rows]
     if non_contractual:
         stay = stay * (1.0 - table.dropout_probability[rows]) ** table.purchase_rate[rows]
-    return np.clip(stay, 0.0, 0.999)
+    # np.minimum(np.maximum(...)) is np.clip without its Python layer.
+    return np.minimum(np.maximum(stay, 0.0), 0.999)
 
 
 def expected_clv(

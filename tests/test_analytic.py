@@ -336,3 +336,13 @@ def test_margin_multiple_of_many_customers_matches_one_by_one() -> None:
         assert value == pytest.approx(margin_multiple(float(r), 0.01), rel=1e-6)
     with pytest.raises(ValueError, match="every customer"):
         margin_multiple(np.array([0.5, 1.0]), 0.01)
+
+
+@pytest.mark.parametrize("bad", [[0.5, np.nan], [np.inf], [-np.inf, 0.2], [0.3, 1.0], [-0.1]])
+def test_margin_multiple_refuses_an_array_with_a_retention_out_of_range(bad: list[float]) -> None:
+    with pytest.raises(ValueError, match="0 <= r < 1 for every customer"):
+        margin_multiple(np.array(bad, np.float32), 0.01)
+
+
+def test_margin_multiple_of_no_customers_is_empty() -> None:
+    assert margin_multiple(np.zeros(0, np.float32), 0.01).size == 0

@@ -63,7 +63,7 @@ class Books:
         realised value, and booked in this month's accounts.
         """
         column = getattr(self.customers, f"{kind}_cost")
-        if np.ndim(amount) == 0:
+        if isinstance(amount, int | float | np.number) or np.ndim(amount) == 0:
             if rows.size == 0 or amount == 0:
                 return
             amount = float(amount)

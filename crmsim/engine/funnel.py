@@ -124,8 +124,8 @@ class Funnel:
             model.ladder.referrals_per_month * np.float32(plan.referral_factor),
             referral,
         )
-        new_prospects = np.append(new_prospects, referred)
-        contacts = np.append(contacts, referred)
+        new_prospects = np.concatenate((new_prospects, [referred]))
+        contacts = np.concatenate((contacts, [referred]))
         conversions = np.bincount(sources, minlength=len(self.channels) + 1)
         for key, value in (
             ("contacts", contacts),

@@ -175,7 +175,7 @@ class Competitor(Player):
         model = self.model
         if self.value_focus == 0 or rows.size == 0 or model.market_mean_order_value <= 0:
             return 1.0
-        base = float(model.customers.order_value[rows].mean(dtype=np.float64))
+        base = float(np.add.reduce(model.customers.order_value[rows], dtype=np.float64) / rows.size)
         return (base / model.market_mean_order_value) ** self.value_focus
 
     @property

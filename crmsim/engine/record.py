@@ -93,8 +93,11 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     stats.update(model.books.month)
     stats["profit"] = profit
     stats["customer_equity"] = float(model.month_end_clv(active).sum(dtype=np.float64))
+    # np.add.reduce / n is np.mean's own arithmetic (a float32 sum over a count).
     stats["mean_satisfaction"] = (
-        float(table.satisfaction[active].mean()) if active.size else float("nan")
+        float(np.add.reduce(table.satisfaction[active]) / active.size)
+        if active.size
+        else float("nan")
     )
     stats["market_expectation"] = model.market_expectation
     stats["competitor_offer_strength"] = model.competitor.offer_strength

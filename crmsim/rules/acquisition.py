@@ -111,7 +111,7 @@ def convert_prospects(
     table.stage[prospects[lapses]] = SUSPECT
     converted = prospects[buys]
     table.stage[converted] = ACTIVE
-    return converted, int(lapses.sum()), at_start
+    return converted, int(np.count_nonzero(lapses)), at_start
 
 
 def contact_suspects(

@@ -159,6 +159,8 @@ def draw_reasons(
         Reason codes (indices into ``DEFECTION_REASONS``).
     """
     n = own.size
+    if n == 0:
+        return np.zeros(0, np.int8)
     weights = np.outer(own, background_mix)
     weights[:, PRICE] += price
     weights[:, PRODUCT] += product
@@ -184,6 +186,8 @@ def record_defections(
     table: CustomerTable, rows: np.ndarray, reasons: np.ndarray, month: int
 ) -> None:
     """Customers in ``rows`` leave for ``reasons`` this month."""
+    if rows.size == 0:
+        return
     table.stage[rows] = DEFECTED
     table.defection_reason[rows] = reasons
     table.months_since_defection[rows] = 0

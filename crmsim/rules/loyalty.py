@@ -113,4 +113,4 @@ def move_on_ladder(
     )
     tier = tier + promoted.astype(np.int8) - demoted.astype(np.int8)
     table.tier[rows] = tier
-    return int(promoted.sum()), int(demoted.sum())
+    return int(np.count_nonzero(promoted)), int(np.count_nonzero(demoted))
