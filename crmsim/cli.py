@@ -78,7 +78,7 @@ COMPARE_FILES = (
     "differences.csv",
     "comparison.png",
     "differences.png",
-    *(f"by_{split}.csv" for split in SEGMENT_DIMENSIONS),
+    *(f"by_{split}.{kind}" for split in SEGMENT_DIMENSIONS for kind in ("csv", "png")),
 )
 SWEEP_FILES = ("runs.csv", "summary.csv", "monthly.csv", "sweep.png", "heatmap.png")
 SENSITIVITY_FILES = ("sensitivity.csv", "tornado.png")
@@ -305,7 +305,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=list(SEGMENT_DIMENSIONS),
         help="also split every segment measure by acquisition channel, cohort (year of "
         "first purchase), rung or programme membership, with 95%% CIs and paired "
-        "differences, written to by_<split>.csv, e.g. --by channel (default: no split)",
+        "differences, written to by_<split>.csv and drawn in by_<split>.png, e.g. --by "
+        "channel (default: no split)",
     )
     _size_options(compare)
     _executor_options(compare)
@@ -536,6 +537,7 @@ def _compare(args: argparse.Namespace) -> int:
         if args.by:
             split = result.by(args.by)
             split.to_csv(tmp / f"by_{args.by}.csv", index=False)
+            _save(report.plot_segment_comparison(result, args.by), tmp / f"by_{args.by}.png")
     print(
         f"{_runs_done(folder)}; {args.replications} replications per scenario, seed {args.seed}, "
         "mean [95% confidence interval]:\n"
@@ -552,7 +554,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.by:
         print(f"\nby {SEGMENT_DIMENSIONS[args.by].lower()}, mean [95% CI]:\n")
         print(_fit(_segment_text(split, names)))
-        written.append(f"by_{args.by}.csv")
+        written += [f"by_{args.by}.csv", f"by_{args.by}.png"]
     _print_wrapped(f"\nwrote {', '.join(written)} to {folder}", 2)
     return 0
 

@@ -190,6 +190,30 @@ def test_paired_differences(comparison) -> None:
     assert "baseline" in fig.get_suptitle()
 
 
+@pytest.mark.parametrize("split", ["channel", "cohort", "rung", "member"])
+def test_segment_comparison_draws_each_segment_and_its_difference(comparison, split) -> None:
+    fig = report.plot_segment_comparison(comparison, split)
+    _check(fig)
+    means, differences = fig.axes
+    segments = comparison.by(split).query("measure == 'mean_clv'")
+    shown = [t.get_text() for t in means.get_yticklabels()]
+    assert len(shown) == segments["segment"].nunique()
+    # One point per scenario and segment on the left; only "cheaper" on the right.
+    assert sum(len(line.get_xdata()) for line in means.lines) == len(segments)
+    assert [t.get_text() for t in differences.get_legend().get_texts()] == ["cheaper"]
+    cheaper = segments[segments["scenario"] == "cheaper"].set_index("segment")["difference"]
+    drawn = differences.lines[0].get_xdata()
+    assert np.allclose(np.sort(drawn), np.sort(cheaper.to_numpy(float)), equal_nan=True)
+    assert "baseline" in differences.get_title()
+
+
+def test_segment_comparison_refuses_unknown_measures_and_splits(comparison) -> None:
+    with pytest.raises(ValueError, match="unknown segment measure 'happiness'; allowed: customers"):
+        report.plot_segment_comparison(comparison, "channel", "happiness")
+    with pytest.raises(Exception, match="channel"):
+        report.plot_segment_comparison(comparison, "colour")
+
+
 def test_study_figures_without_data() -> None:
     class Empty:
         differences = pd.DataFrame()

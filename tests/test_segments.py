@@ -99,5 +99,7 @@ def test_compare_by_channel_prints_and_writes_the_split(
     assert "initial_base: mean CLV" in printed
     assert all(len(line) <= 100 for line in printed.splitlines())
     assert (tmp_path / "by_channel.csv").is_file()
+    assert (tmp_path / "by_channel.png").stat().st_size > 0
+    assert "by_channel.png" in printed
     assert main([*args, "--by", "chanel", "--out", str(tmp_path / "other")]) == 2
     assert "invalid choice: 'chanel' (choose from 'channel', 'cohort'" in capsys.readouterr().err

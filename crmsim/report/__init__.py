@@ -35,6 +35,7 @@ from crmsim.report.run_figures import (
 from crmsim.report.study_figures import (
     plot_comparison,
     plot_paired_differences,
+    plot_segment_comparison,
     plot_sweep,
     plot_sweep_heatmap,
     plot_tornado,
@@ -51,6 +52,7 @@ __all__ = [
     "plot_ladder",
     "plot_lifecycle",
     "plot_paired_differences",
+    "plot_segment_comparison",
     "plot_retention",
     "plot_run_dashboard",
     "plot_satisfaction",

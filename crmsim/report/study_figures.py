@@ -26,7 +26,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
-from crmsim.measures import STUDY_MEASURES, run_measure
+from crmsim.measures import (
+    SEGMENT_DIMENSIONS,
+    SEGMENT_MEASURES,
+    STUDY_MEASURES,
+    run_measure,
+    segment_measure,
+)
 from crmsim.report.style import (
     SCENARIO_COLORS,
     empty_panel,
@@ -513,3 +519,96 @@ __all__ = [
     "plot_sweep_heatmap",
     "plot_tornado",
 ]
+
+
+SEGMENT_FIGURE_MEASURE = "mean_clv"
+"""The segment measure :func:`plot_segment_comparison` draws by default."""
+
+
+def plot_segment_comparison(
+    comparison: Comparison, split: str, measure: str = SEGMENT_FIGURE_MEASURE
+) -> Figure:
+    """One segment measure per segment and scenario, and each scenario's paired difference
+    from the reference within every segment.
+
+    The left panel shows each scenario's mean over replications with its 95%
+    confidence interval, segment by segment (acquisition channel, cohort, rung or
+    programme membership); the right panel the difference from the reference
+    scenario in the same segment, paired by replication (common random numbers),
+    so a strategy that helps one segment and hurts another shows it.
+
+    Args:
+        comparison: Result of :func:`crmsim.study.compare` (its ``by(split)``).
+        split: ``"channel"``, ``"cohort"``, ``"rung"`` or ``"member"``
+            (``crmsim.measures.SEGMENT_DIMENSIONS``).
+        measure: A segment measure of the registry (``crmsim.measures.SEGMENT_MEASURES``).
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: ``measure`` is not a segment measure (the message lists them).
+        crmsim.study.StudyError: ``split`` is not a split (the message lists them).
+    """
+    names = [m.name for m in SEGMENT_MEASURES]
+    if measure not in names:
+        raise ValueError(f"unknown segment measure {measure!r}; allowed: {', '.join(names)}")
+    shown = segment_measure(measure)
+    frame = comparison.by(split)
+    frame = frame[frame["measure"] == measure]
+    dimension = SEGMENT_DIMENSIONS[split].split(" (")[0]
+    title = f"{shown.label} by {dimension.lower()}"
+    if frame.empty or not np.isfinite(frame["mean"].to_numpy(float)).any():
+        return _empty("No customers in any segment: nothing to show.", title)
+    scenarios = list(dict.fromkeys(frame["scenario"]))
+    segments = list(dict.fromkeys(frame["segment"]))
+    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(scenarios)}
+    reference = str(getattr(comparison, "reference", None) or scenarios[0])
+    others = [s for s in scenarios if s != reference] if "difference" in frame else []
+    panels = 2 if others else 1
+    height = 1.2 + 0.45 * len(segments) * max(1, len(scenarios)) ** 0.5
+    fig, axes = new_figure(1, panels, figsize=(max(6.0 * panels, 9.0), height + 1.0))
+    axes = list(np.atleast_1d(axes).ravel())
+    positions = np.arange(len(segments))[::-1]
+    offset = 0.7 / max(1, len(scenarios))
+    scale = shown.scale
+
+    def draw(ax: Axes, column: str, low: str, high: str, drawn: list[str]) -> None:
+        for scenario in drawn:
+            k = scenarios.index(scenario)  # the same place in both panels
+            rows = frame[frame["scenario"] == scenario].set_index("segment").reindex(segments)
+            y = positions + 0.35 - offset * (k + 0.5)
+            value = rows[column].to_numpy(float) * scale
+            ax.hlines(
+                y,
+                rows[low].to_numpy(float) * scale,
+                rows[high].to_numpy(float) * scale,
+                color=colors[scenario],
+                linewidth=4,
+                alpha=0.6,
+            )
+            ax.plot(value, y, "o", color=colors[scenario], label=literal(pretty_name(scenario)))
+        ax.set_yticks(positions, [literal(pretty_name(str(s))) for s in segments])
+        ax.set_ylabel(dimension)
+        ax.xaxis.set_major_formatter(FuncFormatter(format_thousands))
+        ax.grid(False, axis="y")
+        ax.legend(loc="best", frameon=False, fontsize=8)
+
+    draw(axes[0], "mean", "ci_low", "ci_high", scenarios)
+    axes[0].set_title("Mean with 95% confidence interval", fontsize=10)
+    axes[0].set_xlabel(f"{shown.label} ({shown.unit})")
+    if others:
+        draw(axes[1], "difference", "difference_ci_low", "difference_ci_high", others)
+        axes[1].axvline(0, color="#333333", linewidth=1)
+        axes[1].set_title(
+            f"Paired difference from {literal(pretty_name(reference))} (95% CI)", fontsize=10
+        )
+        unit = "percentage points" if scale == 100.0 else shown.unit
+        axes[1].set_xlabel(f"Difference ({unit})")
+    replications = int(frame["replications"].max())
+    fig.suptitle(
+        f"{title}, {_runs_text(replications)} per scenario"
+        + (f" ({_NO_INTERVAL})" if replications == 1 else ""),
+        fontweight="bold",
+    )
+    return fig
