@@ -443,7 +443,9 @@ def test_study_figures_say_there_is_no_interval(one_replication) -> None:
     assert "one run per scenario: no band" in comparison.axes[-1].get_title()
     differences = report.plot_paired_differences(one_replication)
     assert "1 paired replication (no confidence interval" in differences.get_suptitle()
-    for fig in (comparison, differences):
+    segments = report.plot_segment_comparison(one_replication, "channel")
+    assert "1 run per scenario (no confidence interval" in segments.get_suptitle()
+    for fig in (comparison, differences, segments):
         _drawn_texts(fig)
         _titled(fig)
 
@@ -487,6 +489,8 @@ def test_a_comparison_of_markets_without_customers() -> None:
     messages = _empty_panels(fig)
     assert any(m.startswith("Undefined in every run") for m in messages)
     _drawn_texts(fig)
+    segments = report.plot_segment_comparison(result, "channel")
+    assert _empty_panels(segments) == ["No customers in any segment: nothing to show."]
 
 
 def test_interval_notes() -> None:
@@ -532,6 +536,7 @@ def test_scenario_names_are_shown_as_written_in_study_figures(named_comparison) 
     for fig in (
         report.plot_comparison(named_comparison),
         report.plot_paired_differences(named_comparison),
+        report.plot_segment_comparison(named_comparison, "channel"),
     ):
         shown = " | ".join(_drawn_texts(fig))
         for name in NAMES:
@@ -644,6 +649,7 @@ def test_crmsim_compare_of_one_replication(tmp_path: Path, capsys: pytest.Captur
 STUDY_FIGURES_TESTED = {
     "plot_comparison",
     "plot_paired_differences",
+    "plot_segment_comparison",
     "plot_sweep",
     "plot_sweep_heatmap",
     "plot_tornado",

@@ -99,6 +99,19 @@ def test_strategy_defaults_are_filled_in() -> None:
             "acquisition:\n  channels:\n    a: {budget_share: 0.7}\n    b: {budget_share: 0.6}\n",
             "budget shares add up to 1.3; allowed: at most 1",
         ),
+        (
+            "customers:\n  behaviour: non_contractual\nfirm:\n  margin_timing: end\n",
+            "firm.margin_timing: 'end' contradicts customers.behaviour: non_contractual",
+        ),
+        (
+            "market:\n  expectation_start: 0.8\n  expectation_ceiling: 0.6\n",
+            "market.expectation_ceiling (0.6) must be above market.expectation_start (0.8)",
+        ),
+        (
+            "market:\n  technology_shock_month: 24\n  technology_shock_rate_per_month: 0\n",
+            "market.technology_shock_month (24) is set but "
+            "market.technology_shock_rate_per_month is 0",
+        ),
         ("strategies:\n  win_everyone: {}\n", "strategies.win_everyone: unknown strategy"),
         (
             "strategies:\n  loyalty_program:\n    reward_rate: 2\n",

@@ -475,6 +475,29 @@ def _cross_checks(full: dict[str, Any]) -> list[str]:
     customers = full["customers"]
     if customers["behaviour"] == "non_contractual" and customers["dropout_a"] <= 0:
         problems.append("customers.dropout_a: must be > 0")
+    if customers["behaviour"] == "non_contractual" and full["firm"]["margin_timing"] == "end":
+        problems.append(
+            "firm.margin_timing: 'end' contradicts customers.behaviour: non_contractual "
+            "(customers who buy pay as they buy, before they may drop out); allowed: 'start'"
+        )
+    market = full["market"]
+    ceiling, start = market["expectation_ceiling"], market["expectation_start"]
+    if ceiling is not None and market["expectation_drift_per_month"] > 0 and ceiling <= start:
+        problems.append(
+            f"market.expectation_ceiling ({ceiling:g}) must be above "
+            f"market.expectation_start ({start:g}) for expectations to rise by "
+            "market.expectation_drift_per_month; allowed: a higher ceiling, null (no "
+            "ceiling) or a drift of 0"
+        )
+    if (
+        market["technology_shock_month"] is not None
+        and market["technology_shock_rate_per_month"] == 0
+    ):
+        problems.append(
+            f"market.technology_shock_month ({market['technology_shock_month']}) is set but "
+            "market.technology_shock_rate_per_month is 0, so the shock does nothing; allowed: "
+            "a rate above 0, or technology_shock_month: null"
+        )
     return problems
 
 

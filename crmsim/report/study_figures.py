@@ -587,8 +587,8 @@ def plot_segment_comparison(
                 linewidth=4,
                 alpha=0.6,
             )
-            ax.plot(value, y, "o", color=colors[scenario], label=literal(pretty_name(scenario)))
-        ax.set_yticks(positions, [literal(pretty_name(str(s))) for s in segments])
+            ax.plot(value, y, "o", color=colors[scenario], label=pretty_name(scenario))
+        ax.set_yticks(positions, [pretty_name(str(s)) for s in segments])
         ax.set_ylabel(dimension)
         ax.xaxis.set_major_formatter(FuncFormatter(format_thousands))
         ax.grid(False, axis="y")
@@ -600,9 +600,7 @@ def plot_segment_comparison(
     if others:
         draw(axes[1], "difference", "difference_ci_low", "difference_ci_high", others)
         axes[1].axvline(0, color="#333333", linewidth=1)
-        axes[1].set_title(
-            f"Paired difference from {literal(pretty_name(reference))} (95% CI)", fontsize=10
-        )
+        axes[1].set_title(f"Paired difference from {pretty_name(reference)} (95% CI)", fontsize=10)
         unit = "percentage points" if scale == 100.0 else shown.unit
         axes[1].set_xlabel(f"Difference ({unit})")
     replications = int(frame["replications"].max())
