@@ -217,6 +217,26 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
         model.books.profit_pv, rel=1e-6, abs=1e-6 * scale
     )
 
+    # Lifetime CLV adds to the realised value of each customer active at the end the
+    # expected CLV that month's equity summed, discounted to the first purchase, so it is
+    # at least the realised value wherever that expected CLV (the margins to come) is
+    # positive; brought back to month 0, the lifetime CLVs and the costs that reached no
+    # one give the value of the customer base.
+    lifetime = economics.lifetime_clv(model)
+    rows, expected = model.record.month_end_clv
+    assert np.array_equal(rows, np.flatnonzero(table.stage == ACTIVE))
+    assert expected.sum(dtype=np.float64) == stats["customer_equity"]
+    to_come = economics.expected_remaining_value(model)
+    assert np.array_equal(lifetime, clv + to_come)
+    assert np.all(to_come[table.stage != ACTIVE] == 0)
+    assert np.all(np.sign(to_come[rows]) == np.sign(expected))
+    assert np.all(lifetime[rows][expected > 0] >= clv[rows][expected > 0])
+    rate = model.monthly_discount_rate
+    value_of_base = model.books.profit_pv + stats["customer_equity"] * (1 + rate) ** -model.month
+    assert (lifetime * discount).sum() + model.books.unattributed_pv == pytest.approx(
+        value_of_base, rel=1e-6, abs=1e-6 * (scale + abs(stats["customer_equity"]))
+    )
+
     # Stages and the table agree: once a customer, never a suspect or prospect again.
     never = (table.stage == SUSPECT) | (table.stage == PROSPECT)
     assert np.array_equal(never, ~bought)

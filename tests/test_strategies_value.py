@@ -397,7 +397,7 @@ def test_price_rise_and_discount_move_price_defection_and_revenue() -> None:
     assert_paired(revenue_per_paying_customer, discount, baseline, -1)
     # A discount keeps more customers, but each pays less: a lower mean CLV.
     assert_paired(lambda m, s: float(s["active"].iloc[-1]), discount, baseline, +1)
-    assert_paired(lambda m, s: m.summary()["mean_clv"], discount, baseline, -1)
+    assert_paired(lambda m, s: m.summary()["mean_realised_value"], discount, baseline, -1)
 
 
 def test_price_change_moves_the_price_index_and_costs_nothing_else() -> None:
