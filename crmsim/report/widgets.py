@@ -208,7 +208,7 @@ def lifecycle_explorer(
     fast the firm improves, the acquisition budget, the gross margin, how much
     members switch, and how fast lost customers stop coming back. Each release
     of a slider re-runs the market (same seed) and redraws active customers and
-    monthly retention next to the unchanged scenario, with mean CLV, customer
+    monthly retention next to the unchanged scenario, with mean lifetime CLV, customer
     equity and retention printed below.
 
     Args:
