@@ -840,11 +840,15 @@ RUN_HEADLINES: tuple[str, ...] = (
     "months",
     "customers_ever",
     "active_customers",
-    "mean_clv",
+    "mean_lifetime_clv",
+    "mean_lifetime_clv_initial_base",
+    "mean_realised_value",
+    "value_of_customer_base",
     "customer_equity",
+    "customer_equity_with_future_cohorts",
     "retention_rate",
     "churn_rate",
-    "pareto_share_top20",
+    "lifetime_pareto_share_top20",
     "cost_per_acquisition",
     "cost_per_retained_customer_year",
 )
@@ -896,7 +900,7 @@ def _differences_table(differences: Any, scenarios: Sequence[str]) -> Any:
     return wide.rename(index=_row_label).rename_axis(index=None, columns=None)
 
 
-SWEEP_MEASURES = ("mean_clv", "customer_equity", "retention_rate")
+SWEEP_MEASURES = ("mean_lifetime_clv", "value_of_customer_base", "retention_rate")
 """The measures ``crmsim sweep`` prints (summary.csv holds them all)."""
 
 

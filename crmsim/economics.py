@@ -3,13 +3,19 @@
 Everything a strategist reads off a run is computed here, from the customer
 table and the monthly series the model collects:
 
-- **realised CLV** of each customer: the profit they brought (margins minus the
-  acquisition, service, programme and win-back costs attributed to them),
-  discounted to the month they first bought;
+- **realised value to date** of each customer (``realised_clv``): the profit they
+  brought so far (margins minus the acquisition, service, programme and win-back
+  costs attributed to them), discounted to the month they first bought; it grows
+  with the horizon, so it is never the headline;
 - **expected CLV** of each active customer: their expected monthly margin times
   the margin multiple r / (1 + i - r) of their own retention r (the model
   supplies the margin, which depends on what the strategies do);
-- **customer equity**: the summed expected CLV of the active customers;
+- **lifetime CLV** of each customer: realised value plus, for those still active
+  at the end, their expected CLV then discounted to their first purchase (the same
+  time origin): a value of the whole relationship that does not depend on where
+  the run stops (:func:`lifetime_clv`);
+- **customer equity**: the summed expected CLV of the active customers, and
+  **customer equity including future cohorts** (:func:`future_cohorts_value`);
 - retention and churn per month, cohort survival, funnel conversion rates,
   reacquisition rate, defections by reason, share of wallet, the Pareto share,
   and the cost of acquiring a customer against the cost of keeping one;
@@ -106,6 +112,112 @@ def realised_clv(table: CustomerTable, monthly_rate: float) -> np.ndarray:
     return np.where(acquired >= 0, table.value_at_start * growth, 0.0)
 
 
+def expected_remaining_value(model: CRMModel) -> np.ndarray:
+    """Each person's expected CLV at the end of the run discounted to their first purchase,
+    currency: 0 for those not active at the end.
+
+    The expected CLV of an active customer (:func:`expected_clv`) is valued at the end
+    of the run, month T (the months simulated); a customer who first bought in month a
+    gets it discounted by (1 + i)^-(T - a), the time origin of their realised value.
+    The values are those the month's customer equity summed (``MonthRecord.month_end_clv``),
+    or, before the first month, the expected CLVs as things stand.
+    """
+    table = model.customers
+    rows, clv = _values_at_the_end(model)
+    age = int(model.month) - table.acquired_month[rows].astype(np.int64)
+    remaining = np.zeros(table.size, np.float64)
+    remaining[rows] = clv.astype(np.float64) * (1.0 + model.monthly_discount_rate) ** -age
+    return remaining
+
+
+def _values_at_the_end(model: CRMModel) -> tuple[np.ndarray, np.ndarray]:
+    kept = model.record.month_end_clv
+    if model.month > 0 and kept is not None:
+        return kept
+    active = np.flatnonzero(model.customers.stage == ACTIVE)
+    return active, model.expected_clv(active)
+
+
+def lifetime_clv(model: CRMModel) -> np.ndarray:
+    """Lifetime CLV of every person, discounted to their first purchase, currency.
+
+    Realised value to date (:func:`realised_clv`) plus, for customers still active at the
+    end, the expected value still to come (:func:`expected_remaining_value`); those who
+    left have only their realised value (a later return is not expected). The expected
+    part uses the model's own retention and margins, so the lifetime CLV of a customer
+    does not depend on the horizon, apart from what the firm's expectation misses.
+    People who never bought have 0.
+    """
+    return realised_clv(model.customers, model.monthly_discount_rate) + expected_remaining_value(
+        model
+    )
+
+
+def acquired_in_run(model: CRMModel) -> np.ndarray:
+    """Whether each person first bought during the run (the initial base apart)."""
+    table = model.customers
+    return (table.acquired_month >= 0) & (table.source != model.funnel.initial_base_code)
+
+
+def in_initial_base(model: CRMModel) -> np.ndarray:
+    """Whether each person was a customer at month 0 (the initial base)."""
+    table = model.customers
+    return (table.acquired_month >= 0) & (table.source == model.funnel.initial_base_code)
+
+
+FUTURE_COHORT_WINDOW_MONTHS = 12
+"""Months at the end of a run whose acquisitions stand for every month to come
+(:func:`future_cohorts_value`)."""
+
+
+def future_cohorts_value(
+    model: CRMModel, lifetime: np.ndarray, window: int = FUTURE_COHORT_WINDOW_MONTHS
+) -> float:
+    """Value of the customers still to be acquired, at the end of the run, currency
+    (Gupta & Lehmann 2003, 2005; Gupta, Lehmann & Stuart 2004).
+
+    The run's last ``window`` months (all of them if the run is shorter) stand for
+    every month to come. Each month brings the same net value at acquisition,
+
+        F = (summed lifetime CLV of the customers acquired in those months
+             - acquisition spend in them that reached no customer) / window,
+
+    the lifetime CLVs being net of the acquisition cost charged to each customer. The
+    customers acquired in month T + k (T the months simulated) are worth F at their
+    first purchase, F (1 + i)^-k at the end of the run, so all cohorts to come are
+    worth the perpetuity
+
+        F (1 + i) / i,
+
+    i the monthly discount rate. Added to the customer equity (the current customers'
+    expected CLV, valued at the end too) it gives the customer equity including future
+    cohorts. Assumptions: acquisitions go on forever at the recent rate, with the recent
+    customers' value and cost (no growth, no saturation of the market, no change in the
+    competition), and the recent customers' lifetime CLVs are what later ones will be
+    worth.
+
+    Args:
+        model: The model at the end of the run.
+        lifetime: Every person's lifetime CLV (:func:`lifetime_clv`).
+        window: Months of recent acquisitions.
+
+    Returns:
+        The value, or NaN when no month was simulated or the discount rate is 0 (the
+        perpetuity does not converge).
+    """
+    months = int(model.month)
+    rate = model.monthly_discount_rate
+    if months == 0 or rate <= 0:
+        return float("nan")
+    window = min(window, months)
+    table = model.customers
+    recent = acquired_in_run(model) & (table.acquired_month >= months - window)
+    spend = float(model.monthly_series()["acquisition_cost"].iloc[-window:].sum())
+    unattributed = spend - float(table.acquisition_cost[recent].sum())
+    per_month = (float(lifetime[recent].sum()) - unattributed) / window
+    return per_month * (1.0 + rate) / rate
+
+
 def pareto_share(values: np.ndarray, top_share: float = 0.2) -> float:
     """Share of the total held by the top ``top_share`` of values (e.g. profit of the top 20%).
 
@@ -176,10 +288,16 @@ def cohort_survival_table(table: CustomerTable, months: int, every: int = 12) ->
 
 
 def customer_frame(model: CRMModel) -> pd.DataFrame:
-    """The final customer table, one row per person who ever bought, for CSV and study."""
+    """The final customer table, one row per person who ever bought, for CSV and study.
+
+    ``realised_clv`` is the realised value to date, ``expected_remaining_clv`` the
+    expected value still to come (both discounted to the first purchase) and
+    ``lifetime_clv`` their sum (:func:`lifetime_clv`).
+    """
     table = model.customers
     bought = np.flatnonzero(table.acquired_month >= 0)
     clv = realised_clv(table, model.monthly_discount_rate)[bought]
+    remaining = expected_remaining_value(model)[bought]
     source_names = model.funnel.source_names
     reason = table.defection_reason[bought]
     frame = pd.DataFrame(
@@ -206,6 +324,8 @@ def customer_frame(model: CRMModel) -> pd.DataFrame:
             "service_cost": table.service_cost[bought].round(2),
             "programme_cost": table.programme_cost[bought].round(2),
             "return_cost": table.return_cost[bought].round(2),
+            "expected_remaining_clv": remaining.round(2),
+            "lifetime_clv": (clv + remaining).round(2),
             "realised_clv": clv.round(2),
         }
     )
@@ -215,15 +335,28 @@ def customer_frame(model: CRMModel) -> pd.DataFrame:
 def summary(model: CRMModel) -> dict[str, Any]:
     """The headline measures of a run, as plain numbers (JSON-ready).
 
-    A measure the run leaves undefined is NaN: CLV, satisfaction and the Pareto
-    share when nobody bought (or the total profit is not positive), rates when
-    no customer was there to keep, costs per customer when there was none, the
-    reacquisition rate before the first month.
+    Lifetime CLV (:func:`lifetime_clv`) is reported over the customers acquired during
+    the run (``mean_lifetime_clv``, its Pareto share and its total per person in the
+    market) and, apart, over the initial base (valued from month 0: what they brought
+    before is not counted). Realised value to date is over everyone ever a customer.
+    Customer equity, with and without future cohorts (:func:`future_cohorts_value`),
+    is valued at the end of the run; the value of the customer base at month 0. Totals
+    are also given per person in the market.
+
+    A measure the run leaves undefined is NaN: a mean over nobody (no customer
+    acquired in the run, say), satisfaction when nobody is active, a Pareto share
+    when the total is not positive, rates when no customer was there to keep, costs
+    per customer when there was none, the reacquisition rate and the equity including
+    future cohorts before the first month.
     """
     table = model.customers
     series = model.monthly_series()
     bought = table.acquired_month >= 0
     clv = realised_clv(table, model.monthly_discount_rate)[bought]
+    lifetime = lifetime_clv(model)
+    acquired_lifetime = lifetime[acquired_in_run(model)]
+    base_lifetime = lifetime[in_initial_base(model)]
+    people = int(table.size)
     active = np.flatnonzero(table.stage == ACTIVE)
     months = len(series)
     acquired = float(series["acquired"].sum())
@@ -238,19 +371,30 @@ def summary(model: CRMModel) -> dict[str, Any]:
     cost_per_retained_year = 12 * retention_spend / retained if retained else float("nan")
     share = model.share_of_wallet(active)
     equity = float(series["customer_equity"].iloc[-1]) if months else model.customer_equity(active)
+    value_of_base = (
+        float(model.books.profit_pv) + equity * (1.0 + model.monthly_discount_rate) ** -months
+    )
+    with_future = equity + future_cohorts_value(model, lifetime)
     return {
         "scenario": model.scenario.name,
         "seed": model.seed,
         "months": months,
-        "market_size": int(table.size),
+        "market_size": people,
         "customers_ever": int(bought.sum()),
         "active_customers": int(active.size),
-        "mean_clv": float(clv.mean()) if clv.size else float("nan"),
-        "median_clv": float(np.median(clv)) if clv.size else float("nan"),
+        "mean_lifetime_clv": _mean(acquired_lifetime),
+        "lifetime_clv_per_person": float(acquired_lifetime.sum()) / people,
+        "mean_lifetime_clv_initial_base": _mean(base_lifetime),
+        "lifetime_pareto_share_top20": pareto_share(acquired_lifetime, 0.2),
+        "mean_realised_value": _mean(clv),
+        "median_realised_value": float(np.median(clv)) if clv.size else float("nan"),
         "customer_equity": equity,
+        "customer_equity_per_person": equity / people,
+        "customer_equity_with_future_cohorts": with_future,
+        "customer_equity_with_future_cohorts_per_person": with_future / people,
         "total_profit_pv": float(model.books.profit_pv),
-        "value_of_customer_base": float(model.books.profit_pv)
-        + equity * (1.0 + model.monthly_discount_rate) ** -months,
+        "value_of_customer_base": value_of_base,
+        "value_of_customer_base_per_person": value_of_base / people,
         "total_revenue": float(series["revenue"].sum()),
         "total_profit": float(series["profit"].sum()),
         "retention_rate": retention_rate(at_risk, defected_total),
@@ -264,7 +408,7 @@ def summary(model: CRMModel) -> dict[str, Any]:
         if months
         else float("nan"),
         "defections_by_reason": defections,
-        "pareto_share_top20": pareto_share(clv, 0.2),
+        "realised_pareto_share_top20": pareto_share(clv, 0.2),
         "share_of_wallet": float(share.mean()) if share.size else float("nan"),
         "mean_satisfaction": float(table.satisfaction[active].mean())
         if active.size
@@ -277,6 +421,11 @@ def summary(model: CRMModel) -> dict[str, Any]:
         "funnel": funnel_conversion(model),
         "tiers": {name: int((table.tier[active] == k).sum()) for k, name in enumerate(TIERS)},
     }
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean, or NaN over nobody."""
+    return float(values.mean()) if values.size else float("nan")
 
 
 def funnel_conversion(model: CRMModel) -> dict[str, dict[str, float]]:
@@ -406,12 +555,16 @@ def segment_table(
 
     Every customer who ever bought is in exactly one segment, so the counts add up to the
     customers ever, the shares to 1, the contributions per person in the market to the
-    run's total, and the segments' mean CLVs weighted by their shares to the mean
-    realised CLV of all customers. ``active_share`` is the share of the segment's
+    run's total, and the segments' mean values weighted by their shares to the mean over
+    all customers. Split by channel or cohort, the initial base is a segment of its own,
+    so the other segments' mean lifetime CLV is the CLV at acquisition of the customers
+    acquired in the run through that channel or in that year (net of the acquisition
+    cost charged to them). ``active_share`` is the share of the segment's
     customers still active at the end (a retention over the run, not per month: the
     customer table keeps only the current relationship's tenure, so months at risk in
     earlier relationships cannot be counted). Revenue and costs per customer are
-    undiscounted sums over the run; the realised CLV is the discounted profit.
+    undiscounted sums over the run; the realised value is the discounted profit to date,
+    the lifetime CLV adds the expected value still to come (:func:`lifetime_clv`).
 
     Args:
         customers: The frame of :func:`customer_frame` (one row per person who ever bought).
@@ -434,12 +587,14 @@ def segment_table(
     order += [s for s in segment_order(by, present) if s not in order]
     count = groups.size().reindex(order, fill_value=0).astype(float)
     total = float(len(frame))
-    clv_sum = groups["realised_clv"].sum().reindex(order, fill_value=0.0)
     columns: dict[str, pd.Series] = {
         "customers": count,
         "customer_share": count / total if total else count * np.nan,
         "customers_per_1000_people": 1000.0 * count / market_size,
-        "clv_per_person": clv_sum / market_size,
+        "lifetime_clv_per_person": _segment_sums(groups, frame, "lifetime_clv", order)
+        / market_size,
+        "realised_value_per_person": _segment_sums(groups, frame, "realised_clv", order)
+        / market_size,
         "active_share": groups["active"].mean().reindex(order),
     }
     for measure, column in SEGMENT_MEANS.items():
@@ -451,6 +606,14 @@ def segment_table(
     table = pd.DataFrame({m.name: columns[m.name].astype(float) for m in SEGMENT_MEASURES})
     table.index.name = by
     return table
+
+
+def _segment_sums(groups: Any, frame: pd.DataFrame, column: str, order: list[str]) -> pd.Series:
+    """Each segment's sum of ``column`` (0 for a segment without customers; NaN throughout
+    when the frame has no such column)."""
+    if column not in frame:
+        return pd.Series(np.nan, index=order)
+    return groups[column].sum().reindex(order, fill_value=0.0)
 
 
 def segment_tables(model: CRMModel) -> dict[str, pd.DataFrame]:

@@ -38,7 +38,7 @@ class Measure:
 
     Attributes:
         name: Column name in tables, CSV files and the monthly series.
-        label: What it is, for people ("Mean realised CLV").
+        label: What it is, for people ("Mean lifetime CLV of customers acquired").
         unit: Unit of the value as shown ("currency per customer", "% per month").
         level: ``"run"`` (one number per run), ``"month"`` (one per month) or
             ``"segment"`` (one per segment of customers in a run).
@@ -91,20 +91,75 @@ def _month(name: str, label: str, unit: str, direction: str = NEITHER, **options
 
 RUN_MEASURES: tuple[Measure, ...] = (
     _run(
-        "mean_clv",
-        "Mean realised CLV",
+        "mean_lifetime_clv",
+        "Mean lifetime CLV of customers acquired",
         "currency per customer",
         HIGHER,
-        short="mean CLV",
+        short="lifetime CLV, acquired",
         study=True,
     ),
-    _run("median_clv", "Median realised CLV", "currency per customer", HIGHER),
+    _run(
+        "lifetime_clv_per_person",
+        "Lifetime CLV of customers acquired per person",
+        "currency per person",
+        HIGHER,
+        short="lifetime CLV/person",
+        study=True,
+    ),
+    _run(
+        "value_of_customer_base",
+        "Value of the customer base",
+        "currency",
+        HIGHER,
+        short="value of the base",
+        study=True,
+    ),
+    _run(
+        "value_of_customer_base_per_person",
+        "Value of the customer base per person in the market",
+        "currency per person",
+        HIGHER,
+        short="value of the base/person",
+        study=True,
+    ),
     _run(
         "customer_equity",
         "Customer equity at the end",
         "currency",
         HIGHER,
         short="customer equity",
+        study=True,
+    ),
+    _run(
+        "customer_equity_per_person",
+        "Customer equity per person in the market",
+        "currency per person",
+        HIGHER,
+        short="customer equity/person",
+        study=True,
+    ),
+    _run(
+        "customer_equity_with_future_cohorts",
+        "Customer equity with future cohorts",
+        "currency",
+        HIGHER,
+        short="equity with future cohorts",
+        study=True,
+    ),
+    _run(
+        "customer_equity_with_future_cohorts_per_person",
+        "Customer equity with future cohorts per person",
+        "currency per person",
+        HIGHER,
+        short="equity with future/person",
+        study=True,
+    ),
+    _run(
+        "mean_lifetime_clv_initial_base",
+        "Mean lifetime CLV of the initial base",
+        "currency per customer",
+        HIGHER,
+        short="lifetime CLV, initial base",
         study=True,
     ),
     _run(
@@ -142,21 +197,35 @@ RUN_MEASURES: tuple[Measure, ...] = (
         study=True,
     ),
     _run(
-        "value_of_customer_base",
-        "Value of the customer base",
-        "currency",
+        "mean_realised_value",
+        "Mean realised value to date",
+        "currency per customer",
         HIGHER,
-        short="value of the base",
+        short="realised value to date",
         study=True,
     ),
     _run(
-        "pareto_share_top20",
-        "Profit share of the top 20%",
-        "% of total profit",
+        "lifetime_pareto_share_top20",
+        "Lifetime CLV share of the top 20% (acquired)",
+        "% of lifetime CLV",
         NEITHER,
-        short="top-20% profit share",
+        short="top-20% lifetime CLV share",
         scale=100.0,
         study=True,
+    ),
+    _run(
+        "median_realised_value",
+        "Median realised value to date",
+        "currency per customer",
+        HIGHER,
+    ),
+    _run(
+        "realised_pareto_share_top20",
+        "Realised value share of the top 20%",
+        "% of realised value",
+        NEITHER,
+        short="top-20% realised value share",
+        scale=100.0,
     ),
     _run("customers_ever", "Customers ever", "customers", HIGHER),
     _run("market_size", "People in the market", "people", NEITHER),
@@ -358,17 +427,41 @@ _SEGMENT_SPECS: tuple[tuple[Measure, str | None], ...] = (
     ),
     (
         _segment(
-            "mean_clv", "Mean realised CLV", "currency per customer", HIGHER, short="mean CLV"
+            "mean_lifetime_clv",
+            "Mean lifetime CLV",
+            "currency per customer",
+            HIGHER,
+            short="lifetime CLV",
+        ),
+        "lifetime_clv",
+    ),
+    (
+        _segment(
+            "lifetime_clv_per_person",
+            "Lifetime CLV per person in the market",
+            "currency per person",
+            HIGHER,
+            short="lifetime CLV/person",
+        ),
+        None,
+    ),
+    (
+        _segment(
+            "mean_realised_value",
+            "Mean realised value to date",
+            "currency per customer",
+            HIGHER,
+            short="realised value",
         ),
         "realised_clv",
     ),
     (
         _segment(
-            "clv_per_person",
-            "Realised CLV per person in the market",
+            "realised_value_per_person",
+            "Realised value to date per person in the market",
             "currency per person",
             HIGHER,
-            short="CLV/person",
+            short="realised value/person",
         ),
         None,
     ),

@@ -28,7 +28,14 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "fingerprints.json"
 SEED = 20261202
 CUSTOMERS = 3_000
 MONTHS = 48
-HEADLINES = ("mean_clv", "customer_equity", "total_profit_pv", "retention_rate", "customers_ever")
+HEADLINES = (
+    "mean_lifetime_clv",
+    "mean_realised_value",
+    "customer_equity",
+    "total_profit_pv",
+    "retention_rate",
+    "customers_ever",
+)
 
 
 def shipped_scenario_names() -> list[str]:

@@ -64,7 +64,7 @@ def test_run_writes_series_customers_summary_and_figure(
     customers = pd.read_csv(out / "customers.csv")
     assert len(customers) == summary["customers_ever"]
     assert (out / "figure.png").stat().st_size > 10_000
-    assert "mean realised CLV" in capsys.readouterr().out
+    assert "mean realised value to date" in capsys.readouterr().out
 
 
 def test_same_seed_same_files_different_seed_different(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_compare_prints_confidence_intervals_and_writes_files(
     assert set(table["scenario"]) == {"baseline", "loyalty_program"}
     # Short small runs can lose money overall: a Pareto share is then undefined (NaN).
     defined = table.dropna(subset=["mean", "ci_low", "ci_high"])
-    assert set(defined["measure"]) >= {"mean_clv", "customer_equity", "retention_rate"}
+    assert set(defined["measure"]) >= {"mean_realised_value", "customer_equity", "retention_rate"}
     assert (defined["ci_low"] <= defined["mean"]).all()
     assert (defined["mean"] <= defined["ci_high"]).all()
     assert (out / "differences.csv").exists() and (out / "differences.png").exists()
@@ -164,7 +164,7 @@ def test_sweep_writes_a_tidy_table_and_resumes(
     assert main(args) == 0
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 2 * 2 * 2
-    assert {"strategies.loyalty_program.reward_rate", "mean_clv"} <= set(runs.columns)
+    assert {"strategies.loyalty_program.reward_rate", "mean_realised_value"} <= set(runs.columns)
     for name in ("summary.csv", "monthly.csv", "sweep.png", "heatmap.png"):
         assert (out / name).exists(), name
     stored = sorted(p.name for p in (out / "runs").iterdir())

@@ -22,7 +22,7 @@ def _scenarios() -> dict[str, Scenario]:
         "non_contractual_with_strategies": base.with_changes(
             {
                 "customers.behaviour": "non_contractual",
-                "firm.margin_timing": "end",
+                "firm.margin_timing": "start",  # non-contractual customers pay as they buy
                 "strategies": {
                     "loyalty_program": {},
                     "fire_marginal_customers": {"review_every_months": 6},

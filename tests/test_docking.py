@@ -322,7 +322,7 @@ def test_pareto_80_20_emerges_in_baseline(pareto_runs: dict[str, CRMModel]) -> N
     clv = economics.realised_clv(table, model.monthly_discount_rate)[table.acquired_month >= 0]
     share, se = _pareto_with_se(clv, np.random.default_rng(0))
     assert share - Z * se > 0.6
-    assert model.summary()["pareto_share_top20"] == pytest.approx(share)
+    assert model.summary()["realised_pareto_share_top20"] == pytest.approx(share)
 
 
 @pytest.mark.parametrize("who", ["all customers", "initial cohort"])

@@ -116,9 +116,19 @@ def _check_consistent(model: CRMModel, customers: int, months: int) -> dict[str,
         value = summary[name]
         assert _is_nan(value) or 0.0 <= value <= 1.0, (name, value)
     if summary["customers_ever"] == 0:
-        for name in ("mean_clv", "median_clv", "pareto_share_top20", "mean_satisfaction"):
+        for name in (
+            "mean_realised_value",
+            "median_realised_value",
+            "realised_pareto_share_top20",
+            "mean_satisfaction",
+        ):
             assert _is_nan(summary[name]), name
         assert summary["customer_equity"] == 0.0
+    if summary["customers_ever"] == int((frame["source"] == "initial_base").sum()):
+        # Nobody acquired during the run: their lifetime CLV is a mean over nobody.
+        for name in ("mean_lifetime_clv", "lifetime_pareto_share_top20"):
+            assert _is_nan(summary[name]), name
+        assert summary["lifetime_clv_per_person"] == 0.0
     if series["active_at_start"].sum() == 0:
         assert _is_nan(summary["retention_rate"]) and _is_nan(summary["churn_rate"])
     return summary
@@ -229,7 +239,7 @@ def test_nobody_buys(months: int) -> None:
     summary = _check_consistent(model, 1, months)
     assert summary["customers_ever"] == 0 and summary["active_customers"] == 0
     for name in (
-        "mean_clv",
+        "mean_realised_value",
         "retention_rate",
         "churn_rate",
         "mean_monthly_retention",
@@ -256,12 +266,15 @@ def test_one_loyal_customer_stays() -> None:
     summary = _check_consistent(model, 1, 3)
     assert summary["customers_ever"] == summary["active_customers"] == 1
     assert summary["retention_rate"] == 1.0 and summary["churn_rate"] == 0.0
-    assert math.isfinite(summary["mean_clv"]) and summary["mean_clv"] == summary["median_clv"]
+    assert (
+        math.isfinite(summary["mean_realised_value"])
+        and summary["mean_realised_value"] == summary["median_realised_value"]
+    )
     # One customer is the whole top 20%; a share of a total that is not positive is undefined.
-    if summary["mean_clv"] > 0:
-        assert summary["pareto_share_top20"] == 1.0
+    if summary["mean_realised_value"] > 0:
+        assert summary["realised_pareto_share_top20"] == 1.0
     else:
-        assert _is_nan(summary["pareto_share_top20"])
+        assert _is_nan(summary["realised_pareto_share_top20"])
     assert len(model.customer_frame()) == 1
 
 
@@ -423,7 +436,7 @@ def test_one_replication_gives_means_without_intervals(one_replication) -> None:
     assert table["ci_low"].isna().all() and table["ci_high"].isna().all()
     assert table["standard_error"].isna().all()
     defined = table[table["mean"].notna()]
-    assert set(defined["measure"]) >= {"mean_clv", "customer_equity", "active_customers"}
+    assert set(defined["measure"]) >= {"mean_realised_value", "customer_equity", "active_customers"}
     assert (defined["note"] == ONE_REPLICATION).all()
     assert (table.loc[table["mean"].isna(), "note"] == UNDEFINED).all()
     runs = one_replication.runs.set_index("scenario")
@@ -432,7 +445,7 @@ def test_one_replication_gives_means_without_intervals(one_replication) -> None:
     differences = one_replication.differences
     assert differences["ci_low"].isna().all() and differences["unpaired_ci_low"].isna().all()
     assert set(differences["note"]) <= {ONE_REPLICATION, UNDEFINED}
-    assert "[no CI]" in one_replication.wide().loc["baseline", "mean_clv"]
+    assert "[no CI]" in one_replication.wide().loc["baseline", "mean_realised_value"]
 
 
 def test_study_figures_say_there_is_no_interval(one_replication) -> None:
@@ -483,7 +496,7 @@ def test_a_comparison_of_markets_without_customers() -> None:
         months=1,
         customers=1,
     )
-    clv = result.table[result.table["measure"] == "mean_clv"]
+    clv = result.table[result.table["measure"] == "mean_realised_value"]
     assert clv["mean"].isna().all() and (clv["note"] == UNDEFINED).all()
     fig = report.plot_comparison(result)
     messages = _empty_panels(fig)
@@ -597,12 +610,15 @@ def test_crmsim_run_of_one_person_for_one_month(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["months"] == 1 and summary["market_size"] == 1
     assert summary["customers_ever"] == 0
-    assert summary["mean_clv"] is None and summary["retention_rate"] is None
+    assert summary["mean_realised_value"] is None and summary["retention_rate"] is None
+    assert summary["mean_lifetime_clv"] is None and summary["lifetime_pareto_share_top20"] is None
+    assert summary["mean_lifetime_clv_initial_base"] is None
     assert len(pd.read_csv(out / "monthly.csv")) == 1
     assert pd.read_csv(out / "customers.csv").empty
     assert (out / "figure.png").stat().st_size > 10_000
     printed = capsys.readouterr().out
-    assert "mean realised CLV (currency per customer)" in printed and "nan" in printed
+    assert "mean lifetime CLV of customers acquired (currency per customer)" in printed
+    assert "mean realised value to date" in printed and "nan" in printed
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0])
@@ -636,7 +652,7 @@ def test_crmsim_compare_of_one_replication(tmp_path: Path, capsys: pytest.Captur
     table = pd.read_csv(out / "comparison.csv")
     assert table["ci_low"].isna().all() and table["ci_high"].isna().all()
     assert set(table["note"]) <= {ONE_REPLICATION, UNDEFINED}
-    assert set(table.loc[table["measure"] == "mean_clv", "note"]) == {UNDEFINED}
+    assert set(table.loc[table["measure"] == "mean_realised_value", "note"]) == {UNDEFINED}
     differences = pd.read_csv(out / "differences.csv")
     assert differences["ci_low"].isna().all() and "note" in differences
     for name in ("comparison.png", "differences.png"):

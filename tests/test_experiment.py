@@ -51,7 +51,7 @@ def test_compare_reports_confidence_intervals_that_contain_the_mean() -> None:
 def test_paired_interval_is_narrower_than_unpaired_under_common_random_numbers() -> None:
     result = study.compare(["baseline", "loyalty_program"], replications=8, seed=11, **SMALL)
     diff = result.differences.set_index("measure")
-    for measure in ("mean_clv", "total_profit_pv", "active_customers"):
+    for measure in ("mean_realised_value", "total_profit_pv", "active_customers"):
         row = diff.loc[measure]
         paired = row["ci_high"] - row["ci_low"]
         unpaired = row["unpaired_ci_high"] - row["unpaired_ci_low"]
@@ -66,7 +66,7 @@ def test_paired_differences_match_a_direct_computation() -> None:
             **{m: [1.0, 2.0, 3.0, 2.0, 3.5, 4.0] for m in STUDY_MEASURES},
         }
     )
-    diff = study.paired_differences(runs).set_index("measure").loc["mean_clv"]
+    diff = study.paired_differences(runs).set_index("measure").loc["mean_realised_value"]
     d = np.array([1.0, 1.5, 1.0])
     assert diff["difference"] == pytest.approx(d.mean())
     assert diff["standard_error"] == pytest.approx(d.std(ddof=1) / np.sqrt(3))
@@ -144,7 +144,7 @@ def test_an_interrupt_while_a_run_is_saved_leaves_no_temporary_and_resumes(
         ('{"key": "trunc', "not a readable JSON file"),
         ("[1, 2]", "holds list, not a run"),
         ('{"key": "KEY", "scenario": "baseline"}', "no field replication, seed, point"),
-        ("RESULT_WITHOUT_A_MEASURE", "no mean_clv"),
+        ("RESULT_WITHOUT_A_MEASURE", "no mean_realised_value"),
         ("RESULT_OF_ANOTHER_RUN", "holds run OTHER, not KEY"),
     ],
 )
@@ -157,7 +157,7 @@ def test_a_damaged_run_file_is_reported_and_recomputed(
     key, other = runs[0].key, runs[1].key
     whole = json.loads(store.path(key).read_text())
     if text == "RESULT_WITHOUT_A_MEASURE":
-        del whole["measures"]["mean_clv"]
+        del whole["measures"]["mean_realised_value"]
         text = json.dumps(whole)
     elif text == "RESULT_OF_ANOTHER_RUN":
         text = store.path(other).read_text()

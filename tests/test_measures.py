@@ -39,7 +39,7 @@ def test_every_headline_number_is_a_registered_run_measure(baseline_run):
 
 
 def test_unknown_measure_names_what_is_allowed():
-    with pytest.raises(KeyError, match="allowed: mean_clv"):
+    with pytest.raises(KeyError, match="allowed: mean_lifetime_clv"):
         m.run_measure("mean_lcv")
 
 
@@ -78,6 +78,6 @@ def test_every_strategy_measure_says_what_it_is(strategy, measure):
 def test_measures_are_shown_in_their_unit():
     assert m.run_measure("retention_rate").format(0.97593) == "97.59"
     assert m.run_measure("customer_equity").format(3_584_048.4) == "3,584,048"
-    assert m.run_measure("mean_clv").format(339.437) == "339.44"
+    assert m.run_measure("mean_realised_value").format(339.437) == "339.44"
     assert m.run_measure("customers_ever").format(2499) == "2,499"
-    assert m.run_measure("mean_clv").format(float("nan")) == "nan"
+    assert m.run_measure("mean_realised_value").format(float("nan")) == "nan"

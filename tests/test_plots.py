@@ -195,7 +195,7 @@ def test_segment_comparison_draws_each_segment_and_its_difference(comparison, sp
     fig = report.plot_segment_comparison(comparison, split)
     _check(fig)
     means, differences = fig.axes
-    segments = comparison.by(split).query("measure == 'mean_clv'")
+    segments = comparison.by(split).query("measure == 'mean_lifetime_clv'")
     shown = [t.get_text() for t in means.get_yticklabels()]
     assert len(shown) == segments["segment"].nunique()
     # One point per scenario and segment on the left; only "cheaper" on the right.

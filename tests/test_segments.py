@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,17 +19,21 @@ def model() -> CRMModel:
 
 
 @pytest.mark.parametrize("by", list(SEGMENT_DIMENSIONS))
-def test_segments_add_up_to_every_customer_and_their_mean_clv(model: CRMModel, by: str) -> None:
+def test_segments_add_up_to_every_customer_and_their_mean_values(model: CRMModel, by: str) -> None:
     customers = model.customer_frame()
     table = economics.segment_tables(model)[by]
     assert table["customers"].sum() == len(customers) == model.summary()["customers_ever"]
     assert table["customer_share"].sum() == pytest.approx(1.0, abs=1e-12)
     # An identity: the share-weighted mean of the segments' means is the overall mean.
     weights = table["customer_share"].to_numpy()
-    means = np.nan_to_num(table["mean_clv"].to_numpy())
+    means = np.nan_to_num(table["mean_realised_value"].to_numpy())
     assert (weights * means).sum() == pytest.approx(customers["realised_clv"].mean(), rel=1e-12)
-    per_person = table["clv_per_person"].sum()
+    per_person = table["realised_value_per_person"].sum()
     assert per_person == pytest.approx(customers["realised_clv"].sum() / model.customers.size)
+    means = np.nan_to_num(table["mean_lifetime_clv"].to_numpy())
+    assert (weights * means).sum() == pytest.approx(customers["lifetime_clv"].mean(), rel=1e-12)
+    per_person = table["lifetime_clv_per_person"].sum()
+    assert per_person == pytest.approx(customers["lifetime_clv"].sum() / model.customers.size)
 
 
 def test_the_initial_base_is_a_channel_and_a_cohort_of_its_own(model: CRMModel) -> None:
@@ -59,7 +64,10 @@ def test_intervals_contain_the_mean_and_narrow_with_replications(comparison) -> 
     assert (defined["ci_low"] <= defined["mean"]).all()
     assert (defined["mean"] <= defined["ci_high"]).all()
     fewer = study.compare(["baseline"], replications=3, months=30, customers=3_000).by("channel")
-    width = lambda t: (t["ci_high"] - t["ci_low"]).where(t["measure"] == "mean_clv").sum()  # noqa: E731
+
+    def width(t: Any) -> float:
+        return (t["ci_high"] - t["ci_low"]).where(t["measure"] == "mean_realised_value").sum()
+
     # t(0.975, 2) * s / sqrt(3) against t(0.975, 5) * s / sqrt(6): about 3.5 times wider.
     base = table[table["scenario"] == "baseline"]
     assert width(fewer) > width(base)
@@ -96,7 +104,8 @@ def test_compare_by_channel_prints_and_writes_the_split(
     args = ["compare", "baseline", "--replications", "2", "--months", "6", "--customers", "300"]
     assert main([*args, "--by", "channel", "--workers", "1", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "initial_base: mean CLV" in printed
+    assert "initial_base: realised value" in printed
+    assert "initial_base: lifetime CLV" in printed
     assert all(len(line) <= 100 for line in printed.splitlines())
     assert (tmp_path / "by_channel.csv").is_file()
     assert (tmp_path / "by_channel.png").stat().st_size > 0

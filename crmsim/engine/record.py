@@ -36,6 +36,10 @@ class MonthRecord:
     Attributes:
         stats: This month's measures so far, by name.
         measures: The measures of each row: the core ones, then the strategies'.
+        month_end_clv: The customers active at the end of the last month kept (rows) and
+            each one's expected CLV then (currency): what that month's customer equity
+            sums, kept for the lifetime values of the run (``crmsim.economics``); None
+            before the first month.
     """
 
     def __init__(self, strategies: Sequence[Strategy]) -> None:
@@ -46,6 +50,7 @@ class MonthRecord:
         self._blank = dict.fromkeys((m.name for m in self.measures), 0)
         self.stats: dict[str, Any] = dict(self._blank)
         self._rows: list[dict[str, Any]] = []
+        self.month_end_clv: tuple[np.ndarray, np.ndarray] | None = None
 
     def open_month(self, month: int) -> None:
         """Start the record of ``month`` with every count at 0."""
@@ -92,7 +97,9 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     stats["members"] = int(table.member.sum())
     stats.update(model.books.month)
     stats["profit"] = profit
-    stats["customer_equity"] = float(model.month_end_clv(active).sum(dtype=np.float64))
+    clv = model.month_end_clv(active)
+    stats["customer_equity"] = float(clv.sum(dtype=np.float64))
+    model.record.month_end_clv = (active, clv)
     # np.add.reduce / n is np.mean's own arithmetic (a float32 sum over a count).
     stats["mean_satisfaction"] = (
         float(np.add.reduce(table.satisfaction[active]) / active.size)

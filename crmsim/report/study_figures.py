@@ -48,17 +48,17 @@ if TYPE_CHECKING:
     from crmsim.study import Comparison, SweepResult
 
 COMPARISON_MEASURES: tuple[str, ...] = (
-    "mean_clv",
+    "mean_lifetime_clv",
+    "value_of_customer_base",
     "customer_equity",
     "retention_rate",
-    "churn_rate",
     "active_customers",
 )
 """Measures in the top row of :func:`plot_comparison` by default."""
 
 DIFFERENCE_MEASURES: tuple[str, ...] = (
+    "mean_lifetime_clv",
     "value_of_customer_base",
-    "mean_clv",
     "retention_rate",
     "active_customers",
 )
@@ -521,7 +521,7 @@ __all__ = [
 ]
 
 
-SEGMENT_FIGURE_MEASURE = "mean_clv"
+SEGMENT_FIGURE_MEASURE = "mean_lifetime_clv"
 """The segment measure :func:`plot_segment_comparison` draws by default."""
 
 

@@ -182,7 +182,7 @@ def _draw(run: _Run, reference: _Run) -> Any:
 def _report(run: _Run, reference: _Run, months: int) -> str:
     # Labels are the registry's, except where the explorer says it shorter or names the month.
     rows = (
-        ("mean_clv", None, "{:,.0f} per customer"),
+        ("mean_lifetime_clv", "Mean lifetime CLV, acquired", "{:,.0f} per customer"),
         ("customer_equity", f"Customer equity at month {months}", "{:,.0f}"),
         ("retention_rate", "Retention", "{:.2%} per month"),
         ("active_customers", None, "{:,.0f}"),
@@ -208,7 +208,7 @@ def lifecycle_explorer(
     fast the firm improves, the acquisition budget, the gross margin, how much
     members switch, and how fast lost customers stop coming back. Each release
     of a slider re-runs the market (same seed) and redraws active customers and
-    monthly retention next to the unchanged scenario, with mean CLV, customer
+    monthly retention next to the unchanged scenario, with mean lifetime CLV, customer
     equity and retention printed below.
 
     Args:
