@@ -110,29 +110,36 @@ class _Model:
                 slope = gradient(params) * params
                 return slope if np.all(np.isfinite(slope)) else np.zeros_like(slope)
 
-        if jac is None:
-            start = minimize(objective, start, method="L-BFGS-B").x
-        # (scipy's L-BFGS-B costs milliseconds a step whatever the size; with an exact
-        # gradient BFGS alone gets there.)
-        result = minimize(objective, start, jac=jac, method="BFGS")
-        if not np.all(np.isfinite(result.x)) or np.any(np.abs(result.x) > 30):
-            return self._prior(customers, "the likelihood has no interior maximum")
-        # Standard errors: inverse Hessian of the negative log-likelihood in log space,
-        # then the delta method (se(theta) = theta * se(log theta)).
-        if jac is None:
-            h = hessian(lambda x: np.apply_along_axis(objective, 0, x), result.x).ddf
-        else:  # central differences of the exact gradient
-            step = 1e-5
-            h = np.column_stack(
-                [(jac(result.x + e) - jac(result.x - e)) / (2 * step)
-                 for e in step * np.eye(result.x.size)]
-            )  # fmt: skip
-            h = (h + h.T) / 2
-        try:
-            cov = np.linalg.inv(h)
-            se_log = np.sqrt(np.diag(cov))
-        except np.linalg.LinAlgError:
-            se_log = np.full(len(self.names), np.nan)
+        # Degenerate records (everyone leaves at once, nobody differs) send the search to
+        # the edges, where the arithmetic overflows: those fits are refused below.
+        with np.errstate(all="ignore"):
+            if jac is None:
+                start = minimize(objective, start, method="L-BFGS-B").x
+            # (scipy's L-BFGS-B costs milliseconds a step whatever the size; with an
+            # exact gradient BFGS alone gets there.)
+            result = minimize(objective, start, jac=jac, method="BFGS")
+            if not np.all(np.isfinite(result.x)) or np.any(np.abs(result.x) > 30):
+                return self._prior(customers, "the likelihood has no interior maximum")
+            # Standard errors: inverse Hessian of the negative log-likelihood in log
+            # space, then the delta method (se(theta) = theta * se(log theta)).
+            if jac is None:
+                h = hessian(lambda x: np.apply_along_axis(objective, 0, x), result.x).ddf
+            else:  # central differences of the exact gradient
+                step = 1e-5
+                h = np.column_stack(
+                    [(jac(result.x + e) - jac(result.x - e)) / (2 * step)
+                     for e in step * np.eye(result.x.size)]
+                )  # fmt: skip
+                h = (h + h.T) / 2
+            try:
+                cov = np.linalg.inv(h)
+                se_log = np.sqrt(np.diag(cov))
+            except np.linalg.LinAlgError:
+                se_log = np.full(len(self.names), np.nan)
+        if jac is not None and not np.all(np.isfinite(se_log)):
+            return self._prior(
+                customers, "the likelihood has no interior maximum (it is flat at its best)"
+            )
         values = np.exp(result.x)
         self.fit_result = Fit(
             dict(zip(self.names, map(float, values), strict=True)),
