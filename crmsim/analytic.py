@@ -357,7 +357,8 @@ def expected_derl(
 
     With d = 0 the series converges only for alpha > 1 (the undiscounted
     expected residual lifetime is then (beta + n) / (alpha - 1)); otherwise the
-    result is infinite.
+    result is infinite. Where scipy's 2F1 fails (long tenures, or a whole-number
+    alpha, as x nears 1) the survival series is summed instead.
 
     Args:
         discount_rate: Per-period discount rate ``d`` >= 0.
@@ -376,9 +377,37 @@ def expected_derl(
     n = _as_periods(renewals, "renewals", minimum=0)
     if discount_rate == 0.0 and alpha <= 1.0:
         return _output(np.full_like(n, np.inf))
+    if discount_rate == 0.0:
+        return _output((beta + n) / (alpha - 1.0))
     x = 1.0 / (1.0 + discount_rate)
     lead = (beta + n) / (alpha + beta + n)
-    return _output(lead * hyp2f1(1.0, beta + n + 1.0, alpha + beta + n + 1.0, x))
+    derl = np.asarray(lead * hyp2f1(1.0, beta + n + 1.0, alpha + beta + n + 1.0, x))
+    lost = ~np.isfinite(derl)
+    if lost.any():
+        # scipy's 2F1 fails near x = 1 for long tenures or a whole-number alpha: sum the
+        # survival series instead.
+        by_series = _derl_series(x, alpha, beta, int(n[lost].max()))
+        derl[lost] = by_series[n[lost].astype(np.int64)]
+    return _output(derl)
+
+
+def _derl_series(x: float, alpha: float, beta: float, most_renewals: int) -> np.ndarray:
+    """DERL for n = 0 .. most_renewals by summing its survival series (0 < x < 1).
+
+    With w_t = x**t S(t), DERL(n) = sum_{t > n} w_t / (x w_n); the sums are
+    accumulated backwards in logarithms, far enough out that the part left
+    (x**k of it, about e**-40) does not show, and the rest is added as a
+    geometric tail at the last retention rate.
+    """
+    k = int(min(max(math.ceil(40.0 / -math.log(x)), 1_000), 2_000_000))
+    t = np.arange(most_renewals + k + 1, dtype=np.float64)
+    log_w = t * math.log(x) + betaln(alpha, beta + t) - betaln(alpha, beta)
+    q = x * (beta + t[-1]) / (alpha + beta + t[-1])
+    log_tail = log_w[-1] + math.log(q / (1.0 - q))
+    # log of sum_{s >= t} w_s for every t, then shifted by one: sum_{s > n} w_s.
+    log_from = np.logaddexp.accumulate(np.append(log_w, log_tail)[::-1])[::-1]
+    n = np.arange(most_renewals + 1)
+    return np.exp(log_from[n + 1] - log_w[n] - math.log(x))
 
 
 def expected_residual_value_sbg(

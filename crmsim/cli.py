@@ -866,6 +866,14 @@ def _print_run(summary: dict[str, Any]) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         _print_wrapped(f"{key:<{width}}  {value}", width + 2)
+    knowledge = summary["firm_knowledge"]
+    if knowledge.get("fits_on_prior"):
+        _print_wrapped(
+            f"\nthe firm valued its customers with its prior (not estimates) after "
+            f"{knowledge['fits_on_prior']} of its {knowledge['fits']} fits: "
+            f"{'; '.join(knowledge['prior_reasons'])}",
+            2,
+        )
 
 
 def _row_label(name: str) -> str:

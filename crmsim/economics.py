@@ -420,6 +420,7 @@ def summary(model: CRMModel) -> dict[str, Any]:
         else float("nan"),
         "funnel": funnel_conversion(model),
         "tiers": {name: int((table.tier[active] == k).sum()) for k, name in enumerate(TIERS)},
+        "firm_knowledge": model.knowledge.summary(),
     }
 
 

@@ -2,8 +2,10 @@
 
 A refactoring that keeps behaviour keeps every fingerprint: the same scenario and
 seed give the same monthly series, headline measures and customer table, to the
-last bit. A change of behaviour on purpose regenerates the file and says why in
-its commit::
+last bit. The same runs with ``firm.knowledge: oracle`` are kept apart
+(``fingerprints_oracle.json``): they are the engine's results before the firm
+estimated what it knows. A change of behaviour on purpose regenerates both files
+and says why in its commit::
 
     python tests/fingerprint.py --update
 
@@ -25,6 +27,8 @@ import numpy as np
 from crmsim import CRMModel, load_scenario
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "fingerprints.json"
+GOLDEN_ORACLE = GOLDEN.with_name("fingerprints_oracle.json")
+"""The same runs with ``firm.knowledge: oracle`` (the firm reads the truth)."""
 SEED = 20261202
 CUSTOMERS = 3_000
 MONTHS = 48
@@ -63,12 +67,25 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def fingerprint(name: str) -> dict[str, Any]:
-    """Run one shipped scenario (seeded, small) and hash what it produced."""
-    model = CRMModel(load_scenario(name), rng=SEED, customers=CUSTOMERS).run(MONTHS)
+def fingerprint(name: str, knowledge: str | None = None) -> dict[str, Any]:
+    """Run one shipped scenario (seeded, small) and hash what it produced.
+
+    Args:
+        name: The shipped scenario.
+        knowledge: ``firm.knowledge`` to run with (None = the scenario's). With
+            ``"oracle"`` the summary is hashed without its ``firm_knowledge`` entry,
+            which says only that the firm read the truth, so the prints of the oracle
+            are those of the engine before the firm estimated.
+    """
+    scenario = load_scenario(name)
+    if knowledge is not None:
+        scenario = scenario.with_changes({"firm.knowledge": knowledge})
+    model = CRMModel(scenario, rng=SEED, customers=CUSTOMERS).run(MONTHS)
     series = model.monthly_series()
     monthly = {column: series[column].tolist() for column in series.columns}
     summary = model.summary()
+    if knowledge == "oracle":
+        del summary["firm_knowledge"]
     frame = model.customer_frame()
     customers = {column: frame[column].tolist() for column in frame.columns}
     return {
@@ -79,24 +96,25 @@ def fingerprint(name: str) -> dict[str, Any]:
     }
 
 
-def all_fingerprints() -> dict[str, dict[str, Any]]:
-    """The fingerprint of every shipped scenario."""
-    return {name: fingerprint(name) for name in shipped_scenario_names()}
+def all_fingerprints(knowledge: str | None = None) -> dict[str, dict[str, Any]]:
+    """The fingerprint of every shipped scenario (``knowledge``: see :func:`fingerprint`)."""
+    return {name: fingerprint(name, knowledge) for name in shipped_scenario_names()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update", action="store_true", help="rewrite the golden file")
+    parser.add_argument("--update", action="store_true", help="rewrite the golden files")
     args = parser.parse_args()
-    found = all_fingerprints()
-    if args.update:
-        GOLDEN.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"wrote {GOLDEN}")
-        return
-    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    for name, print_ in found.items():
-        same = golden.get(name) == print_
-        print(f"{'same' if same else 'DIFFERENT'}  {name}")
+    for path, knowledge in ((GOLDEN, None), (GOLDEN_ORACLE, "oracle")):
+        found = all_fingerprints(knowledge)
+        if args.update:
+            path.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            print(f"wrote {path}")
+            continue
+        golden = json.loads(path.read_text(encoding="utf-8"))
+        for name, print_ in found.items():
+            same = golden.get(name) == print_
+            print(f"{'same' if same else 'DIFFERENT'}  {name} ({knowledge or 'as shipped'})")
 
 
 if __name__ == "__main__":

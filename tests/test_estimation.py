@@ -77,3 +77,22 @@ def test_too_few_customers_fall_back_to_the_prior_and_say_why(n):
     assert fit.params == ShiftedBetaGeometric.PRIOR
     no_purchases = BetaGeometricNBD().fit(np.zeros(500), np.zeros(500), np.full(500, 3.0))
     assert no_purchases.fell_back and "repeat purchases" in no_purchases.reason
+
+
+def test_sbg_on_customers_who_all_share_one_churn_chance_is_the_geometric_limit() -> None:
+    """No spread in churn: the likelihood's best lies at alpha, beta -> infinity; the fit
+    keeps that limit (churns over renewal opportunities), not the prior."""
+    rng = np.random.default_rng(11)
+    theta = 0.1
+    lifetimes = rng.geometric(theta, size=20_000) - 1  # renewals before churning
+    horizon = 24
+    tenure = np.minimum(lifetimes, horizon)
+    churned = lifetimes < horizon
+    model = ShiftedBetaGeometric()
+    fit = model.fit(tenure, churned)
+    assert not fit.fell_back
+    assert "no spread in churn" in fit.reason
+    mean = fit.params["alpha"] / (fit.params["alpha"] + fit.params["beta"])
+    se = fit.standard_errors["alpha"] / (fit.params["alpha"] + fit.params["beta"])
+    assert abs(mean - theta) < 4 * se
+    assert model.expected_retention(np.array([0, 20])) == pytest.approx(1 - mean, rel=1e-4)

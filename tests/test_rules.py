@@ -624,6 +624,7 @@ def test_expected_clv_is_the_margin_multiple_for_a_homogeneous_base(timing: str)
             "customers.churn_probability_polarization": 0.0,
             "firm.cost_to_serve_per_month": cost_to_serve,
             "firm.margin_timing": timing,
+            "firm.knowledge": "oracle",  # the margin multiple is the truth's form
         }
     )
     model = CRMModel(scenario, rng=17)
@@ -646,6 +647,7 @@ def test_expected_clv_is_what_the_customers_go_on_to_bring(timing: str) -> None:
             "customers.churn_probability_polarization": 0.0,
             "firm.cost_to_serve_per_month": 3.0,
             "firm.margin_timing": timing,
+            "firm.knowledge": "oracle",  # the firm's estimates: tests/test_knowledge.py
             "simulation.customers": 20_000,
         }
     )

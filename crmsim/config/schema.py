@@ -329,6 +329,25 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "end: only customers still there at month end pay.",
             choices=("start", "end"),
         ),
+        "knowledge": Field(
+            "choice",
+            "estimated",
+            "",
+            "What the firm values and ranks its customers with (expected CLV, retention, "
+            "firing and focusing): estimated = a shifted-beta-geometric model fitted on its "
+            "own records of tenure and churn (contractual customers; non-contractual ones "
+            "are still valued from the truth); oracle = each customer's hidden true chance "
+            "of leaving, for teaching.",
+            choices=("estimated", "oracle"),
+        ),
+        "refit_every_months": Field(
+            "positive_count",
+            12,
+            "months",
+            "Months between fits of the firm's model to its records (the first is at "
+            "month 0, on the records of the months before).",
+            maximum=MAX_MONTHS,
+        ),
         "organisational_failure_rate_per_month": Field(
             "probability",
             0.0005,

@@ -129,6 +129,7 @@ class Leaving:
                 model.streams["purchasing"], int(silent.sum()), self.background_mix
             )
         table.churn_hazard[rows] = leave
+        model.knowledge.relationships_ended(rows[leaving], churned=True)
         defection.record_defections(table, rows[leaving], reasons, model.month)
         counts = np.bincount(reasons, minlength=len(REASONS)).tolist()
         stats = model.record.stats

@@ -25,7 +25,9 @@ One step is one month. The month, in the order ``step`` tells it:
 9. **Reacquisition** (``crmsim.engine.relationships``, where every relationship
    starts and ends): some of those who left come back, fewer the longer they
    have been gone, and start again at the bottom of the ladder.
-10. **Record**: the month's measures (``crmsim.engine.record``).
+10. **Record**: the month's measures (``crmsim.engine.record``); every
+    ``firm.refit_every_months`` the firm refits its view of its customers
+    first (``crmsim.engine.knowledge``).
 
 Customers live in a columnar table (``crmsim.engine.customers``); the firm and
 the competitor are Mesa agents (``crmsim.engine.players``); rules are small
@@ -49,6 +51,7 @@ from crmsim.config.schema import SCHEMA
 from crmsim.engine.accounts import Books
 from crmsim.engine.customers import Customer, CustomerTable, draw_traits
 from crmsim.engine.funnel import Funnel
+from crmsim.engine.knowledge import FirmKnowledge
 from crmsim.engine.leaving import Leaving
 from crmsim.engine.players import Competitor, Firm
 from crmsim.engine.record import FollowedHistory, MonthRecord, close_month
@@ -146,6 +149,7 @@ class CRMModel(mesa.Model):
         self.competitor = Competitor(self)
         self.record = MonthRecord([*self.firm.strategies, *self.competitor.strategies])
         self.valuation = Valuation(self, self._fresh_effects)
+        self.knowledge = FirmKnowledge(self)
         self.month_rows = MonthRows()
         self._payer_positions: np.ndarray | None = None
         self._effects: Combined = NO_EFFECTS
@@ -154,6 +158,7 @@ class CRMModel(mesa.Model):
         self.relationships.open_with_initial_base(
             p.market.initial_active_share, p.market.warm_start_months
         )
+        self.knowledge.refit()  # on the records of the months before month 0
         self.followed = (
             FollowedHistory.default_rows(self.customers, p.simulation.follow_customers)
             if follow is None
@@ -321,6 +326,7 @@ class CRMModel(mesa.Model):
         self.record.stats["paying_customers"] = payers.size
 
     def _close_month(self) -> None:
+        self.knowledge.month_closed(self.month)
         profit = self.books.close_month()
         active = (self.customers.stage == ACTIVE).nonzero()[0]
         close_month(self, profit, active)

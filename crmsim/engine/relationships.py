@@ -106,6 +106,7 @@ class Relationships:
     def end(self, rows: np.ndarray) -> None:
         """The firm ends the relationships with the active customers in ``rows`` (fired)."""
         model = self._model
+        model.knowledge.relationships_ended(rows, churned=False)  # censored: still there
         defection.record_defections(
             model.customers, rows, np.full(rows.size, FIRED, np.int8), model.month
         )

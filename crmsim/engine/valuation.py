@@ -8,10 +8,15 @@ expected margin, retention and CLV of a customer are computed in one place:
 - **expected margin next month**: gross margin on expected spend (order value
   x purchase rate x current share of wallet x price) less the cost to serve
   and what running strategies spend on the customer;
-- **expected retention**: the chance of still being a customer next month;
-- **expected CLV** = margin x the margin multiple: r / (1 + i - r) when margins
-  are paid at month end, (1 + i) / (1 + i - r) when at its start, as the firm's
-  ``margin_timing`` says (``crmsim.economics.expected_clv``).
+- **expected retention**: the chance of still being a customer next month,
+  as the firm knows it (``crmsim.engine.knowledge``);
+- **expected CLV** = margin x the margin multiple, the expected discounted
+  months of margin still to come, first as the firm's ``margin_timing`` says.
+  With ``firm.knowledge: estimated`` the firm's sBG fit gives it from each
+  customer's renewals n: 1 + DERL(n) when margins are paid at month start,
+  DERL(n) / (1 + i) at month end. With ``oracle`` it is the truth's constant
+  retention r: (1 + i) / (1 + i - r) at month start, r / (1 + i - r) at month
+  end (``crmsim.economics.expected_clv``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim import economics
 from crmsim.rules import purchasing
 from crmsim.strategies.effects import NO_EFFECTS, Combined
 from crmsim.vocabulary import ACTIVE
@@ -87,8 +91,7 @@ class Valuation:
 
     def expected_retention(self, rows: np.ndarray) -> np.ndarray:
         """Each active customer's chance of still being a customer next month."""
-        model = self._model
-        return economics.expected_retention(model.customers, rows, model.non_contractual)
+        return self._model.knowledge.expected_retention(rows)
 
     def expected_clv(self, rows: np.ndarray, effects: Combined | None = None) -> np.ndarray:
         """Expected (prospective) CLV of active customers ``rows``, currency.
@@ -97,13 +100,8 @@ class Valuation:
             rows: Active customers.
             effects: The strategies' effects on ``rows``; None asks them now.
         """
-        model = self._model
-        return economics.expected_clv(
-            self.expected_margin_per_month(rows, effects),
-            self.expected_retention(rows),
-            model.monthly_discount_rate,
-            "start" if model.pays_at_start else "end",
-        )
+        margin = self.expected_margin_per_month(rows, effects)
+        return margin * self._model.knowledge.margin_multiple(rows)
 
     def customer_equity(self, rows: np.ndarray | None = None) -> float:
         """Value of the customer base now: the summed expected CLV of the active customers."""

@@ -12,7 +12,9 @@ not counted: the customers are satisfied or not, move on the ladder and
 leave, and each one who leaves is replaced by someone new from the rest of
 the market (as far as anyone is left), so the base keeps its size while
 tenure, rungs, satisfaction and who is in the base (those who stay long are
-over-represented, as in any mature base) reach their running mix. Nothing is booked or recorded; the
+over-represented, as in any mature base) reach their running mix. Nothing is booked or recorded
+but the firm's own records of how long relationships lasted and how they ended
+(``crmsim.engine.knowledge``), which its month-0 estimates use; the
 warm-up draws from a random stream of its own. The firm's strategies do not
 act, the market's expectation stays at its month-0 level, and in the
 non-contractual setting the silent dropout of the BG/NBD story is left to
@@ -57,6 +59,7 @@ def warm_up(model: CRMModel, months: int, rng: np.random.Generator) -> None:
         table.churn_hazard[rows] = hazards.leave
         leaving = rng.random(rows.size, dtype=np.float32) < hazards.leave
         leavers, stayers = rows[leaving], rows[~leaving]
+        model.knowledge.relationships_ended(leavers, churned=True)  # the firm's records
         table.tenure_months[stayers] += 1
         # Leavers go back to the market, unknown to the firm; as many people from the
         # rest of the market take their places, as brand-new customers.

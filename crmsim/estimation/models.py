@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.differentiate import hessian
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, digamma, gammaln
 
 from crmsim.analytic import sbg_retention_rate
 
@@ -22,6 +22,10 @@ MIN_CUSTOMERS = 100
 """Fewer customers than this in the records: the model keeps its prior."""
 MIN_EVENTS = 10
 """Fewer events than this (churns; repeat purchases; repeat buyers): the prior."""
+HOMOGENEOUS_SIZE = 1e6
+"""alpha + beta of the sBG that stands for customers who all share one churn chance (the
+likelihood's best is then at alpha, beta -> infinity with their ratio fixed: the
+geometric model)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class Fit:
         standard_errors: Their standard errors (NaN when ``fell_back``).
         customers: Customers in the records the fit used.
         fell_back: Whether the prior was used instead of estimates.
-        reason: Why the prior was used ("" when estimated).
+        reason: Why the prior was used; for an estimate at a limit of the model (the
+            sBG's geometric limit), how it was reached; "" otherwise.
     """
 
     params: dict[str, float]
@@ -88,25 +93,58 @@ class _Model:
             return self._prior(customers, f"{events} {what} (fewer than {MIN_EVENTS})")
         return None
 
-    def _maximise(self, negative_ll: Callable[[np.ndarray], float], customers: int) -> Fit:
+    def _maximise(
+        self,
+        negative_ll: Callable[[np.ndarray], float],
+        customers: int,
+        gradient: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Fit:
+        """Maximum likelihood from the prior; ``gradient`` (of ``negative_ll`` in the
+        parameters), when a model has one, saves most of the likelihood's evaluations."""
         start = np.log([self.PRIOR[k] for k in self.names])
 
         def objective(log_params: np.ndarray) -> float:
             value = negative_ll(np.exp(log_params))
             return value if np.isfinite(value) else 1e300
 
-        result = minimize(objective, start, method="L-BFGS-B")
-        result = minimize(objective, result.x, method="BFGS")  # polish from a good start
-        if not np.all(np.isfinite(result.x)) or np.any(np.abs(result.x) > 30):
-            return self._prior(customers, "the likelihood has no interior maximum")
-        # Standard errors: inverse Hessian of the negative log-likelihood in log space,
-        # then the delta method (se(theta) = theta * se(log theta)).
-        h = hessian(lambda x: np.apply_along_axis(objective, 0, x), result.x).ddf
-        try:
-            cov = np.linalg.inv(h)
-            se_log = np.sqrt(np.diag(cov))
-        except np.linalg.LinAlgError:
-            se_log = np.full(len(self.names), np.nan)
+        jac = None
+        if gradient is not None:
+
+            def jac(log_params: np.ndarray) -> np.ndarray:
+                params = np.exp(log_params)
+                slope = gradient(params) * params
+                return slope if np.all(np.isfinite(slope)) else np.zeros_like(slope)
+
+        # Degenerate records (everyone leaves at once, nobody differs) send the search to
+        # the edges, where the arithmetic overflows: those fits are refused below.
+        with np.errstate(all="ignore"):
+            if jac is None:
+                start = minimize(objective, start, method="L-BFGS-B").x
+            # (scipy's L-BFGS-B costs milliseconds a step whatever the size; with an
+            # exact gradient BFGS alone gets there.)
+            result = minimize(objective, start, jac=jac, method="BFGS")
+            if not np.all(np.isfinite(result.x)) or np.any(np.abs(result.x) > 30):
+                return self._prior(customers, "the likelihood has no interior maximum")
+            # Standard errors: inverse Hessian of the negative log-likelihood in log
+            # space, then the delta method (se(theta) = theta * se(log theta)).
+            if jac is None:
+                h = hessian(lambda x: np.apply_along_axis(objective, 0, x), result.x).ddf
+            else:  # central differences of the exact gradient
+                step = 1e-5
+                h = np.column_stack(
+                    [(jac(result.x + e) - jac(result.x - e)) / (2 * step)
+                     for e in step * np.eye(result.x.size)]
+                )  # fmt: skip
+                h = (h + h.T) / 2
+            try:
+                cov = np.linalg.inv(h)
+                se_log = np.sqrt(np.diag(cov))
+            except np.linalg.LinAlgError:
+                se_log = np.full(len(self.names), np.nan)
+        if jac is not None and not np.all(np.isfinite(se_log)):
+            return self._prior(
+                customers, "the likelihood has no interior maximum (it is flat at its best)"
+            )
         values = np.exp(result.x)
         self.fit_result = Fit(
             dict(zip(self.names, map(float, values), strict=True)),
@@ -131,6 +169,7 @@ class ShiftedBetaGeometric(_Model):
         tenure: np.ndarray,
         churned: np.ndarray,
         entry_tenure: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
     ) -> Fit:
         """Fit on relationships: months survived, whether they ended, tenure when first seen.
 
@@ -141,16 +180,19 @@ class ShiftedBetaGeometric(_Model):
                 being fired: right-censored).
             entry_tenure: Renewals already made when the firm's records began (left
                 truncation; None = all seen from the start).
+            weights: Relationships each row stands for (records already grouped; None = 1).
         """
         tenure = np.asarray(tenure, np.int64)
         churned = np.asarray(churned, bool)
         entry = np.zeros_like(tenure) if entry_tenure is None else np.asarray(entry_tenure)
-        n = tenure.size
-        if (prior := self._too_few(n, int(churned.sum()), "churns seen")) is not None:
+        weight = np.ones(tenure.size, np.int64) if weights is None else np.asarray(weights)
+        n = int(weight.sum())
+        if (prior := self._too_few(n, int(weight[churned].sum()), "churns seen")) is not None:
             return prior
-        rows, counts = np.unique(
-            np.column_stack([tenure, churned, entry]), axis=0, return_counts=True
+        rows, where = np.unique(
+            np.column_stack([tenure, churned, entry]), axis=0, return_inverse=True
         )
+        counts = np.bincount(where.ravel(), weights=weight, minlength=rows.shape[0])
         t, dead, e = rows[:, 0].astype(float), rows[:, 1].astype(bool), rows[:, 2].astype(float)
 
         def negative_ll(p: np.ndarray) -> float:
@@ -160,7 +202,57 @@ class ShiftedBetaGeometric(_Model):
             ll -= betaln(a, b + e) - base
             return -float((counts * ll).sum())
 
-        return self._maximise(negative_ll, n)
+        def gradient(p: np.ndarray) -> np.ndarray:
+            # d betaln(x, y) / dx = psi(x) - psi(x + y), and likewise for y.
+            a, b = p
+            a_seen = np.where(dead, a + 1.0, a)
+            whole = digamma(a + b + t + dead)
+            d_a = digamma(a_seen) - whole - digamma(a) + digamma(a + b + e)
+            d_b = digamma(b + t) - whole - digamma(b + e) + digamma(a + b + e)
+            return -np.array([(counts * d_a).sum(), (counts * d_b).sum()])
+
+        fit = self._maximise(negative_ll, n, gradient)
+        if fit.fell_back and fit.reason.startswith("the likelihood has no interior maximum"):
+            return self._homogeneous(negative_ll, counts, t, dead, e, n) or fit
+        return fit
+
+    def _homogeneous(
+        self,
+        negative_ll: Callable[[np.ndarray], float],
+        counts: np.ndarray,
+        tenure: np.ndarray,
+        dead: np.ndarray,
+        entry: np.ndarray,
+        customers: int,
+    ) -> Fit | None:
+        """The geometric limit, when the records show no spread in churn at all.
+
+        With everyone sharing one churn chance theta the likelihood keeps rising as
+        alpha and beta grow with alpha / (alpha + beta) = theta: its best is the
+        geometric model, churns over renewal opportunities. That limit is kept (as an
+        sBG of size ``HOMOGENEOUS_SIZE``) when the likelihood does rise along it;
+        otherwise None (the records are degenerate in some other way).
+        """
+        churns = float((counts * dead).sum())
+        chances = float((counts * (tenure - entry + dead)).sum())
+        theta = churns / chances if chances > 0 else math.nan
+        if not 0.0 < theta < 1.0:
+            return None
+        sizes = HOMOGENEOUS_SIZE / np.array([1e4, 1e3, 1e2, 1e1, 1.0])
+        path = [negative_ll(np.array([theta * k, (1.0 - theta) * k])) for k in sizes]
+        if not np.all(np.isfinite(path)) or np.any(np.diff(path) > 1e-6 * abs(path[0])):
+            return None
+        se = math.sqrt(theta * (1.0 - theta) / chances)
+        self.fit_result = Fit(
+            {"alpha": theta * HOMOGENEOUS_SIZE, "beta": (1.0 - theta) * HOMOGENEOUS_SIZE},
+            {"alpha": se * HOMOGENEOUS_SIZE, "beta": se * HOMOGENEOUS_SIZE},
+            customers,
+            reason=(
+                f"no spread in churn: one churn chance of {theta:.4f} a month (SE {se:.4f}) "
+                "for everyone, the sBG's geometric limit"
+            ),
+        )
+        return self.fit_result
 
     def expected_retention(self, tenure: np.ndarray) -> np.ndarray:
         """Chance that a customer who has renewed ``tenure`` times renews once more."""
