@@ -389,6 +389,12 @@ def summary(model: CRMModel) -> dict[str, Any]:
         "mean_realised_value": _mean(clv),
         "median_realised_value": float(np.median(clv)) if clv.size else float("nan"),
         "customer_equity": equity,
+        # What the firm believes its base is worth (its estimates), beside the truth above.
+        "firm_customer_equity": (
+            equity
+            if model.firm_valuation is model.valuation
+            else model.firm_valuation.customer_equity(active)
+        ),
         "customer_equity_per_person": equity / people,
         "customer_equity_with_future_cohorts": with_future,
         "customer_equity_with_future_cohorts_per_person": with_future / people,

@@ -131,6 +131,14 @@ RUN_MEASURES: tuple[Measure, ...] = (
         study=True,
     ),
     _run(
+        "firm_customer_equity",
+        "Customer equity at the end as the firm reckons it (firm.knowledge)",
+        "currency",
+        NEITHER,
+        short="firm's equity",
+        study=True,
+    ),
+    _run(
         "customer_equity_per_person",
         "Customer equity per person in the market",
         "currency per person",

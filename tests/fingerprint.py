@@ -85,7 +85,8 @@ def fingerprint(name: str, knowledge: str | None = None) -> dict[str, Any]:
     monthly = {column: series[column].tolist() for column in series.columns}
     summary = model.summary()
     if knowledge == "oracle":
-        del summary["firm_knowledge"]
+        # The firm reads the truth: its reckoning is the equity, and it says so.
+        del summary["firm_knowledge"], summary["firm_customer_equity"]
     frame = model.customer_frame()
     customers = {column: frame[column].tolist() for column in frame.columns}
     return {

@@ -139,10 +139,10 @@ def test_expected_clv_from_estimates_is_calibrated_by_decile(timing: str) -> Non
     model, rows, value_then = _calibration_run("estimated", timing)
     fit = model.summary()["firm_knowledge"]
     assert not fit["fell_back"], fit
-    estimated = model.expected_clv(rows).astype(np.float64)
+    estimated = model.firm_valuation.expected_clv(rows).astype(np.float64)
     fit_se = _fit_se_by_decile(model, rows, estimated)
     constant = model.valuation.expected_margin_per_month(rows) * margin_multiple(
-        model.expected_retention(rows), model.monthly_discount_rate, timing
+        model.firm_valuation.expected_retention(rows), model.monthly_discount_rate, timing
     )
     realised = _realised_from_now(model, rows, value_then, timing)
     gaps = _decile_gaps(estimated, realised, fit_se)
@@ -154,7 +154,7 @@ def test_expected_clv_from_estimates_is_calibrated_by_decile(timing: str) -> Non
 @pytest.mark.parametrize("timing", ["start", "end"])
 def test_the_oracles_expected_clv_is_calibrated_by_decile(timing: str) -> None:
     model, rows, value_then = _calibration_run("oracle", timing)
-    estimated = model.expected_clv(rows).astype(np.float64)
+    estimated = model.firm_valuation.expected_clv(rows).astype(np.float64)
     realised = _realised_from_now(model, rows, value_then, timing)
     gaps = _decile_gaps(estimated, realised)
     assert np.all(np.abs(gaps) < Z), gaps
@@ -169,7 +169,9 @@ def test_the_views_answer_for_the_same_customers() -> None:
     knowledge = model.knowledge
     tenure = model.customers.tenure_months[rows]
     sbg = knowledge.retention_model
-    np.testing.assert_allclose(model.expected_retention(rows), sbg.expected_retention(tenure))
+    np.testing.assert_allclose(
+        model.firm_valuation.expected_retention(rows), sbg.expected_retention(tenure)
+    )
     np.testing.assert_allclose(knowledge.probability_alive(rows), 1.0)
     np.testing.assert_allclose(
         knowledge.probability_alive(rows, 3), sbg.probability_alive(tenure, 3)
@@ -179,7 +181,7 @@ def test_the_views_answer_for_the_same_customers() -> None:
     np.testing.assert_allclose(knowledge.expected_residual_lifetime(rows), derl, rtol=1e-12)
     # Margins at month start: the next one is certain and due now.
     np.testing.assert_allclose(
-        model.expected_clv(rows),
+        model.firm_valuation.expected_clv(rows),
         model.expected_margin_per_month(rows) * (1.0 + derl),
         rtol=1e-5,
     )
@@ -190,7 +192,7 @@ def test_a_run_longer_than_planned_keeps_its_records() -> None:
     scenario = docking_scenario({"customers.churn_probability_polarization": 0.3})
     model = CRMModel(scenario, rng=2).run(40)  # the scenario plans 24 months
     rows = np.flatnonzero(model.customers.stage == ACTIVE)
-    assert np.all(np.isfinite(model.expected_clv(rows)))
+    assert np.all(np.isfinite(model.firm_valuation.expected_clv(rows)))
 
 
 # --------------------------------------------------------------------------- fallback
@@ -225,3 +227,29 @@ def test_non_contractual_customers_are_valued_from_the_truth_and_the_summary_say
     model = CRMModel(load_scenario("retail_non_contractual"), rng=3, customers=1_000).run(3)
     fit = model.summary()["firm_knowledge"]
     assert fit["knowledge"] == "oracle" and "non-contractual" in fit["reason"]
+
+
+def test_the_lab_measures_by_the_truth_and_the_firm_decides_by_its_view() -> None:
+    """Customer equity and lifetime CLV are the lab's, read from the truth whatever the
+    firm knows; the firm's own reckoning is kept beside them, and its strategies see it."""
+    base = load_scenario("baseline").with_changes({"simulation.customers": 2_000})
+    estimated = CRMModel(base, rng=4).run(24)
+    oracle = CRMModel(base.with_changes({"firm.knowledge": "oracle"}), rng=4).run(24)
+    mine, truth = estimated.summary(), oracle.summary()
+    # With no strategy that ranks customers the two runs are the same run.
+    for name in ("customer_equity", "mean_lifetime_clv", "value_of_customer_base"):
+        assert mine[name] == truth[name], name
+    assert truth["firm_customer_equity"] == truth["customer_equity"]
+    rows = np.flatnonzero(estimated.customers.stage == ACTIVE)
+    assert mine["firm_customer_equity"] == pytest.approx(
+        estimated.firm_valuation.customer_equity(rows), rel=1e-12
+    )
+    assert mine["firm_customer_equity"] != mine["customer_equity"]
+    view = estimated.firm.views[0] if estimated.firm.views else None
+    if view is None:  # the baseline runs no strategy: ask through a view of one
+        from crmsim.strategies.view import MarketView
+
+        view = MarketView(estimated, None, "probe")
+    np.testing.assert_array_equal(
+        view.expected_clv(rows), estimated.firm_valuation.expected_clv(rows)
+    )

@@ -21,6 +21,11 @@ a heterogeneous base: those who have stayed long are the ones likely to stay.
 When the records are too few, the model keeps its documented prior (alpha = 1,
 beta = 24) and the run summary says so.
 
+The lab's own measures (customer equity, lifetime CLV) read the truth whatever
+the firm knows (``CRMModel.valuation``); the firm decides with its view
+(``CRMModel.firm_valuation``, what ``MarketView`` reads), and the run summary
+sets its reckoning of its customer equity beside the truth.
+
 With ``firm.knowledge: oracle`` the firm reads the truth (each customer's
 hazard of leaving last month, and whether a retail customer is still alive),
 the view of the model before the firm had to estimate, kept for teaching.
@@ -58,6 +63,8 @@ class FirmKnowledge:
 
     Args:
         model: The model whose firm this is.
+        oracle: True reads the truth whatever ``firm.knowledge`` says (the lab's own
+            measures); None follows the setting.
 
     Attributes:
         oracle: Whether the firm reads the truth.
@@ -67,12 +74,14 @@ class FirmKnowledge:
         fits_on_prior: Of those, fits that kept the prior (too few records).
     """
 
-    def __init__(self, model: CRMModel) -> None:
+    def __init__(self, model: CRMModel, oracle: bool | None = None) -> None:
         self._model = model
         p = model.scenario.params
         self.refit_every_months = int(p.firm.refit_every_months)
-        self.oracle = p.firm.knowledge == "oracle" or model.non_contractual
-        if p.firm.knowledge == "oracle":
+        self.oracle = bool(oracle) or p.firm.knowledge == "oracle" or model.non_contractual
+        if oracle:
+            self.reason = "the lab's measures read the truth"
+        elif p.firm.knowledge == "oracle":
             self.reason = "firm.knowledge is oracle"
         elif model.non_contractual:
             self.reason = NOT_ESTIMATED_YET

@@ -148,8 +148,17 @@ class CRMModel(mesa.Model):
         self.firm = Firm(self)
         self.competitor = Competitor(self)
         self.record = MonthRecord([*self.firm.strategies, *self.competitor.strategies])
-        self.valuation = Valuation(self, self._fresh_effects)
+        # The firm decides (ranks, fires, focuses) by what it knows; the lab measures
+        # (customer equity, lifetime CLV) by the truth, so that the firm's view can be
+        # set against it.
         self.knowledge = FirmKnowledge(self)
+        self.truth = self.knowledge if self.knowledge.oracle else FirmKnowledge(self, oracle=True)
+        self.valuation = Valuation(self, self._fresh_effects, self.truth)
+        self.firm_valuation = (
+            self.valuation
+            if self.truth is self.knowledge
+            else Valuation(self, self._fresh_effects, self.knowledge)
+        )
         self.month_rows = MonthRows()
         self._payer_positions: np.ndarray | None = None
         self._effects: Combined = NO_EFFECTS

@@ -31,6 +31,7 @@ from crmsim.strategies.effects import NO_EFFECTS, Combined
 from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
+    from crmsim.engine.knowledge import FirmKnowledge
     from crmsim.engine.model import CRMModel
 
 
@@ -40,11 +41,20 @@ class Valuation:
     Args:
         model: The running model (its table, ladder, firm and discount rate).
         effects_on: Asks the running strategies, now, for their effects on some rows.
+        knowledge: What the future of each customer is reckoned from
+            (``crmsim.engine.knowledge.FirmKnowledge``): the firm's estimates, for what
+            the firm decides, or the truth, for the lab's measures.
     """
 
-    def __init__(self, model: CRMModel, effects_on: Callable[[np.ndarray], Combined]) -> None:
+    def __init__(
+        self,
+        model: CRMModel,
+        effects_on: Callable[[np.ndarray], Combined],
+        knowledge: FirmKnowledge,
+    ) -> None:
         self._model = model
         self._effects_on = effects_on
+        self.knowledge = knowledge
 
     def spend_factor(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
         """How much more than their basic share of wallet each customer buys now."""
@@ -91,7 +101,7 @@ class Valuation:
 
     def expected_retention(self, rows: np.ndarray) -> np.ndarray:
         """Each active customer's chance of still being a customer next month."""
-        return self._model.knowledge.expected_retention(rows)
+        return self.knowledge.expected_retention(rows)
 
     def expected_clv(self, rows: np.ndarray, effects: Combined | None = None) -> np.ndarray:
         """Expected (prospective) CLV of active customers ``rows``, currency.
@@ -101,7 +111,7 @@ class Valuation:
             effects: The strategies' effects on ``rows``; None asks them now.
         """
         margin = self.expected_margin_per_month(rows, effects)
-        return margin * self._model.knowledge.margin_multiple(rows)
+        return margin * self.knowledge.margin_multiple(rows)
 
     def customer_equity(self, rows: np.ndarray | None = None) -> float:
         """Value of the customer base now: the summed expected CLV of the active customers."""

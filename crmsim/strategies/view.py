@@ -134,8 +134,9 @@ class MarketView:
         return self._model.share_of_wallet(rows)
 
     def expected_clv(self, rows: np.ndarray) -> np.ndarray:
-        """Expected (prospective) CLV of active customers ``rows`` as things stand, currency."""
-        return self._model.expected_clv(rows)
+        """Expected (prospective) CLV of active customers ``rows`` as things stand, as the
+        firm reckons it (``firm.knowledge``: its estimates, or the truth), currency."""
+        return self._model.firm_valuation.expected_clv(rows)
 
     def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
         """What every running strategy does to the chance that defectors ``rows`` come back."""
