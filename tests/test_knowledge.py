@@ -39,8 +39,9 @@ def test_the_firm_recovers_the_true_beta_of_churn_from_its_records() -> None:
     model = CRMModel(scenario, rng=11).run(36)
     fit = model.summary()["firm_knowledge"]
     assert fit["knowledge"] == "estimated" and not fit["fell_back"]
-    # The month-0 fit had no records yet (a brand-new base): the prior, and it says so.
-    assert fit["fits"] == 4 and fit["fits_on_prior"] == 1
+    # No strategy asked for the firm's view: the records of the last refit date (the end
+    # of month 35) were fitted once, when the summary asked.
+    assert fit["fits"] == 1 and fit["fits_on_prior"] == 0
     alpha, beta = beta_parameters_from_mean_polarization(RECOVERY_MEAN, RECOVERY_POLARIZATION)
     for name, truth in (("alpha", alpha), ("beta", beta)):
         estimate, se = fit["params"][name], fit["standard_errors"][name]
@@ -185,7 +186,8 @@ def test_the_views_answer_for_the_same_customers() -> None:
         model.expected_margin_per_month(rows) * (1.0 + derl),
         rtol=1e-5,
     )
-    assert model.summary()["firm_knowledge"]["fits"] == 2  # month 0 and the end of month 11
+    # Asked after the refit at the end of month 11; the month-0 records were never needed.
+    assert model.summary()["firm_knowledge"]["fits"] == 1
 
 
 def test_a_run_longer_than_planned_keeps_its_records() -> None:
@@ -203,7 +205,7 @@ def test_a_market_too_small_to_estimate_uses_the_prior_and_says_so(
 ) -> None:
     model = CRMModel(load_scenario("baseline"), rng=3, customers=50).run(24)
     fit = model.summary()["firm_knowledge"]
-    assert fit["fell_back"] and fit["fits_on_prior"] == fit["fits"] == 3
+    assert fit["fell_back"] and fit["fits_on_prior"] == fit["fits"] == 1
     assert fit["params"] == ShiftedBetaGeometric.PRIOR
     assert "customers in the records (fewer than 100)" in fit["reason"]
     assert np.isfinite(model.summary()["customer_equity"])
@@ -253,3 +255,20 @@ def test_the_lab_measures_by_the_truth_and_the_firm_decides_by_its_view() -> Non
     np.testing.assert_array_equal(
         view.expected_clv(rows), estimated.firm_valuation.expected_clv(rows)
     )
+
+
+def test_the_firm_fits_its_records_when_it_needs_its_view() -> None:
+    """Records are taken at every refit date; a strategy that ranks customers has them
+    fitted when it asks, so its decisions are those of eager fits, at a fit per date used."""
+    scenario = load_scenario("fire_marginal_customers").with_changes(
+        {
+            "simulation.customers": 3_000,
+            "firm.refit_every_months": 6,
+            "strategies.fire_marginal_customers.review_every_months": 6,
+        }
+    )
+    model = CRMModel(scenario, rng=8).run(36)
+    fits = model.summary()["firm_knowledge"]["fits"]
+    reviews = 36 // 6
+    # One fit per review at most (reviews on the same records share one), and the summary's.
+    assert 2 <= fits <= reviews + 1

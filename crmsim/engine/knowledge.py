@@ -70,7 +70,9 @@ class FirmKnowledge:
         oracle: Whether the firm reads the truth.
         reason: Why it does ("" when it estimates).
         retention_model: The sBG model the firm fits (estimated view).
-        fits: Fits made so far.
+        fits: Fits made so far. The records are taken at every refit date, but fitted
+            only when the firm's view is asked for (a strategy ranks its customers, the
+            run summary reports the fit): a run whose strategies never ask fits once.
         fits_on_prior: Of those, fits that kept the prior (too few records).
     """
 
@@ -99,6 +101,8 @@ class FirmKnowledge:
         """Relationships that ended, by [churned (1) or censored (0), renewals made]."""
         self._retention = self._multiple = np.zeros(0)
         """Expected retention and margin multiple by renewals made, for the current fit."""
+        self._records: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """The records of the last refit date, while they wait to be fitted."""
 
     # ------------------------------------------------------------- the records
     def relationships_ended(self, rows: np.ndarray, churned: bool) -> None:
@@ -116,7 +120,8 @@ class FirmKnowledge:
             self.refit()
 
     def refit(self) -> None:
-        """Fit the sBG to the records so far (ended relationships and running ones)."""
+        """Take the records so far (ended relationships and running ones) for the sBG: the
+        firm's view from now until the next refit date (fitted when first asked for)."""
         if self.oracle:
             return
         model = self._model
@@ -130,12 +135,20 @@ class FirmKnowledge:
         censored[: running.size] += running
         count = np.concatenate([censored, self._ended[1]])
         seen = count > 0
-        fit = self.retention_model.fit(renewals[seen], churned[seen], weights=count[seen])
+        self._records = (renewals[seen], churned[seen], count[seen])
+
+    def _fitted(self) -> None:
+        """Fit the records of the last refit date, if not done yet."""
+        if self._records is None:
+            return
+        renewals, churned, count = self._records
+        self._records = None
+        fit = self.retention_model.fit(renewals, churned, weights=count)
         self.fits += 1
         if fit.fell_back:
             self.fits_on_prior += 1
             self.prior_reasons.append(fit.reason)
-        self._tabulate(longest)
+        self._tabulate(int(renewals.max(initial=0)) + 1)
 
     def _tabulate(self, renewals: int) -> None:
         """Expected retention and margin multiple of the current fit for 0 .. ``renewals``."""
@@ -149,6 +162,7 @@ class FirmKnowledge:
 
     def _renewals(self, rows: np.ndarray) -> np.ndarray:
         """Renewals made by ``rows`` in their current relationship (the tables cover them)."""
+        self._fitted()
         renewals = self._model.customers.tenure_months[rows]
         if renewals.size and renewals.max() >= self._multiple.size:
             self._tabulate(2 * int(renewals.max()))
@@ -170,6 +184,7 @@ class FirmKnowledge:
         """
         if self.oracle:
             return self.expected_retention(rows).astype(np.float64) ** months_ahead
+        self._fitted()
         tenure = self._model.customers.tenure_months[rows]
         return self.retention_model.probability_alive(tenure, months_ahead)
 
@@ -194,6 +209,7 @@ class FirmKnowledge:
         """What the firm knew, for the run summary (JSON-ready)."""
         if self.oracle:
             return {"knowledge": "oracle", "reason": self.reason}
+        self._fitted()
         return {
             "knowledge": "estimated",
             "model": "shifted_beta_geometric",
