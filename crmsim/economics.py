@@ -241,7 +241,7 @@ def summary(model: CRMModel) -> dict[str, Any]:
         "scenario": model.scenario.name,
         "seed": model.seed,
         "months": months,
-        "market_size": int(table.size),
+        "market_size": int(table.people),
         "customers_ever": int(bought.sum()),
         "active_customers": int(active.size),
         "mean_clv": float(clv.mean()) if clv.size else float("nan"),
@@ -460,7 +460,7 @@ def segment_tables(model: CRMModel) -> dict[str, pd.DataFrame]:
         by: segment_table(
             customers,
             by,
-            int(model.customers.size),
+            int(model.customers.people),
             segment_names(by, model.funnel.source_names, int(model.month)),
         )
         for by in SEGMENT_DIMENSIONS

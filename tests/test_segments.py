@@ -28,7 +28,10 @@ def test_segments_add_up_to_every_customer_and_their_mean_clv(model: CRMModel, b
     means = np.nan_to_num(table["mean_clv"].to_numpy())
     assert (weights * means).sum() == pytest.approx(customers["realised_clv"].mean(), rel=1e-12)
     per_person = table["clv_per_person"].sum()
-    assert per_person == pytest.approx(customers["realised_clv"].sum() / model.customers.size)
+    # Per person in the market by the end of the run (its entrants so far included).
+    people = model.summary()["market_size"]
+    assert people == model.customers.people == 3_000 + round(0.005 * 3_000 * 30)
+    assert per_person == pytest.approx(customers["realised_clv"].sum() / people)
 
 
 def test_the_initial_base_is_a_channel_and_a_cohort_of_its_own(model: CRMModel) -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from crmsim import economics
 from crmsim.measures import MONTHLY_MEASURES, Measure
-from crmsim.vocabulary import ACTIVE, DEFECTED, REASONS, STAGES, TIERS
+from crmsim.vocabulary import ACTIVE, DEFECTED, REASONS, STAGE_NAMES, STAGES, TIERS
 
 if TYPE_CHECKING:
     from crmsim.engine.model import CRMModel
@@ -155,7 +155,7 @@ class FollowedHistory:
                 histories[i].append(
                     {
                         "month": month,
-                        "stage": STAGES[stage[k]],
+                        "stage": STAGE_NAMES[stage[k]],
                         "tier": TIERS[tier[k]],
                         "satisfaction": round(satisfaction[k], 4),
                         "expectation": round(expectation[k], 4),
