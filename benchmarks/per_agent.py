@@ -97,9 +97,10 @@ REPORTED: tuple[str, ...] = (
 """Monthly measures collected by the per-agent model (same names as ``CRMModel``'s)."""
 
 
-COLD_START = {"market.warm_start_months": 0}
-"""The change that makes a scenario start cold, as the per-agent model does (both
-models then run the same rules from the same brand-new base)."""
+COLD_START = {"market.warm_start_months": 0, "market.entry_rate_per_month": 0.0}
+"""The change that makes a scenario start cold in a closed market, as the per-agent model
+does (both models then run the same rules from the same brand-new base, and nobody enters
+the market later)."""
 
 
 class Customer(mesa.Agent):
@@ -482,8 +483,9 @@ class PerAgentCRMModel(mesa.Model):
 
     Raises:
         ValueError: The seed is not a whole number >= 0, or the scenario turns on
-            firm strategies or a warm start (not implemented in the per-agent model:
-            compare with ``market.warm_start_months: 0``, see ``COLD_START``).
+            firm strategies, a warm start or a renewing market (not implemented in the
+            per-agent model: compare with ``market.warm_start_months: 0`` and
+            ``market.entry_rate_per_month: 0``, see ``COLD_START``).
     """
 
     def __init__(
@@ -501,10 +503,11 @@ class PerAgentCRMModel(mesa.Model):
                 f"{scenario.name}: the per-agent model does not implement firm strategies "
                 f"({', '.join(scenario.data['strategies'])})"
             )
-        if scenario.params.market.warm_start_months:
+        if scenario.params.market.warm_start_months or scenario.params.market.entry_rate_per_month:
             raise ValueError(
-                f"{scenario.name}: the per-agent model starts cold; run it with "
-                "market.warm_start_months: 0 (benchmarks.per_agent.COLD_START)"
+                f"{scenario.name}: the per-agent model starts cold in a closed market; run it "
+                "with market.warm_start_months: 0 and market.entry_rate_per_month: 0 "
+                "(benchmarks.per_agent.COLD_START)"
             )
         if rng is None:
             rng = int(np.random.SeedSequence().entropy % 2**63)
@@ -689,7 +692,8 @@ class PerAgentCRMModel(mesa.Model):
         self.conversion_rates = [c["conversion_rate"] for c in self.channels] + [
             acq["referral_conversion_rate"]
         ]
-        self.budget = acq["budget_per_month"]
+        people = scenario.params.simulation.customers
+        self.budget = acq["budget_per_month_per_1000_people"] * people / 1000.0
         self.prospect_lapse = acq["prospect_lapse_per_month"]
         # A prospect lapses when their one draw u is >= 1 - lapse and does not buy (u >= rate).
         self.lapse_chance = [min(self.prospect_lapse, 1.0 - r) for r in self.conversion_rates]

@@ -499,7 +499,9 @@ def _run(args: argparse.Namespace) -> int:
     from crmsim import report
     from crmsim.engine.model import CRMModel
 
-    model = CRMModel(scenario, rng=args.seed, customers=args.customers)
+    model = CRMModel(
+        study.scenario_for_months(scenario, args.months), rng=args.seed, customers=args.customers
+    )
     model.run(args.months, progress=_progress(args))
     summary = model.summary()
     series = model.monthly_series()

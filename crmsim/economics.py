@@ -356,7 +356,7 @@ def summary(model: CRMModel) -> dict[str, Any]:
     lifetime = lifetime_clv(model)
     acquired_lifetime = lifetime[acquired_in_run(model)]
     base_lifetime = lifetime[in_initial_base(model)]
-    people = int(table.size)
+    people = int(table.people)  # in the market by the end (entrants included)
     active = np.flatnonzero(table.stage == ACTIVE)
     months = len(series)
     acquired = float(series["acquired"].sum())
@@ -631,7 +631,7 @@ def segment_tables(model: CRMModel) -> dict[str, pd.DataFrame]:
         by: segment_table(
             customers,
             by,
-            int(model.customers.size),
+            int(model.customers.people),
             segment_names(by, model.funnel.source_names, int(model.month)),
         )
         for by in SEGMENT_DIMENSIONS

@@ -236,7 +236,12 @@ RUN_MEASURES: tuple[Measure, ...] = (
         scale=100.0,
     ),
     _run("customers_ever", "Customers ever", "customers", HIGHER),
-    _run("market_size", "People in the market", "people", NEITHER),
+    # The divisor of every measure per person (``clv_per_person``, ``customers_per_1000_
+    # people``): the people ever in the market by the end of the run, those of month 0 and
+    # every entrant so far (market.entry_rate_per_month). Nobody leaves the table (customers
+    # lost to the market stay, as lost customers), so these are also the people in the
+    # market at the end; rows kept for people who have not entered yet do not count.
+    _run("market_size", "People in the market by the end", "people", NEITHER),
     _run("months", "Months simulated", "months", NEITHER),
     _run("total_revenue", "Revenue of the run", "currency", HIGHER),
     _run("total_profit", "Profit of the run (undiscounted)", "currency", HIGHER),
@@ -264,6 +269,7 @@ RUN_MEASURES: tuple[Measure, ...] = (
 MONTHLY_MEASURES: tuple[Measure, ...] = (
     _month("month", "Month", "month"),
     _month("active_at_start", "Customers at the start of the month", "customers"),
+    _month("entered", "People who entered the market", "people"),
     _month("acquired", "New customers (first purchases)", "customers", HIGHER),
     _month("new_prospects", "New prospects", "people", HIGHER),
     _month("referrals", "Prospects referred by word of mouth", "people", HIGHER),
@@ -507,7 +513,8 @@ _SEGMENT_SPECS: tuple[tuple[Measure, str | None], ...] = (
 )
 """Each segment measure with the ``customer_frame`` column it is the mean per customer of
 (None: computed otherwise by ``crmsim.economics.segment_table``). A mean of a new column
-is one line here; a column missing from the customer frame gives NaN."""
+is one line here; a column missing from the customer frame gives NaN. Measures per person
+divide by the run's ``market_size``: the people ever in the market by the end of the run."""
 
 SEGMENT_MEASURES: tuple[Measure, ...] = tuple(m for m, _ in _SEGMENT_SPECS)
 """Measures of each segment of a run's customers, in the order tables show them."""

@@ -11,6 +11,13 @@ STAGES: tuple[str, ...] = ("suspect", "prospect", "active", "defected")
 """Stages of the relationship; every person is in exactly one (codes 0..3)."""
 SUSPECT, PROSPECT, ACTIVE, DEFECTED = range(len(STAGES))
 
+OUTSIDE = len(STAGES)
+"""Stage code of a row kept for someone who has not entered the market yet (a renewing
+market: ``market.entry_rate_per_month``). Such a row is in none of the stages above, no
+rule touches it, and it counts in no measure until the person enters, as a suspect."""
+STAGE_NAMES: tuple[str, ...] = (*STAGES, "outside")
+"""Names of the stage codes, rows outside the market (``OUTSIDE``) included."""
+
 TIERS: tuple[str, ...] = ("shopper", "customer", "member", "advocate", "raving_fan")
 """Rungs of the loyalty ladder an active customer climbs, lowest first (codes 0..4)."""
 SHOPPER, CUSTOMER, MEMBER, ADVOCATE, RAVING_FAN = range(len(TIERS))

@@ -11,14 +11,15 @@ from crmsim.config.scenario import Scenario
 from crmsim.engine.model import CRMModel
 
 # Everything but the mechanism under test is switched off: the whole market is a
-# customer at month 0, nobody is acquired, referred, poached, lost to the market or
-# won back, every rung of the ladder behaves the same, serving costs nothing and
-# every bill equals the mean order value.
+# customer at month 0, nobody enters it later, nobody is acquired, referred, poached,
+# lost to the market or won back, every rung of the ladder behaves the same, serving
+# costs nothing and every bill equals the mean order value.
 DOCKING: dict[str, dict[str, Any]] = {
     "simulation": {"months": 24, "customers": 2_000, "follow_customers": 0},
     "market": {
         "initial_active_share": 1.0,
         "warm_start_months": 0,  # one cohort, brand new at month 0
+        "entry_rate_per_month": 0.0,  # a closed market: nobody enters later
         "exit_rate_per_month": 0.0,
         "obsolescence_rate_per_month": 0.0,
         "technology_shock_month": None,
@@ -38,7 +39,7 @@ DOCKING: dict[str, dict[str, Any]] = {
         "service_defection_sensitivity": 0.0,
         "organisational_failure_rate_per_month": 0.0,
     },
-    "acquisition": {"budget_per_month": 0.0, "deterrence_per_defector": 0.0},
+    "acquisition": {"budget_per_month_per_1000_people": 0.0, "deterrence_per_defector": 0.0},
     "competitor": {"reach_per_month": 0.0, "product_advantage_rate_per_month": 0.0},
     "reacquisition": {"return_probability_per_month": 0.0},
 }

@@ -60,7 +60,9 @@ def test_run_writes_series_customers_summary_and_figure(
     monthly = pd.read_csv(out / "monthly.csv")
     assert len(monthly) == 12 and list(monthly["month"]) == list(range(12))
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["seed"] == 3 and summary["months"] == 12 and summary["market_size"] == 2000
+    assert summary["seed"] == 3 and summary["months"] == 12
+    # The 2,000 people of month 0 and 0.5% of them entering each month.
+    assert summary["market_size"] == 2_000 + 10 * 12
     customers = pd.read_csv(out / "customers.csv")
     assert len(customers) == summary["customers_ever"]
     assert (out / "figure.png").stat().st_size > 10_000

@@ -102,7 +102,8 @@ def test_market_size_override_is_deterministic_too() -> None:
     scenario = SCENARIOS["baseline"]
     a = CRMModel(scenario, rng=5, customers=1_000).run(6)
     b = CRMModel(scenario.with_changes({"simulation.customers": 1_000}), rng=5).run(6)
-    assert a.customers.size == 1_000
+    assert a.customers.initial_people == 1_000
+    assert a.summary()["market_size"] == 1_000 + round(0.005 * 1_000 * 6)  # and its entrants
     pd.testing.assert_frame_equal(a.monthly_series(), b.monthly_series(), check_exact=True)
 
 

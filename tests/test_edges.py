@@ -249,8 +249,9 @@ def test_nobody_buys(months: int) -> None:
         "share_of_wallet",
     ):
         assert _is_nan(summary[name]), name
-    # Each channel pays for the contacts it makes: the one suspect, at its cost per contact.
-    budget = BASELINE.params.acquisition.budget_per_month
+    # Each channel pays for the contacts it makes (at most its share of the budget, 400
+    # per 1,000 people: 0.4 for one person): the one suspect, at its cost per contact.
+    budget = BASELINE.params.acquisition.budget_per_month_per_1000_people / 1000
     per_month = sum(
         min(budget * spec["budget_share"], 1 * spec["cost_per_contact"])
         for spec in BASELINE.channels().values()
@@ -402,7 +403,8 @@ def test_a_single_month_is_drawn_as_bars_and_points() -> None:
     model = _run("baseline", 300, 1)
     series = model.monthly_series()
     lifecycle = report.plot_lifecycle(series).axes[0]
-    assert sum(p.get_height() for p in lifecycle.patches) == pytest.approx(300)
+    # The 300 people of month 0 and the month's entrants (0.5% of 300, rounded).
+    assert sum(p.get_height() for p in lifecycle.patches) == pytest.approx(302)
     assert lifecycle.get_xlim() == (-1.0, 1.0)
     retention = report.plot_retention(series).axes[0]
     assert [line.get_marker() for line in retention.lines] == ["o", "o"]

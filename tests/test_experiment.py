@@ -300,13 +300,14 @@ def test_shipped_sweeps_are_valid() -> None:
 
 def test_retention_moves_customer_value_more_than_margin_and_margin_more_than_acquisition() -> None:
     """Gupta, Lehmann & Stuart (2004): retention >> margin >> acquisition cost."""
-    frame = study.sensitivity("baseline", replications=12, seed=2026, months=120, customers=4000)
+    frame = study.sensitivity("baseline", replications=12, seed=2026, months=120, customers=20_000)
     e = frame.set_index("lever")
     assert e.loc["acquisition_cost", "ci_low"] > 0
     assert e.loc["margin", "ci_low"] > e.loc["acquisition_cost", "ci_high"]
     assert e.loc["retention", "ci_low"] > e.loc["margin", "ci_high"]
-    # Several times in the published study (about 5 : 1 : 0.1); here roughly 2 : 1.4 : 0.4,
-    # the order and the separations that matter for the decision.
+    # Several times in the published study (about 5 : 1 : 0.1); here about 4 : 1.1 : 0.07
+    # (the default market of 20,000 people: a smaller one measures the tiny retention
+    # nudge too loosely to order it), the order and the separations that matter.
     assert e.loc["retention", "elasticity"] > 1.5 * e.loc["margin", "elasticity"]
     assert e.loc["margin", "elasticity"] > 3 * e.loc["acquisition_cost", "elasticity"]
 
@@ -320,8 +321,8 @@ def test_lever_changes_move_what_they_say() -> None:
         base.params.firm.cost_to_serve_per_month * 1.01
     )
     cost = study.lever_changes(base, "acquisition_cost")
-    assert cost["acquisition.budget_per_month"] == pytest.approx(
-        base.params.acquisition.budget_per_month * 0.99
+    assert cost["acquisition.budget_per_month_per_1000_people"] == pytest.approx(
+        base.params.acquisition.budget_per_month_per_1000_people * 0.99
     )
     retention = study.lever_changes(base, "retention")
     assert retention["firm.churn_scale"] < 1.0

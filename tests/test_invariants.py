@@ -18,13 +18,14 @@ from hypothesis import strategies as st
 
 from crmsim import economics
 from crmsim.config.fields import SMALLEST
-from crmsim.config.scenario import Scenario
+from crmsim.config.scenario import Scenario, market_capacity
 from crmsim.engine.model import CRMModel
 from crmsim.vocabulary import (
     ACTIVE,
     COST_KINDS,
     DEFECTED,
     FIRED,
+    OUTSIDE,
     PROSPECT,
     REASONS,
     STAGES,
@@ -75,6 +76,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "simulation": {"months": MONTHS, "customers": CUSTOMERS, "follow_customers": 4},
         "market": {
             "initial_active_share": draw(probability),
+            "entry_rate_per_month": draw(floats(0.0, 0.05)),
             "expectation_drift_per_month": draw(floats(-0.01, 0.01)),
             "expectation_adaptation_per_month": draw(probability),
             "exit_rate_per_month": draw(floats(0.0, 0.05)),
@@ -114,7 +116,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "service_defection_sensitivity": draw(floats(0.0, 1.0)),
         },
         "acquisition": {
-            "budget_per_month": draw(floats(0.0, 10_000.0)),
+            "budget_per_month_per_1000_people": draw(floats(0.0, 500.0)),
             "channels": {
                 "mass": {
                     "budget_share": 0.5,
@@ -154,11 +156,19 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
     """Everything that must hold after one month; ``before`` are last month's stage counts."""
     table = model.customers
     stats = model.record.stats
-    n = table.size
+    n = table.people
 
-    # Each person is in exactly one stage, and the counts agree with the table.
-    assert table.stage.min() >= 0 and table.stage.max() < len(STAGES)
-    counts = np.bincount(table.stage, minlength=len(STAGES))
+    # The market renews on its schedule: the people of month 0 and the month's entrants,
+    # in row order; the rows kept for later entrants are outside the market.
+    p = model.scenario.params
+    assert n == market_capacity(table.initial_people, p.market.entry_rate_per_month, model.month)
+    assert n == sum(before.values()) + stats["entered"] <= table.size
+    assert np.all(table.stage[n:] == OUTSIDE)
+
+    # Each person in the market is in exactly one stage, and the counts agree with the table.
+    market = table.stage[:n]
+    assert market.min(initial=0) >= 0 and market.max(initial=0) < len(STAGES)
+    counts = np.bincount(market, minlength=len(STAGES))
     assert counts.sum() == n
     for code, stage in enumerate(STAGES):
         assert stats[stage] == counts[code]
@@ -175,7 +185,8 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
     assert stats["active"] == before["active"] + acquired + won_back + returned - defected
     assert stats["defected"] == before["defected"] + defected - returned - won_back
     assert stats["prospect"] == before["prospect"] + new_prospects - acquired - lapsed - deterred
-    assert stats["suspect"] == before["suspect"] - new_prospects + lapsed + deterred
+    entered = stats["entered"]
+    assert stats["suspect"] == before["suspect"] - new_prospects + lapsed + deterred + entered
     assert stats["defected_this_month"] == sum(stats[f"defections_{r}"] for r in REASONS)
     assert stats["referrals"] <= new_prospects
 
@@ -196,8 +207,15 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
     for key in ("revenue", *(f"{kind}_cost" for kind in COST_KINDS)):
         totals[key] += stats[key]
 
-    # Discounted customer values plus unattributed costs are the firm's discounted profit.
-    scale = abs(model.books.profit_pv) + abs(model.books.unattributed_pv) + 1.0
+    # Discounted customer values plus unattributed costs are the firm's discounted profit, up
+    # to the rounding of the money that flowed: each sale's margin is a single-precision
+    # share of its revenue, so a profit small beside the revenue carries the revenue's error.
+    scale = (
+        abs(model.books.profit_pv)
+        + abs(model.books.unattributed_pv)
+        + table.revenue_total.sum(dtype=np.float64)
+        + 1.0
+    )
     assert table.value_at_start.sum() + model.books.unattributed_pv == pytest.approx(
         model.books.profit_pv, rel=1e-6, abs=1e-6 * scale
     )
@@ -242,9 +260,10 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
         value_of_base, rel=1e-6, abs=1e-6 * (scale + abs(stats["customer_equity"]))
     )
 
-    # Stages and the table agree: once a customer, never a suspect or prospect again.
+    # Stages and the table agree: once a customer, never a suspect or prospect again; nobody
+    # outside the market has bought.
     never = (table.stage == SUSPECT) | (table.stage == PROSPECT)
-    assert np.array_equal(never, ~bought)
+    assert np.array_equal(never[:n], ~bought[:n]) and not bought[n:].any()
     ended = table.first_defected_month >= 0
     assert np.all(table.first_defected_month[ended] >= table.acquired_month[ended])
     assert np.all(ended[table.stage == DEFECTED])

@@ -79,7 +79,7 @@ def test_lifecycle_stacks_add_up_to_the_market(model: CRMModel) -> None:
     fig = report.plot_lifecycle(model.monthly_series())
     ax = fig.axes[0]
     top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
-    assert top == pytest.approx(model.customers.size)
+    assert top == pytest.approx(model.customers.people)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "defected",
         "active",

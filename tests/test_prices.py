@@ -13,7 +13,7 @@ from crmsim.vocabulary import ACTIVE, PROSPECT
 
 def _run(changes: dict, seed: int = 7) -> CRMModel:
     scenario = load_scenario("baseline").with_changes(
-        {"simulation.customers": 10_000, "simulation.months": 36, **changes}
+        {"simulation.customers": 20_000, "simulation.months": 36, **changes}
     )
     return CRMModel(scenario, rng=seed).run()
 

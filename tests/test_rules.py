@@ -701,11 +701,21 @@ def test_channels_pay_only_for_the_contacts_they_make() -> None:
 
 
 def test_an_exhausted_market_costs_only_the_contacts_made() -> None:
-    model = CRMModel(load_scenario("baseline"), rng=1, customers=5_000).run(120)
+    # A closed market with four times the baseline's budget per person (8,000 a month for
+    # 5,000 people, as a fixed budget once gave the lesson's small market) runs out of
+    # suspects well before month 120.
+    exhausting = {
+        "market.entry_rate_per_month": 0.0,
+        "acquisition.budget_per_month_per_1000_people": 1_600.0,
+    }
+    scenario = load_scenario("baseline").with_changes(exhausting)
+    model = CRMModel(scenario, rng=1, customers=5_000).run(120)
     late = model.monthly_series().iloc[-12:]
+    assert late["suspect"].max() < 50
     channels = model.funnel.channels
     # Paid contacts of the last year, each at its channel's cost per contact.
-    budget = load_scenario("baseline").params.acquisition.budget_per_month
+    budget = model.firm.base_acquisition_budget
+    assert budget == 8_000.0
     assert late["acquisition_cost"].sum() < 0.05 * 12 * budget
     spend = model.funnel.totals["spend"][: len(channels)]
     contacts = model.funnel.totals["contacts"][: len(channels)]

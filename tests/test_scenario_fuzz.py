@@ -469,7 +469,8 @@ def test_any_scenario_file_runs_or_gives_one_clear_message_long(
 
 # --------------------------------------------------------------------------- the command
 HOSTILE_FILES = {
-    "big_number.yaml": b"acquisition:\n  budget_per_month: 1" + b"0" * 400 + b"\n",
+    "big_number.yaml": b"acquisition:\n  budget_per_month_per_1000_people: 1" + b"0" * 400 + b"\n",
+    "old_name.yaml": b"acquisition:\n  budget_per_month: 1" + b"0" * 400 + b"\n",
     "latin1.yaml": "description: café\n".encode("latin-1"),
     "utf16.yaml": "firm: {gross_margin: 0.3}\n".encode("utf-16"),
     "deep.yaml": b"firm: " + b"[" * 5_000 + b"]" * 5_000 + b"\n",

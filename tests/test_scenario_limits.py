@@ -20,7 +20,14 @@ from crmsim.config.scenario import (
     parse_assignment,
     shipped_scenarios_dir,
 )
-from crmsim.config.schema import MAX_CHANNELS, MAX_CUSTOMERS, MAX_FOLLOWED, MAX_MONTHS, SCHEMA
+from crmsim.config.schema import (
+    MAX_CHANNELS,
+    MAX_CUSTOMERS,
+    MAX_FOLLOWED,
+    MAX_MONTHS,
+    MAX_PEOPLE,
+    SCHEMA,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,8 +53,14 @@ def error_of(tmp_path: Path, content: str | bytes, name: str = "what_if.yaml") -
 
 # --------------------------------------------------------------------------- numbers
 def test_a_whole_number_too_large_for_a_float_is_refused_with_its_size(tmp_path: Path) -> None:
+    setting = "acquisition.budget_per_month_per_1000_people"
+    message = error_of(tmp_path, f"acquisition:\n  {setting.split('.')[1]}: 1" + "0" * 400 + "\n")
+    assert f"{setting}: must be a number >= 0, at most 1_000_000_000" in message
+    assert "got a whole number of 401 digits" in message
+    # Under the setting's old name too: what it became, and what is wrong with the value.
     message = error_of(tmp_path, "acquisition:\n  budget_per_month: 1" + "0" * 400 + "\n")
-    assert "acquisition.budget_per_month: must be a number >= 0, at most 1_000_000_000" in message
+    assert f"acquisition.budget_per_month is now {setting}" in message
+    assert "must be a number >= 0, at most 1_000_000_000" in message
     assert "got a whole number of 401 digits" in message
 
 
@@ -153,10 +166,21 @@ def test_the_largest_sizes_are_valid() -> None:
                 "months": MAX_MONTHS,
                 "customers": MAX_CUSTOMERS,
                 "follow_customers": MAX_FOLLOWED,
-            }
+            },
+            "market": {"entry_rate_per_month": 0.0},
         }
     )
     assert scenario.params.simulation.months == MAX_MONTHS
+    # A renewing market keeps a row for everyone who will enter it: at most MAX_PEOPLE.
+    rate = (MAX_PEOPLE / MAX_CUSTOMERS - 1) / MAX_MONTHS
+    largest = {"simulation.months": MAX_MONTHS, "simulation.customers": MAX_CUSTOMERS}
+    assert Scenario({}).with_changes({**largest, "market.entry_rate_per_month": rate})
+    with pytest.raises(ScenarioError) as caught:
+        Scenario({}).with_changes({**largest, "market.entry_rate_per_month": 0.005})
+    assert (
+        "market.entry_rate_per_month: 0.005 a month of 10,000,000 people over 1,200 months "
+        "brings the market to 70,000,000 people; allowed: at most 20_000_000"
+    ) in str(caught.value)
 
 
 def test_more_than_100_channels_are_refused(tmp_path: Path) -> None:
@@ -316,13 +340,14 @@ def test_scientific_notation_is_a_number(tmp_path: Path) -> None:
     scenario = load_scenario(
         write(
             tmp_path,
-            "simulation:\n  customers: 2e4\nacquisition:\n  budget_per_month: 1.5E+3\n"
+            "simulation:\n  customers: 2e4\n"
+            "acquisition:\n  budget_per_month_per_1000_people: 7.5E+1\n"
             "firm:\n  cost_to_serve_per_month: 25e-1\n",
         )
     )
     assert scenario.params.simulation.customers == 20_000
     assert isinstance(scenario.params.simulation.customers, int)
-    assert scenario.params.acquisition.budget_per_month == 1500.0
+    assert scenario.params.acquisition.budget_per_month_per_1000_people == 75.0
     assert scenario.params.firm.cost_to_serve_per_month == 2.5
     assert (
         load_scenario(write(tmp_path, "description: 1e4 customers\n")).description
@@ -408,7 +433,10 @@ def test_only_a_file_extends() -> None:
     [
         ("firm.gross_margin=0.3", ("firm.gross_margin", 0.3)),
         ("simulation.months = 24", ("simulation.months", 24)),
-        ("acquisition.budget_per_month=1e4", ("acquisition.budget_per_month", 10_000.0)),
+        (
+            "acquisition.budget_per_month_per_1000_people=1e3",
+            ("acquisition.budget_per_month_per_1000_people", 1_000.0),
+        ),
         ("market.technology_shock_month=null", ("market.technology_shock_month", None)),
         ("ladder.churn_multiplier=[1, 1, 1, 1, 1]", ("ladder.churn_multiplier", [1, 1, 1, 1, 1])),
         ("description=a=b", ("description", "a=b")),
@@ -454,6 +482,7 @@ def test_the_readme_states_the_limits_of_the_code() -> None:
     for value in (
         f"{MAX_MONTHS:,}",
         f"{MAX_CUSTOMERS:,}",
+        f"{MAX_PEOPLE:,}",
         f"{MAX_CHANNELS:,}",
         f"{MAX_FOLLOWED:,}",
         f"{reading.MAX_FILE_BYTES:,}",

@@ -28,12 +28,15 @@ def test_segments_add_up_to_every_customer_and_their_mean_values(model: CRMModel
     weights = table["customer_share"].to_numpy()
     means = np.nan_to_num(table["mean_realised_value"].to_numpy())
     assert (weights * means).sum() == pytest.approx(customers["realised_clv"].mean(), rel=1e-12)
+    # Per person in the market by the end of the run (its entrants so far included).
+    people = model.summary()["market_size"]
+    assert people == model.customers.people == 3_000 + round(0.005 * 3_000 * 30)
     per_person = table["realised_value_per_person"].sum()
-    assert per_person == pytest.approx(customers["realised_clv"].sum() / model.customers.size)
+    assert per_person == pytest.approx(customers["realised_clv"].sum() / people)
     means = np.nan_to_num(table["mean_lifetime_clv"].to_numpy())
     assert (weights * means).sum() == pytest.approx(customers["lifetime_clv"].mean(), rel=1e-12)
     per_person = table["lifetime_clv_per_person"].sum()
-    assert per_person == pytest.approx(customers["lifetime_clv"].sum() / model.customers.size)
+    assert per_person == pytest.approx(customers["lifetime_clv"].sum() / people)
 
 
 def test_the_initial_base_is_a_channel_and_a_cohort_of_its_own(model: CRMModel) -> None:

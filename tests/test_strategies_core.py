@@ -111,7 +111,7 @@ def test_fired_customers_are_the_least_valuable_and_never_return() -> None:
     model.run(12)  # the first review happens at the start of month 12
     table = model.customers
     reviewed = np.flatnonzero((table.stage == 2) & (table.tenure_months >= 6))
-    value = model.expected_clv(reviewed)
+    value = model.firm_valuation.expected_clv(reviewed)  # what the firm ranks by
     model.step()
     fired = np.flatnonzero(table.defection_reason == 6)
     assert fired.size == round(0.15 * reviewed.size)

@@ -26,7 +26,7 @@ from crmsim.strategies.retention_bonds import LEVEL_TABLE, RetentionBonds
 from crmsim.vocabulary import ACTIVE, DEFECTED, FIRED, TIERS
 
 SEEDS = range(8)
-CUSTOMERS, MONTHS = 4_000, 48
+CUSTOMERS, MONTHS = 8_000, 48
 START = 12  # every shipped scenario of these strategies starts at month 12
 
 
@@ -51,6 +51,11 @@ def paired(measure: Measure, reference: str, scenario: str, **changes) -> tuple[
     frozen = tuple(sorted(changes.items()))
     diffs = [measure(*_run(scenario, s, frozen)) - measure(*_run(reference, s)) for s in SEEDS]
     return float(np.mean(diffs)), float(np.std(diffs, ddof=1) / math.sqrt(len(diffs)))
+
+
+def for_market(model: CRMModel, per_1000_people: float) -> float:
+    """An amount given per 1,000 people, for the model's market (its people at month 0)."""
+    return per_1000_people * model.customers.initial_people / 1000
 
 
 def after_start(frame: pd.DataFrame) -> pd.DataFrame:
@@ -232,8 +237,11 @@ def test_fired_customers_are_never_contacted_nor_won_back() -> None:
 
 
 def test_win_back_stays_within_its_budget() -> None:
-    budget = 150.0
-    model, frame = _run("win_back", 2, (("strategies.win_back.budget_per_month", budget),))
+    per_1000 = 18.75  # 150 a month for the 8,000 people of the test market
+    changes = (("strategies.win_back.budget_per_month_per_1000_people", per_1000),)
+    model, frame = _run("win_back", 2, changes)
+    budget = for_market(model, per_1000)
+    assert budget == 150.0
     late = after_start(frame)
     assert (late["win_back_spend"] <= budget).all()
     assert (late["win_back_offers"] < late["win_back_targeted"]).any()
@@ -272,7 +280,7 @@ def test_the_flag_predicts_who_leaves_in_the_untreated_holdout() -> None:
 
 
 def test_retention_offers_cost_what_they_say_within_budget_and_spare_the_holdout() -> None:
-    tight = (("strategies.churn_reduction.budget_per_month", 150.0),)
+    tight = (("strategies.churn_reduction.budget_per_month_per_1000_people", 18.75),)
     for changes in ((), tight):
         model, frame = _run("churn_reduction", 1, changes)
         p = params_of(model, "churn_reduction")
@@ -281,11 +289,13 @@ def test_retention_offers_cost_what_they_say_within_budget_and_spare_the_holdout
         offers = frame["churn_reduction_offers"].fillna(0)
         np.testing.assert_allclose(frame["programme_cost"], offers * p["cost_per_offer"])
         np.testing.assert_allclose(late["churn_reduction_spend"], late["programme_cost"])
-        assert (late["churn_reduction_spend"] <= p["budget_per_month"]).all()
+        budget = for_market(model, p["budget_per_month_per_1000_people"])
+        assert (late["churn_reduction_spend"] <= budget).all()
         assert np.all(model.customers.programme_cost[strategy.holdout] == 0)
         assert strategy.holdout.mean() == pytest.approx(p["control_share"], abs=0.02)
         assert_customer_costs_add_up(model, frame)
-    # The tight budget binds: 150 buys 30 offers, fewer than the customers flagged.
+    # The tight budget binds: 18.75 per 1,000 people, 150 for 8,000, buys 30 offers, fewer
+    # than the customers flagged.
     assert (late["churn_reduction_offers"] == 30).all()
 
 
@@ -335,7 +345,9 @@ def test_service_costs_are_contacts_of_paying_customers_plus_the_investment() ->
     p = params_of(model, "service_quality")
     late = after_start(frame)
     contacts = late["paying_customers"] * p["contacts_per_customer_per_month"]
-    expected = contacts * p["cost_per_contact"] + p["fixed_cost_per_month"]
+    fixed = for_market(model, p["fixed_cost_per_month_per_1000_people"])
+    assert fixed == 200.0  # 25 per 1,000 people (500 a month at 20,000)
+    expected = contacts * p["cost_per_contact"] + fixed
     np.testing.assert_allclose(late["programme_cost"], expected, rtol=1e-6)
     np.testing.assert_allclose(late["service_quality_spend"], expected, rtol=1e-12)
     np.testing.assert_allclose(late["service_quality_contacts"], contacts)
@@ -343,7 +355,7 @@ def test_service_costs_are_contacts_of_paying_customers_plus_the_investment() ->
     resolution = p["first_contact_days"] + (1 - p["resolution_rate"]) * p["follow_up_days"]
     assert (late["service_quality_resolution_days"] == resolution).all()
     assert frame.loc[frame["month"] < START, "programme_cost"].sum() == 0
-    assert_customer_costs_add_up(model, frame, unattributed=p["fixed_cost_per_month"] * len(late))
+    assert_customer_costs_add_up(model, frame, unattributed=fixed * len(late))
 
 
 def test_service_quality_rejects_bad_parameters() -> None:
@@ -424,12 +436,9 @@ def cost_residuals(model: CRMModel, frame: pd.DataFrame) -> dict[str, float]:
     win_back = params_of(model, "win_back")
     natural_cost = model.scenario.params.reacquisition.cost_per_return
     late = after_start(frame)
-    service_spend = (
-        late["paying_customers"]
-        * service["contacts_per_customer_per_month"]
-        * service["cost_per_contact"]
-        + service["fixed_cost_per_month"]
-    )
+    service_spend = late["paying_customers"] * service["contacts_per_customer_per_month"] * service[
+        "cost_per_contact"
+    ] + for_market(model, service["fixed_cost_per_month_per_1000_people"])
     offer_spend = late["churn_reduction_offers"] * offers["cost_per_offer"]
     win_back_spend = (
         late["win_back_offers"] * win_back["cost_per_offer"]
@@ -454,7 +463,9 @@ def test_the_costs_of_a_mix_add_up_month_by_month() -> None:
     assert (late["churn_reduction_offers"] > 0).all() and (late["win_back_offers"] > 0).all()
     for part, residual in cost_residuals(model, frame).items():
         assert residual < 1e-6 * late["programme_cost"].max(), part
-    fixed = params_of(model, "service_quality")["fixed_cost_per_month"]
+    fixed = for_market(
+        model, params_of(model, "service_quality")["fixed_cost_per_month_per_1000_people"]
+    )
     assert_customer_costs_add_up(model, frame, unattributed=fixed * len(late))
 
 
@@ -516,7 +527,7 @@ def test_all_five_together_keep_the_books_in_every_setting(behaviour: str, timin
     # Every programme cost of the month (the fixed investment included) is some strategy's.
     spent = sum(late[f"{name}_spend"] for name in names if name != "win_back")
     np.testing.assert_allclose(late["programme_cost"], spent, rtol=1e-6)
-    fixed = strategies["service_quality"]["fixed_cost_per_month"]
+    fixed = for_market(model, strategies["service_quality"]["fixed_cost_per_month_per_1000_people"])
     assert_customer_costs_add_up(model, frame, unattributed=fixed * len(late))
     scale = abs(model.books.profit_pv) + abs(model.books.unattributed_pv) + 1.0
     assert table.value_at_start.sum() + model.books.unattributed_pv == pytest.approx(

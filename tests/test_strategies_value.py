@@ -26,22 +26,15 @@ from crmsim.vocabulary import ACTIVE, COST_KINDS, DEFECTED, PRICE, PRODUCT, STAG
 
 SEEDS = tuple(range(10))
 CUSTOMERS = 10_000
-DEFAULT_MARKET = 20_000  # the market the default acquisition budget is sized for
 MONTHS = 48
 START = 12  # every shipped scenario of these strategies starts at month 12
 
 
 def scenario(name: str, changes: dict | None = None) -> Scenario:
-    """A shipped scenario in a smaller market (the acquisition budget scaled with it, so
-    channels do not run out of people to contact), with changes at dotted paths."""
-    base = load_scenario(name)
-    budget = base.params.acquisition.budget_per_month * CUSTOMERS / DEFAULT_MARKET
-    base = base.with_changes(
-        {
-            "simulation.customers": CUSTOMERS,
-            "simulation.months": MONTHS,
-            "acquisition.budget_per_month": budget,
-        }
+    """A shipped scenario in a smaller market (budgets are per 1,000 people, so they scale
+    with it), with changes at dotted paths."""
+    base = load_scenario(name).with_changes(
+        {"simulation.customers": CUSTOMERS, "simulation.months": MONTHS}
     )
     return base.with_changes(changes) if changes else base
 
@@ -190,7 +183,7 @@ def test_referral_program_brings_more_referred_customers() -> None:
 
 def test_referral_rewards_are_acquisition_costs_of_the_referred() -> None:
     model, stats = shipped_runs("referral_program")[0]
-    budget = model.scenario.params.acquisition.budget_per_month
+    budget = model.firm.base_acquisition_budget
     reward = model.scenario.data["strategies"]["referral_program"]["reward_per_referral"]
     after = since_start(stats)
     assert np.allclose(
@@ -257,7 +250,7 @@ def test_acquisition_mix_spends_the_planned_budget_on_each_channel() -> None:
     target = scenario("lookalike_acquisition", {"strategies.acquisition_mix.budget_factor": factor})
     share = target.data["strategies"]["acquisition_mix"]["lookalike_share"]
     model, stats = run(target, seed=3)
-    budget = model.scenario.params.acquisition.budget_per_month
+    budget = model.firm.base_acquisition_budget
     channels = model.scenario.data["acquisition"]["channels"]
     after = since_start(stats)
     assert np.allclose(stats[stats["month"] < START]["acquisition_cost"], budget)
@@ -510,7 +503,7 @@ def test_value_focus_mix_costs_add_up_strategy_by_strategy() -> None:
     referral = the_strategy(model, "referral_program")
     cost_per_client = target.data["strategies"]["focus_high_value"]["cost_per_client_per_month"]
     reward = target.data["strategies"]["referral_program"]["reward_per_referral"]
-    budget = target.params.acquisition.budget_per_month
+    budget = model.firm.base_acquisition_budget
     table = model.customers
     programme_total = 0.0
     for _ in range(MONTHS):
@@ -579,7 +572,6 @@ def test_month_by_month_invariants_hold_under_these_strategies(behaviour: str, t
         target = load_scenario(name)
         changes = {
             "simulation.customers": 2_000,
-            "acquisition.budget_per_month": 800.0,
             "customers.behaviour": behaviour,
             "firm.margin_timing": timing,
             **extra.get(name, {}),

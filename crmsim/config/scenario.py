@@ -44,7 +44,7 @@ from crmsim.config.fields import (
     shown_name,
 )
 from crmsim.config.reading import parse_yaml, read_yaml
-from crmsim.config.schema import SCHEMA
+from crmsim.config.schema import MAX_PEOPLE, PER_1000_PEOPLE, RENAMED, SCHEMA
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 
 TOP_LEVEL_TEXT = ("name", "description")
@@ -335,6 +335,7 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     problems.extend(
         name_problems("", "section", [k for k in data if k != EXTENDS], allowed_sections)
     )
+    people = _people(data)
     for section, fields in SCHEMA.items():
         given = data.get(section)
         if given is None:  # left out, or written with nothing after it
@@ -343,13 +344,16 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
             # 0, false or '' is not a section left empty but a slip worth saying.
             problems.append(f"{section}: must be a mapping of settings; got {shown(given)}")
             given = {}
+        given = _without_renamed(section, given, RENAMED.get(section, {}), people, problems)
         full[section] = _validated_fields(section, fields, given, problems)
 
     for section, registry in (
         ("strategies", REGISTRY),
         ("competitor_strategies", COMPETITOR_REGISTRY),
     ):
-        full[section] = _validated_strategies(section, registry, data.get(section), problems)
+        full[section] = _validated_strategies(
+            section, registry, data.get(section), problems, people
+        )
 
     if not problems:
         problems.extend(_cross_checks(full))
@@ -362,8 +366,58 @@ def _validated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     return full
 
 
+def _people(data: Mapping[str, Any]) -> int:
+    """The market size at month 0 a file sets (or the default), for messages."""
+    simulation = data.get("simulation")
+    people = simulation.get("customers") if isinstance(simulation, dict) else None
+    if check_value(SCHEMA["simulation"]["customers"], people) or people is None:
+        return int(SCHEMA["simulation"]["customers"].default)
+    return int(people)
+
+
+def _without_renamed(
+    prefix: str,
+    given: Mapping[str, Any],
+    renamed: Mapping[str, str],
+    people: int,
+    problems: list[str],
+) -> Mapping[str, Any]:
+    """``given`` without settings under an old name, each reported once with what it became."""
+    old = [key for key in given if isinstance(key, str) and key in renamed]
+    for key in old:
+        problems.append(renamed_message(prefix, key, renamed[key], given[key], people))
+    return {k: v for k, v in given.items() if k not in old} if old else given
+
+
+def renamed_message(prefix: str, old: str, new: str, value: Any, people: int) -> str:
+    """What an old absolute setting became: its new name per 1,000 people, and the value
+    the file's own amount comes to in its market.
+
+    >>> renamed_message("acquisition", "budget_per_month", "budget_per_month_per_1000_people",
+    ...                 8000, 20000)  # doctest: +NORMALIZE_WHITESPACE
+    'acquisition.budget_per_month is now acquisition.budget_per_month_per_1000_people, an
+    amount per 1,000 people in the market at month 0 (simulation.customers): 8,000 per month
+    at 20,000 people = 400 per 1,000; write budget_per_month_per_1000_people: 400'
+    """
+    text = f"{prefix}.{old} is now {prefix}.{new}, an amount {PER_1000_PEOPLE}"
+    if value is None:
+        return f"{text}; null (no limit) stays null: write {new}: null"
+    problem = check_value(Field("nonnegative", 0.0), value)
+    if problem:
+        return f"{text}; the value {problem}"
+    per_1000 = value * 1000.0 / people
+    return (
+        f"{text}: {value:,.6g} per month at {people:,} people = {per_1000:,.6g} per 1,000; "
+        f"write {new}: {per_1000:.6g}"
+    )
+
+
 def _validated_strategies(
-    section: str, registry: Mapping[str, Any], given: Any, problems: list[str]
+    section: str,
+    registry: Mapping[str, Any],
+    given: Any,
+    problems: list[str],
+    people: int = int(SCHEMA["simulation"]["customers"].default),
 ) -> dict[str, dict[str, Any]]:
     strategies = {} if given is None else given
     out: dict[str, dict[str, Any]] = {}
@@ -384,6 +438,9 @@ def _validated_strategies(
             )
             continue
         before = len(problems)
+        params = _without_renamed(
+            f"{section}.{name}", params, registry[name].renamed, people, problems
+        )
         out[name] = _validated_fields(
             f"{section}.{name}", registry[name].parameters, params, problems
         )
@@ -498,7 +555,23 @@ def _cross_checks(full: dict[str, Any]) -> list[str]:
             "market.technology_shock_rate_per_month is 0, so the shock does nothing; allowed: "
             "a rate above 0, or technology_shock_month: null"
         )
+    simulation, rate = full["simulation"], full["market"]["entry_rate_per_month"]
+    people = market_capacity(simulation["customers"], rate, simulation["months"])
+    if people > MAX_PEOPLE:
+        problems.append(
+            f"market.entry_rate_per_month: {rate:g} a month of {simulation['customers']:,} "
+            f"people over {simulation['months']:,} months brings the market to {people:,} "
+            f"people; allowed: at most {MAX_PEOPLE:_} (lower the rate, "
+            "simulation.customers or simulation.months)"
+        )
     return problems
+
+
+def market_capacity(customers: int, entry_rate_per_month: float, months: int) -> int:
+    """People in the market by the end of ``months`` months: the ``customers`` of month 0
+    and those who enter, ``entry_rate_per_month`` x ``customers`` a month (rounded once,
+    over the whole run, so the count never drifts)."""
+    return customers + round(entry_rate_per_month * customers * months)
 
 
 READ_ONLY = (

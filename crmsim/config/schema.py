@@ -17,7 +17,12 @@ MAX_MONTHS = 1_200
 """Longest simulation, months (a hundred years)."""
 
 MAX_CUSTOMERS = 10_000_000
-"""Largest market, people: a table of about 1.2 GB."""
+"""Largest market at month 0, people: a table of about 1.2 GB."""
+
+MAX_PEOPLE = 20_000_000
+"""Most people a market holds by the end of a run: those of month 0 and those who enter it
+later (``market.entry_rate_per_month``), each a row of the table kept from the start
+(about 2.4 GB)."""
 
 MAX_FOLLOWED = 1_000
 """Most customers whose month-by-month history is recorded."""
@@ -74,7 +79,10 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "positive_count",
             20_000,
             "people",
-            "People in the market: suspects, prospects, customers and defectors.",
+            "People in the market at month 0: suspects, prospects, customers and defectors "
+            "(a renewing market gains market.entry_rate_per_month of this number a month). "
+            "Budgets are per 1,000 of these people, so the size sets the precision of the "
+            "results, not the business.",
             maximum=MAX_CUSTOMERS,
         ),
         "follow_customers": Field(
@@ -88,6 +96,21 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
     "market": {
         "initial_active_share": Field(
             "share", 0.2, "share of market", "Share of the market already customers at month 0."
+        ),
+        "entry_rate_per_month": Field(
+            "share",
+            0.005,
+            "share of simulation.customers per month",
+            "People who enter the market each month as new suspects (coming of age, moving "
+            "in), as a share of the people in the market at month 0: the market renews. "
+            "Nobody else becomes a suspect again (customers who leave stay lost customers), "
+            "so without entrants the firm's acquisition slowly uses up its suspects. The "
+            "default 0.5% a month (100 people at 20,000) is about the share of the market "
+            "the baseline wins as first-time customers each month, so the baseline's "
+            "suspects stay roughly level over ten years instead of running out. Entrants "
+            "enter at the start of each month, in a fixed number (the rate x "
+            "simulation.customers, rounded, carried over months), so every scenario of a "
+            "comparison meets the same people; 0 = a closed market.",
         ),
         "warm_start_months": Field(
             "count",
@@ -369,8 +392,14 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
         ),
     },
     "acquisition": {
-        "budget_per_month": Field(
-            "nonnegative", 8_000.0, "currency per month", "Acquisition budget spent each month."
+        "budget_per_month_per_1000_people": Field(
+            "nonnegative",
+            400.0,
+            "currency per month per 1,000 people",
+            "Acquisition budget spent each month, per 1,000 people in the market at month 0 "
+            "(simulation.customers): 400 is 8,000 a month at 20,000 people. Sized to the "
+            "market, a budget buys the same business in a market of any size; the size then "
+            "sets only the precision of the results.",
         ),
         "channels": Record(
             CHANNEL_FIELDS,
@@ -472,3 +501,15 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
         ),
     },
 }
+
+
+PER_1000_PEOPLE = "per 1,000 people in the market at month 0 (simulation.customers)"
+"""What an amount ``..._per_1000_people`` is per."""
+
+RENAMED: dict[str, dict[str, str]] = {
+    "acquisition": {"budget_per_month": "budget_per_month_per_1000_people"},
+}
+"""Settings that were renamed, by section: old name -> new name. Each new name is an amount
+per 1,000 people where the old one was an absolute amount; a scenario that still uses an
+old name is told what it became (``crmsim.config.scenario``). Strategies list their own
+(``Strategy.renamed``)."""

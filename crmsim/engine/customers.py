@@ -17,18 +17,31 @@ import numpy as np
 
 from crmsim import economics
 from crmsim.analytic import beta_parameters_from_mean_polarization
-from crmsim.vocabulary import COST_KINDS, NO_REASON, REASONS, STAGES, TIERS
+from crmsim.config.scenario import market_capacity
+from crmsim.vocabulary import COST_KINDS, NO_REASON, OUTSIDE, REASONS, STAGE_NAMES, SUSPECT, TIERS
 
 if TYPE_CHECKING:
     from crmsim.engine.model import CRMModel
 
 
 class CustomerTable:
-    """Columnar state of every person in the market.
+    """Columnar state of every person in the market, and of those who will enter it.
+
+    A renewing market (``market.entry_rate_per_month``) gains people as it goes. Their
+    rows are kept from the start, after the people of month 0, so the columns never grow
+    (nor move in memory) and every person keeps the same row, the same traits and the
+    same luck in every scenario of a comparison. A row not yet entered has the stage
+    ``OUTSIDE``: no rule selects it, and it counts in no measure. People enter in row
+    order (:meth:`enter`), so the people in the market are always rows ``0 ..
+    people - 1``.
 
     Attributes:
-        size: Number of people (rows).
-        stage: Stage code per person (suspect, prospect, active, defected).
+        size: Number of rows: the people of month 0 and those kept for later entrants.
+        initial_people: People in the market at month 0 (``simulation.customers``).
+        people: People in the market now (rows ``0 .. people - 1``); nobody leaves the
+            table (customers lost to the market stay, as lost customers).
+        stage: Stage code per person (suspect, prospect, active, defected; ``OUTSIDE``
+            for a row not yet entered).
         tier: Rung of the loyalty ladder (0 = shopper .. 4 = raving fan); kept when they leave.
         tenure_months: Months as an active customer in the current relationship.
         months_since_defection: Months since the customer last left (0 while not defected).
@@ -60,9 +73,12 @@ class CustomerTable:
             Undiscounted totals per customer, currency.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, people: int | None = None) -> None:
         self.size = size
-        self.stage = np.zeros(size, np.int8)
+        self.initial_people = size if people is None else people
+        self.people = self.initial_people
+        self.stage = np.full(size, SUSPECT, np.int8)
+        self.stage[self.people :] = OUTSIDE
         self.tier = np.zeros(size, np.int8)
         self.tenure_months = np.zeros(size, np.int16)
         self.months_since_defection = np.zeros(size, np.int16)
@@ -96,6 +112,15 @@ class CustomerTable:
         self.programme_cost = np.zeros(size, np.float64)
         self.return_cost = np.zeros(size, np.float64)
 
+    def enter(self, people: int) -> np.ndarray:
+        """People enter the market, as suspects, until it holds ``people`` (at most every
+        row); returns the rows of those who entered."""
+        people = min(max(people, self.people), self.size)
+        rows = np.arange(self.people, people)
+        self.stage[rows] = SUSPECT
+        self.people = people
+        return rows
+
     @property
     def nbytes(self) -> int:
         """Memory held by the columns, bytes."""
@@ -116,7 +141,13 @@ def beta_draws(rng: np.random.Generator, mean: float, polarization: float, size:
     return rng.beta(alpha, beta, size).astype(np.float32)
 
 
-def draw_traits(table: CustomerTable, rng: np.random.Generator, customers: Any) -> None:
+def draw_traits(
+    table: CustomerTable,
+    rng: np.random.Generator,
+    customers: Any,
+    rows: slice | None = None,
+    mean_worth: float | None = None,
+) -> float:
     """Give every person their own traits, drawn once from the scenario's distributions.
 
     Spend per purchase is lognormal and purchase rates are Gamma, so a minority
@@ -126,29 +157,64 @@ def draw_traits(table: CustomerTable, rng: np.random.Generator, customers: Any) 
         table: The table to fill.
         rng: Random stream for traits.
         customers: The scenario's ``customers`` section.
+        rows: The rows to fill (default: every row).
+        mean_worth: The mean worth resemblance is measured against (default: the mean of
+            these rows); later entrants are measured against the market of month 0.
+
+    Returns:
+        The mean worth used (expected monthly spend x chance of staying).
     """
-    n = table.size
+    rows = slice(0, table.size) if rows is None else rows
+    n = len(range(*rows.indices(table.size)))
     c = customers
     sigma = c.order_value_spread
     # Lognormal with the requested mean: mu = log(mean) - sigma^2 / 2.
     mu = np.log(max(c.order_value_mean, 1e-12)) - 0.5 * sigma**2
-    table.order_value[:] = rng.lognormal(mu, sigma, n) if c.order_value_mean > 0 else 0.0
-    table.churn_probability[:] = beta_draws(
+    table.order_value[rows] = rng.lognormal(mu, sigma, n) if c.order_value_mean > 0 else 0.0
+    table.churn_probability[rows] = beta_draws(
         rng, c.churn_probability_mean, c.churn_probability_polarization, n
     )
-    table.purchase_rate[:] = rng.gamma(c.purchase_rate_r, 1.0 / c.purchase_rate_alpha, n)
-    table.dropout_probability[:] = rng.beta(c.dropout_a, c.dropout_b, n)
-    table.base_share_of_wallet[:] = beta_draws(
+    table.purchase_rate[rows] = rng.gamma(c.purchase_rate_r, 1.0 / c.purchase_rate_alpha, n)
+    table.dropout_probability[rows] = rng.beta(c.dropout_a, c.dropout_b, n)
+    table.base_share_of_wallet[rows] = beta_draws(
         rng, c.share_of_wallet_mean, c.share_of_wallet_polarization, n
     )
-    table.price_sensitivity[:] = beta_draws(
+    table.price_sensitivity[rows] = beta_draws(
         rng, c.price_sensitivity_mean, c.price_sensitivity_polarization, n
     )
-    table.taste[:] = rng.uniform(-c.taste_spread, c.taste_spread, n)
-    expected_rate = table.purchase_rate if c.behaviour == "non_contractual" else 1.0
-    worth = table.order_value * expected_rate * (1.0 - table.churn_probability)
-    mean_worth = float(worth.mean())
-    table.resemblance[:] = worth / mean_worth if mean_worth > 0 else 1.0
+    table.taste[rows] = rng.uniform(-c.taste_spread, c.taste_spread, n)
+    expected_rate = table.purchase_rate[rows] if c.behaviour == "non_contractual" else 1.0
+    worth = table.order_value[rows] * expected_rate * (1.0 - table.churn_probability[rows])
+    if mean_worth is None:
+        mean_worth = float(worth.mean()) if n else 0.0
+    table.resemblance[rows] = worth / mean_worth if mean_worth > 0 else 1.0
+    return mean_worth
+
+
+def open_market(
+    params: Any, rng: np.random.Generator, entrant_rng: np.random.Generator
+) -> CustomerTable:
+    """The table of a scenario's market: the people of month 0, then rows kept for those who
+    will enter it (``market.entry_rate_per_month`` over ``simulation.months``), all with
+    their traits.
+
+    The people of month 0 draw their traits from ``rng`` exactly as a closed market's
+    would; the entrants from ``entrant_rng``, their resemblance measured against the
+    market of month 0. So the entry rate and the months change nothing of the people of
+    month 0.
+
+    Args:
+        params: The scenario's settings (``scenario.params``).
+        rng: Random stream of the traits of the people of month 0.
+        entrant_rng: Random stream of the traits of later entrants.
+    """
+    people = params.simulation.customers
+    rows = market_capacity(people, params.market.entry_rate_per_month, params.simulation.months)
+    table = CustomerTable(rows, people=people)
+    worth = draw_traits(table, rng, params.customers, slice(0, people))
+    if rows > people:
+        draw_traits(table, entrant_rng, params.customers, slice(people, rows), mean_worth=worth)
+    return table
 
 
 def draw_purchases_left(rng: np.random.Generator, dropout_probability: np.ndarray) -> np.ndarray:
@@ -167,7 +233,7 @@ class Customer:
 
     Attributes:
         id: Row of the customer in the table.
-        stage: suspect, prospect, active or defected.
+        stage: suspect, prospect, active or defected (outside: not in the market yet).
         tier: Rung of the loyalty ladder.
         tenure_months: Months in the current relationship.
         satisfaction: Delivered value minus expectation, value units.
@@ -218,7 +284,7 @@ class Customer:
         clv = economics.realised_clv(table, model.monthly_discount_rate)[i]
         return cls(
             id=i,
-            stage=STAGES[table.stage[i]],
+            stage=STAGE_NAMES[table.stage[i]],
             tier=TIERS[table.tier[i]],
             tenure_months=int(table.tenure_months[i]),
             satisfaction=float(table.satisfaction[i]),
@@ -273,4 +339,8 @@ def _describe_change(row: dict[str, Any], previous: dict[str, Any] | None) -> st
         return f"month {month:3d}: moves {direction} to {row['tier']}"
     if row["stage"] == "defected":
         return f"month {month:3d}: leaves ({row['defection_reason']})"
+    if row["stage"] == "outside":
+        return f"month {month:3d}: not in the market yet"
+    if previous is not None and previous["stage"] == "outside":
+        return f"month {month:3d}: enters the market as a {row['stage']}"
     return f"month {month:3d}: {row['stage']}"

@@ -1,10 +1,11 @@
-"""The acquisition funnel of a month: suspects, prospects, first purchases.
+"""The acquisition funnel of a month: new people, suspects, prospects, first purchases.
 
-Prospects make a first purchase or lose interest; the firm's paid channels
-(mass and look-alike) contact suspects, charging each channel's spend to the
-customers it brought; advocates and raving fans bring prospects by word of
-mouth. The rules are in ``crmsim.rules.acquisition``; this module runs them
-in the month's order and keeps the funnel's running totals.
+New people enter a renewing market as suspects; prospects make a first purchase
+or lose interest; the firm's paid channels (mass and look-alike) contact
+suspects, charging each channel's spend to the customers it brought; advocates
+and raving fans bring prospects by word of mouth. The rules are in
+``crmsim.rules.acquisition``; this module runs them in the month's order and
+keeps the funnel's running totals.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.config.scenario import market_capacity
 from crmsim.rules import acquisition
 from crmsim.vocabulary import ACTIVE, INITIAL_BASE, REFERRAL
 
@@ -52,6 +54,7 @@ class Funnel:
             self.channels, p.acquisition.referral_conversion_rate
         )
         self._lapse_per_month = p.acquisition.prospect_lapse_per_month
+        self._entry_rate = p.market.entry_rate_per_month
         self._price_elasticity = p.acquisition.conversion_price_elasticity
         self._channel_weights: list[np.ndarray | None] = []
         self.totals = {key: np.zeros(len(self.channels) + 1) for key in FUNNEL_TOTALS}
@@ -73,6 +76,21 @@ class Funnel:
         deterred = acquisition.deter_prospects(self._model.customers, rng, people, per_person)
         self._model.record.add("deterred_prospects", deterred)
         return deterred
+
+    def renew(self) -> None:
+        """New people enter the market at the start of the month, as suspects.
+
+        ``market.entry_rate_per_month`` x ``simulation.customers`` enter each month,
+        the total rounded once (so by the start of month m, after its entrants, the
+        market holds ``market_capacity(customers, rate, m + 1)`` people): the same
+        people every month in every scenario of a comparison, with no draw.
+        """
+        model = self._model
+        table = model.customers
+        if table.people == table.size:
+            return
+        people = market_capacity(table.initial_people, self._entry_rate, model.month + 1)
+        model.record.stats["entered"] = table.enter(people).size
 
     def month(self, joining: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the month's funnel on everyone's "joining" draw.

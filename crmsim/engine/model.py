@@ -49,7 +49,7 @@ from crmsim.config.fields import check_value
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.config.schema import SCHEMA
 from crmsim.engine.accounts import Books
-from crmsim.engine.customers import Customer, CustomerTable, draw_traits
+from crmsim.engine.customers import Customer, open_market
 from crmsim.engine.funnel import Funnel
 from crmsim.engine.knowledge import FirmKnowledge
 from crmsim.engine.leaving import Leaving
@@ -68,6 +68,11 @@ STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing", "warm_
 each person's draw serves at most one decision, and stays theirs across scenarios.
 The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start".
 Strategies draw from streams of their own (``CRMModel.strategy_rng``)."""
+
+ENTRANT_STREAMS = ("traits", "joining", "leaving")
+"""Streams of the people who enter a renewing market after month 0, apart from those of
+the people of month 0 (``CRMModel.draws``): the entry rate and the months of a run change
+nothing of the draws of the people of month 0."""
 
 
 @dataclass
@@ -130,8 +135,12 @@ class CRMModel(mesa.Model):
         self.pays_at_start = self.non_contractual or p.firm.margin_timing == "start"
         """Whether customers pay before deciding to leave (always, when non-contractual)."""
         self.monthly_discount_rate = economics.monthly_discount_rate(p.firm.discount_rate_per_year)
-        seeds = np.random.SeedSequence(rng).spawn(len(STREAMS))
+        *seeds, entrants = np.random.SeedSequence(rng).spawn(len(STREAMS) + 1)
         self.streams = {n: np.random.default_rng(s) for n, s in zip(STREAMS, seeds, strict=True)}
+        self.entrant_streams = {
+            n: np.random.default_rng(s)
+            for n, s in zip(ENTRANT_STREAMS, entrants.spawn(len(ENTRANT_STREAMS)), strict=True)
+        }
         self._strategy_streams: dict[str, np.random.Generator] = {}
 
         self.ladder = loyalty.Ladder.from_settings(p.ladder)
@@ -140,9 +149,11 @@ class CRMModel(mesa.Model):
         self.relationships = Relationships(self)
         self.market_expectation = p.market.expectation_start
 
-        self.customers = CustomerTable(p.simulation.customers)
-        draw_traits(self.customers, self.streams["traits"], p.customers)
-        self.market_mean_order_value = float(self.customers.order_value.mean(dtype=np.float64))
+        self.customers = open_market(p, self.streams["traits"], self.entrant_streams["traits"])
+        people = self.customers.initial_people
+        self.market_mean_order_value = float(
+            self.customers.order_value[:people].mean(dtype=np.float64)
+        )
         self.funnel.weigh_the_market()
         self.books = Books(self.customers, self.monthly_discount_rate, self.pays_at_start)
         self.firm = Firm(self)
@@ -202,6 +213,7 @@ class CRMModel(mesa.Model):
         """Simulate one month."""
         self.record.open_month(self.month)
         self.books.open_month(self.month)
+        self.funnel.renew()
         self._joining = self.draws("joining")
         self._leaving = self.draws("leaving")
         self.firm.step()
@@ -243,12 +255,24 @@ class CRMModel(mesa.Model):
 
         Raises:
             ValueError: ``months`` outside what ``simulation.months`` allows (a whole
-                number >= 1), as the command line and the scenario files refuse it.
+                number >= 1), as the command line and the scenario files refuse it, or
+                past ``simulation.months`` in a renewing market (its rows are kept for
+                the people who enter in those months).
         """
-        months = self.scenario.params.simulation.months if months is None else months
+        p = self.scenario.params
+        months = p.simulation.months if months is None else months
         problem = check_value(SCHEMA["simulation"]["months"], months)
         if problem:
             raise ValueError(f"months (simulation.months): {problem}")
+        end = self.month + int(months)
+        if p.market.entry_rate_per_month > 0 and end > p.simulation.months:
+            raise ValueError(
+                f"months: a run to month {end} goes past simulation.months "
+                f"({p.simulation.months}), and the market renews (market.entry_rate_per_month "
+                f"{p.market.entry_rate_per_month:g}) into rows kept for those months; set "
+                f"simulation.months to at least {end}, e.g. "
+                f"CRMModel(scenario.with_changes({{'simulation.months': {end}}}))"
+            )
         steps = range(int(months))
         if progress:
             from tqdm.auto import tqdm
@@ -347,9 +371,19 @@ class CRMModel(mesa.Model):
 
         Drawing for everyone (not only for the customers a rule concerns) keeps
         person i's draw the same across the scenarios of a comparison, whatever
-        happened to the others: common random numbers, person by person.
+        happened to the others: common random numbers, person by person. The
+        people of month 0 draw from the stream, those who entered since from a
+        stream of the entrants' own; rows not yet entered draw nothing. Entry
+        follows a fixed schedule, so every scenario of a comparison has the same
+        people each month and each keeps their draws.
         """
-        return self.streams[stream].random(self.customers.size, dtype=np.float32)
+        table = self.customers
+        draws = np.empty(table.people, np.float32)
+        first = table.initial_people
+        self.streams[stream].random(dtype=np.float32, out=draws[:first])
+        if table.people > first:
+            self.entrant_streams[stream].random(dtype=np.float32, out=draws[first:])
+        return draws
 
     def strategy_rng(self, name: str) -> np.random.Generator:
         """A random stream of a strategy's own, the same whatever else runs (by seed and name)."""

@@ -87,6 +87,9 @@ class Firm(Player):
         service_quality: Service delivered, value units.
         product_quality: Product delivered, value units.
         quality_improvement_per_month: How fast quality improves, value units per month.
+        base_acquisition_budget: The scenario's acquisition budget for this market
+            (``acquisition.budget_per_month_per_1000_people`` x the people of month 0 /
+            1,000), currency per month.
         acquisition_budget_per_month: Spend on acquisition channels this month, currency.
         channels: The acquisition channels with this month's budget shares.
         plan: This month's combined plan of the running strategies.
@@ -102,7 +105,11 @@ class Firm(Player):
         self.service_quality: float = firm.service_quality
         self.product_quality: float = firm.product_quality
         self.quality_improvement_per_month: float = firm.quality_improvement_per_month
-        self.base_acquisition_budget: float = model.scenario.params.acquisition.budget_per_month
+        self.base_acquisition_budget: float = (
+            model.scenario.params.acquisition.budget_per_month_per_1000_people
+            * model.customers.initial_people
+            / 1000.0
+        )
         self.acquisition_budget_per_month: float = self.base_acquisition_budget
         self.channels: list[Channel] = list(model.funnel.channels)
         self.plan = Plan()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from crmsim import economics
 from crmsim.measures import MONTHLY_MEASURES, Measure
-from crmsim.vocabulary import ACTIVE, DEFECTED, REASONS, STAGES, TIERS
+from crmsim.vocabulary import ACTIVE, DEFECTED, REASONS, STAGE_NAMES, STAGES, TIERS
 
 if TYPE_CHECKING:
     from crmsim.engine.model import CRMModel
@@ -152,7 +152,7 @@ class FollowedHistory:
     def default_rows(table: Any, count: int) -> list[int]:
         """Whom to follow by default: ``count`` people, half of them customers at month 0
         and half not yet customers."""
-        active = table.stage == ACTIVE
+        active = table.stage[: table.people] == ACTIVE
         half = count // 2
         first = np.flatnonzero(active)[: count - half].tolist()
         later = np.flatnonzero(~active)[:half].tolist()
@@ -175,7 +175,7 @@ class FollowedHistory:
                 histories[i].append(
                     {
                         "month": month,
-                        "stage": STAGES[stage[k]],
+                        "stage": STAGE_NAMES[stage[k]],
                         "tier": TIERS[tier[k]],
                         "satisfaction": round(satisfaction[k], 4),
                         "expectation": round(expectation[k], 4),

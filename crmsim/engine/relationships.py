@@ -54,7 +54,7 @@ class Relationships:
         new, or after ``warm_start_months`` of uncounted life (``crmsim.engine.warm_start``)."""
         model = self._model
         table = model.customers
-        n = int(round(share * table.size))
+        n = int(round(share * table.initial_people))
         code = model.funnel.initial_base_code
         if warm_start_months == 0:
             self.welcome(np.arange(n), source=np.full(n, code, np.int8))

@@ -52,7 +52,7 @@ def warm_up(model: CRMModel, months: int, rng: np.random.Generator) -> None:
         rows = (table.stage == ACTIVE).nonzero()[0]
         if rows.size == 0:
             break
-        draws = rng.random(table.size, dtype=np.float32)
+        draws = rng.random(table.people, dtype=np.float32)
         satisfied = model.satisfy(rows, NO_EFFECTS)
         model.climb(rows, draws, satisfied, NO_EFFECTS)
         hazards = model.leaving.hazards(rows, NO_EFFECTS)

@@ -100,13 +100,14 @@ LEVERS: tuple[Lever, ...] = (
         "How fast the firm improves what it delivers (value units per month).",
     ),
     Lever(
-        "acquisition.budget_per_month",
-        "Acquisition budget / month",
+        "acquisition.budget_per_month_per_1000_people",
+        "Acquisition budget per 1,000 people",
         0.0,
-        30_000.0,
-        1_000.0,
+        1_500.0,
+        50.0,
         ",.0f",
-        "Spend on mass and look-alike channels each month (currency).",
+        "Spend on mass and look-alike channels each month, per 1,000 people in the market "
+        "(currency; 400 is 8,000 a month at 20,000 people, 2,000 at 5,000).",
     ),
     Lever(
         "firm.gross_margin",

@@ -84,6 +84,9 @@ class Strategy:
     parameters: ClassVar[dict[str, Field]] = {}
     measures: ClassVar[tuple[Measure, ...]] = ()
     """Monthly measures ``report`` adds to the model's series."""
+    renamed: ClassVar[dict[str, str]] = {}
+    """Parameters that were renamed: old name -> new name (an absolute amount that became an
+    amount per 1,000 people); a scenario using an old name is told what it became."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params

@@ -35,7 +35,9 @@ class ChurnReduction(Strategy):
     highest scores, or, with ``risk_threshold``, everyone scoring above it.
 
     Flagged customers get a retention offer (a call and a discount), riskiest
-    first, while ``budget_per_month`` lasts; an offer costs ``cost_per_offer``
+    first, while ``budget_per_month_per_1000_people`` lasts (per 1,000 people
+    in the market at month 0, so the programme keeps its size relative to the
+    market: 50 is 1,000 a month at 20,000 people); an offer costs ``cost_per_offer``
     (programme cost, charged to the customer when made) and cuts all their
     switching hazards by ``churn_reduction`` for ``effect_months`` months
     (this one included). A customer still covered by an offer gets no new one.
@@ -95,11 +97,13 @@ class ChurnReduction(Strategy):
         "cost_per_offer": Field(
             "nonnegative", 5.0, "currency per offer", "Cost of one retention offer."
         ),
-        "budget_per_month": Field(
+        "budget_per_month_per_1000_people": Field(
             "nonnegative",
-            1_000.0,
-            "currency per month",
-            "Most spent on retention offers in a month (null = no limit).",
+            50.0,
+            "currency per month per 1,000 people",
+            "Most spent on retention offers in a month, per 1,000 people in the market at "
+            "month 0 (simulation.customers; 50 is 1,000 a month at 20,000 people; "
+            "null = no limit).",
             nullable=True,
         ),
         "churn_reduction": Field(
@@ -128,6 +132,7 @@ class ChurnReduction(Strategy):
         measure("churn_reduction_lift", "Lift of the flag over chance (holdout)", "x", HIGHER),
         measure("churn_reduction_precision_treated", "Naive precision among the treated", "share"),
     )
+    renamed: ClassVar[dict[str, str]] = {"budget_per_month": "budget_per_month_per_1000_people"}
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> str | None:
@@ -203,7 +208,7 @@ class ChurnReduction(Strategy):
             flagged = active[order[: int(round(p["flag_share"] * active.size))]]
         # Riskiest first; the holdout and customers still covered by an offer get none.
         candidates = flagged[~self.holdout[flagged] & (self.covered_until[flagged] <= view.month)]
-        budget, cost = p["budget_per_month"], p["cost_per_offer"]
+        budget, cost = view.per_market(p["budget_per_month_per_1000_people"]), p["cost_per_offer"]
         if budget is not None and cost > 0:
             candidates = candidates[: int(np.floor(budget / cost + 1e-9))]
         self.covered_until[candidates] = view.month + p["effect_months"]

@@ -30,8 +30,12 @@ class ServiceQuality(Strategy):
     Costs: each paying customer contacts the service
     ``contacts_per_customer_per_month`` times a month on average, each contact
     costing ``cost_per_contact`` (programme cost, charged to that customer, so
-    it counts in their lifetime value), plus ``fixed_cost_per_month`` of
-    systems and training, booked as unattributed programme cost.
+    it counts in their lifetime value), plus ``fixed_cost_per_month_per_1000_people``
+    of systems and training, booked as unattributed programme cost. That cost is
+    fixed in that it does not vary with the contacts, but not absolute: a call
+    centre for a market twice the size needs twice the systems and training, so
+    it is given per 1,000 people in the market at month 0 (25 is 500 a month at
+    20,000 people).
 
     Resolution time, a simple model: a share ``resolution_rate`` of contacts
     is resolved at the first contact, in ``first_contact_days``; the rest need
@@ -68,11 +72,12 @@ class ServiceQuality(Strategy):
         "cost_per_contact": Field(
             "nonnegative", 4.0, "currency per contact", "Cost of handling one contact."
         ),
-        "fixed_cost_per_month": Field(
+        "fixed_cost_per_month_per_1000_people": Field(
             "nonnegative",
             0.0,
-            "currency per month",
-            "Monthly investment in systems and training, not spent on any one customer.",
+            "currency per month per 1,000 people",
+            "Monthly investment in systems and training, not spent on any one customer, per "
+            "1,000 people in the market at month 0 (simulation.customers).",
         ),
         "first_contact_days": Field(
             "nonnegative", 1.0, "days", "Time to resolve a problem solved at the first contact."
@@ -95,6 +100,9 @@ class ServiceQuality(Strategy):
         ),
         measure("service_quality_spend", "Service spend", "currency per month"),
     )
+    renamed: ClassVar[dict[str, str]] = {
+        "fixed_cost_per_month": "fixed_cost_per_month_per_1000_people"
+    }
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
@@ -111,7 +119,7 @@ class ServiceQuality(Strategy):
         )
 
     def fixed_cost(self, view: MarketView) -> float:
-        return float(self.params["fixed_cost_per_month"])
+        return float(view.per_market(self.params["fixed_cost_per_month_per_1000_people"]))
 
     def resolution_days(self) -> float:
         """Average time to resolve a contact, days."""
@@ -123,7 +131,7 @@ class ServiceQuality(Strategy):
         # The month's paying customers were each charged their contacts.
         payers = view.paying_customers.size
         contacts = payers * p["contacts_per_customer_per_month"]
-        spend = contacts * p["cost_per_contact"] + p["fixed_cost_per_month"]
+        spend = contacts * p["cost_per_contact"] + self.fixed_cost(view)
         return {
             "service_quality_contacts": float(contacts),
             "service_quality_resolution_days": self.resolution_days(),

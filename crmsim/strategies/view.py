@@ -49,8 +49,16 @@ class MarketView:
 
     @property
     def size(self) -> int:
-        """People in the market (rows of the table)."""
+        """Rows of the table: the people in the market and those kept for the people who
+        will enter it later (a per-person array of a strategy has this length)."""
         return self._model.customers.size
+
+    def per_market(self, per_1000_people: float | None) -> float | None:
+        """An amount given per 1,000 people (a ``..._per_1000_people`` parameter) for this
+        market: x ``simulation.customers`` / 1,000, the people at month 0 (None stays None)."""
+        if per_1000_people is None:
+            return None
+        return per_1000_people * self._model.customers.initial_people / 1000.0
 
     @property
     def scenario_source(self) -> str:

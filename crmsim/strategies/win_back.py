@@ -39,10 +39,12 @@ class WinBack(Strategy):
     nothing is spent on them. Costs, charged to each targeted customer as
     return cost: ``cost_per_offer`` per contact whether or not they come back,
     plus ``cost_per_return`` (the incentive) for each who does. With
-    ``budget_per_month`` the campaign works down its list, most likely
-    returners first, and stops before its spend on contacts and returns would
-    exceed the budget. The natural return of lost customers goes on as before
-    (at the scenario's ``reacquisition.cost_per_return``).
+    ``budget_per_month_per_1000_people`` (per 1,000 people in the market at
+    month 0, so the campaign keeps its size relative to the market) the
+    campaign works down its list, most likely returners first, and stops
+    before its spend on contacts and returns would exceed the budget. The
+    natural return of lost customers goes on as before (at the scenario's
+    ``reacquisition.cost_per_return``).
 
     Measures: ``win_back_targeted`` (defectors eligible this month),
     ``win_back_offers`` (contacts made), ``win_back_returns`` (customers won
@@ -106,14 +108,16 @@ class WinBack(Strategy):
             "currency per customer",
             "Incentive paid to each customer won back (e.g. a free month).",
         ),
-        "budget_per_month": Field(
+        "budget_per_month_per_1000_people": Field(
             "nonnegative",
             None,
-            "currency per month",
-            "Most the campaign spends on contacts and returns in a month (null = no limit).",
+            "currency per month per 1,000 people",
+            "Most the campaign spends on contacts and returns in a month, per 1,000 people in "
+            "the market at month 0 (simulation.customers; null = no limit).",
             nullable=True,
         ),
     }
+    renamed: ClassVar[dict[str, str]] = {"budget_per_month": "budget_per_month_per_1000_people"}
     measures: ClassVar[tuple[Measure, ...]] = (
         measure("win_back_targeted", "Defectors eligible for an offer", "customers"),
         measure("win_back_offers", "Win-back offers made", "contacts"),
@@ -176,7 +180,7 @@ class WinBack(Strategy):
         order = np.argsort(-chance, kind="stable")
         targets, chance = targets[order], chance[order]
         success = draws[targets] < chance
-        budget = p["budget_per_month"]
+        budget = view.per_market(p["budget_per_month_per_1000_people"])
         if budget is not None:
             spend = p["cost_per_offer"] + success * p["cost_per_return"]
             within = np.cumsum(spend, dtype=np.float64) <= budget + 1e-9

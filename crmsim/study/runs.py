@@ -100,6 +100,7 @@ def execute(run: Run) -> dict[str, Any]:
     scenario = Scenario(run.scenario, source=f"<{run.scenario_name}>")
     if run.point:
         scenario = scenario.with_changes(dict(run.point))
+    scenario = scenario_for_months(scenario, run.months)
     model = CRMModel(scenario, rng=run.seed, customers=run.customers)
     model.run(run.months)
     summary = model.summary()
@@ -126,6 +127,16 @@ def execute(run: Run) -> dict[str, Any]:
 
 
 _finished_since_collection = 0
+
+
+def scenario_for_months(scenario: Scenario, months: int | None) -> Scenario:
+    """The scenario to run for ``months`` months: itself, or, for a longer run, the same
+    with ``simulation.months`` raised to them (a renewing market keeps rows for the people
+    who enter in each month of ``simulation.months``; a shorter run keeps the scenario's,
+    so its people and draws are those of a run of the scenario as it is)."""
+    if months is None or months <= scenario.params.simulation.months:
+        return scenario
+    return scenario.with_changes({"simulation.months": months})
 
 
 def _collect_finished_models(every: int = 20) -> None:

@@ -61,7 +61,9 @@ def lever_changes(scenario: Scenario, lever: str, step: float = 0.01) -> dict[st
             for name, spec in scenario.channels().items()
         }
         return {
-            "acquisition.budget_per_month": p.acquisition.budget_per_month * (1.0 - step),
+            "acquisition.budget_per_month_per_1000_people": (
+                p.acquisition.budget_per_month_per_1000_people * (1.0 - step)
+            ),
             "acquisition.channels": channels,
         }
     raise StudyError(f"unknown lever {lever!r}; allowed: {', '.join(LEVERS)}")
