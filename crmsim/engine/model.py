@@ -62,13 +62,23 @@ from crmsim.vocabulary import (
     SERVICE_OR_PRODUCT,
 )
 
-STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing", "warm_start")
+STREAMS = (
+    "traits",
+    "joining",
+    "leaving",
+    "word_of_mouth",
+    "purchasing",
+    "warm_start",
+    "referrers",
+)
 """Independent random streams of a run. Each month everyone gets one "joining" draw
 (used by the funnel for suspects and prospects, by the ladder for customers) and one
 "leaving" draw (defection for customers, return for those gone since an earlier month):
 each person's draw serves at most one decision, and stays theirs across scenarios.
-The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start".
-Strategies draw from streams of their own (``CRMModel.strategy_rng``)."""
+The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start"; who
+referred each referred prospect is drawn from "referrers" (last, so the streams before
+it are the same as without it). Strategies draw from streams of their own
+(``CRMModel.strategy_rng``)."""
 
 
 @dataclass
