@@ -33,6 +33,7 @@ PER_PERSON = (
     "retention",
     "loyalty_profit_gain_per_person",
     "loyalty_value_gain_per_person",
+    "loyalty_retention_gain",
 )
 
 
@@ -59,6 +60,7 @@ def _per_person(customers: int, seed: int) -> dict[str, float]:
             loyalty["value_of_customer_base"] - base["value_of_customer_base"]
         )
         / people,
+        "loyalty_retention_gain": loyalty["retention_rate"] - base["retention_rate"],
     }
 
 
@@ -97,10 +99,11 @@ def test_results_per_person_agree_across_market_sizes(
 def test_the_gain_of_the_loyalty_programme_is_measured_at_every_size(
     by_size: dict[int, dict[str, tuple[float, float]]],
 ) -> None:
-    # Agreement is no news if nothing can be told apart: the paired gain is clear at every
-    # size (in value; after 60 months the programme has not yet paid for itself in profit),
-    # and its interval narrows as the market grows.
-    gains = [by_size[size]["loyalty_value_gain_per_person"] for size in sorted(by_size)]
+    # Agreement is no news if nothing can be told apart: the programme's paired gain in
+    # retention is clear at every size, and its interval narrows as the market grows. (Its
+    # gain in value is small: at the shipped 3% rewards, past the best rate of the
+    # reward-rate sweep, the retention bought costs about what it brings.)
+    gains = [by_size[size]["loyalty_retention_gain"] for size in sorted(by_size)]
     assert all(mean > 4 * se for mean, se in gains), gains
     assert gains[-1][1] < gains[0][1], gains
 

@@ -67,7 +67,7 @@ def test_strategy_defaults_are_filled_in() -> None:
     scenario = Scenario({"strategies": {"loyalty_program": {"reward_rate": 0.05}}})
     params = scenario.data["strategies"]["loyalty_program"]
     assert params["reward_rate"] == 0.05
-    assert params["start_month"] == 0 and params["churn_reduction"] == 0.25
+    assert params["start_month"] == 0 and params["churn_reduction"] == 0.4
 
 
 @pytest.mark.parametrize(

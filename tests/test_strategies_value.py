@@ -185,22 +185,24 @@ def test_referral_rewards_are_acquisition_costs_of_the_referred() -> None:
     model, stats = shipped_runs("referral_program")[0]
     budget = model.firm.base_acquisition_budget
     reward = model.scenario.data["strategies"]["referral_program"]["reward_per_referral"]
+    holdout = the_strategy(model, "referral_program").holdout
     after = since_start(stats)
-    assert np.allclose(
-        after["acquisition_cost"], budget + reward * after["referral_program_referred_customers"]
-    )
-    assert np.allclose(
-        after["referral_program_rewards_paid"],
-        reward * after["referral_program_referred_customers"],
-    )
+    assert np.allclose(after["acquisition_cost"], budget + after["referral_program_rewards_paid"])
     # Each month's referred first purchases, read back from the customer table.
     table = model.customers
     referred = (table.source == model.funnel.referral_code) & (table.acquired_month >= START)
     by_month = np.bincount(table.acquired_month[referred], minlength=MONTHS)[START:]
     assert np.array_equal(by_month, after["referral_program_referred_customers"].to_numpy())
-    # The reward is the whole acquisition cost of a referred customer (no channel paid for them).
-    assert np.allclose(table.acquisition_cost[referred], reward)
-    assert referred.sum() > 0
+    # A reward is paid for each customer referred by someone offered the programme, and
+    # is the whole acquisition cost of that customer (no channel paid for them); the
+    # friends of the holdout cost nothing.
+    offered = referred & ~holdout[np.maximum(table.referred_by, 0)]
+    assert np.all(table.referred_by[referred] >= 0)
+    paid = np.bincount(table.acquired_month[offered], minlength=MONTHS)[START:]
+    assert np.allclose(after["referral_program_rewards_paid"], reward * paid)
+    assert np.allclose(table.acquisition_cost[offered], reward)
+    assert np.all(table.acquisition_cost[referred & ~offered] == 0)
+    assert offered.sum() > 0 and (referred & ~offered).sum() > 0
 
 
 def test_referral_program_validation_names_the_parameter() -> None:
@@ -530,7 +532,11 @@ def test_value_focus_mix_costs_add_up_strategy_by_strategy() -> None:
         assert stats["programme_cost"] == pytest.approx(sum(parts.values()), rel=1e-9)
         assert referral.effects(the_view(model, "referral_program"), payers) is None
         assert stats["acquisition_cost"] == pytest.approx(
-            budget + reward * stats["referral_program_referred_customers"], rel=1e-12
+            budget + stats["referral_program_rewards_paid"], rel=1e-12
+        )
+        assert (
+            stats["referral_program_rewards_paid"]
+            <= reward * stats["referral_program_referred_customers"]
         )
         programme_total += stats["programme_cost"]
     assert table.programme_cost.sum() == pytest.approx(programme_total, rel=1e-9)

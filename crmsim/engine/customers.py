@@ -48,6 +48,10 @@ class CustomerTable:
         defection_reason: Code of the last defection reason (-1 = never left).
         source: How the customer was first acquired (channel code, or initial base, referral).
         prospect_source: Channel that turned a suspect into a prospect.
+        referred_by: Row of the customer whose word of mouth last made the person a
+            prospect (-1 = never referred); a customer keeps it only when the first
+            purchase came from that referral (customer referral value credits their
+            value to the referrer).
         acquired_month: Month of first purchase (-1 = never bought).
         first_defected_month: Month the first relationship ended (-1 = not yet).
         times_returned: How often the customer came back after leaving.
@@ -85,6 +89,7 @@ class CustomerTable:
         self.defection_reason = np.full(size, NO_REASON, np.int8)
         self.source = np.zeros(size, np.int8)
         self.prospect_source = np.zeros(size, np.int8)
+        self.referred_by = np.full(size, -1, np.int32)
         self.acquired_month = np.full(size, -1, np.int16)
         self.first_defected_month = np.full(size, -1, np.int16)
         self.times_returned = np.zeros(size, np.int16)

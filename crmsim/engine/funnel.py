@@ -107,7 +107,10 @@ class Funnel:
         # steps (a prospect who lapses this month is not contacted again this month).
         rates = self._conversion_rates.copy()
         referral = self.referral_code
-        rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
+        # A plan's referral terms are one number, or one per person as a referrer.
+        by_referrer = np.ndim(plan.referral_conversion_factor) > 0
+        if not by_referrer:
+            rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
         converted, lapsed, at_start = acquisition.convert_prospects(
             table,
             joining,
@@ -115,6 +118,7 @@ class Funnel:
             self._lapse_per_month,
             firm.price_index,
             self._price_elasticity,
+            plan.referral_conversion_factor if by_referrer else None,
         )
         budget = firm.acquisition_budget_per_month
         contacts, new_prospects = acquisition.contact_suspects(
@@ -122,6 +126,8 @@ class Funnel:
         )
         sources = table.prospect_source[converted]
         model.relationships.welcome(converted, source=sources)
+        # A customer keeps a referrer only when the first purchase came from the referral.
+        table.referred_by[converted[sources != referral]] = -1
         books = model.books
         for channel, spend, brought in acquisition.channel_spend(
             firm.channels, budget, contacts, converted, sources
@@ -131,16 +137,26 @@ class Funnel:
                 books.charge(brought, spend / brought.size, "acquisition")
             elif spend > 0:
                 books.charge_unattributed(spend, "acquisition")
-        if plan.referral_reward:
-            books.charge(converted[sources == referral], plan.referral_reward, "acquisition")
+        reward = plan.referral_reward
+        if np.ndim(reward) > 0:
+            brought = converted[sources == referral]
+            referrer = table.referred_by[brought]
+            paid = np.where(referrer >= 0, reward[np.maximum(referrer, 0)], 0.0)
+            books.charge(brought, paid, "acquisition")
+        elif reward:
+            books.charge(converted[sources == referral], reward, "acquisition")
         # Referrals turn suspects into prospects: the month's customers are known now.
         customers = (table.stage == ACTIVE).nonzero()[0]
+        factor = plan.referral_factor
+        per_person = np.ndim(factor) > 0
         referred = acquisition.word_of_mouth_referrals(
             table,
             model.streams["word_of_mouth"],
             customers,
-            model.ladder.referrals_per_month * np.float32(plan.referral_factor),
+            model.ladder.referrals_per_month * np.float32(1.0 if per_person else factor),
             referral,
+            referrer_rng=model.streams["referrers"],
+            referral_factor=factor if per_person else None,
         )
         new_prospects = np.concatenate((new_prospects, [referred]))
         contacts = np.concatenate((contacts, [referred]))

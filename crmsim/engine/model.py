@@ -61,13 +61,23 @@ from crmsim.rules import loyalty, purchasing, satisfaction
 from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
 from crmsim.vocabulary import ACTIVE
 
-STREAMS = ("traits", "joining", "leaving", "word_of_mouth", "purchasing", "warm_start")
+STREAMS = (
+    "traits",
+    "joining",
+    "leaving",
+    "word_of_mouth",
+    "purchasing",
+    "warm_start",
+    "referrers",
+)
 """Independent random streams of a run. Each month everyone gets one "joining" draw
 (used by the funnel for suspects and prospects, by the ladder for customers) and one
 "leaving" draw (defection for customers, return for those gone since an earlier month):
 each person's draw serves at most one decision, and stays theirs across scenarios.
-The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start".
-Strategies draw from streams of their own (``CRMModel.strategy_rng``)."""
+The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start"; who
+referred each referred prospect is drawn from "referrers" (last, so the streams before
+it are the same as without it). Strategies draw from streams of their own
+(``CRMModel.strategy_rng``)."""
 
 ENTRANT_STREAMS = ("traits", "joining", "leaving")
 """Streams of the people who enter a renewing market after month 0, apart from those of
@@ -135,7 +145,9 @@ class CRMModel(mesa.Model):
         self.pays_at_start = self.non_contractual or p.firm.margin_timing == "start"
         """Whether customers pay before deciding to leave (always, when non-contractual)."""
         self.monthly_discount_rate = economics.monthly_discount_rate(p.firm.discount_rate_per_year)
-        *seeds, entrants = np.random.SeedSequence(rng).spawn(len(STREAMS) + 1)
+        seeds = np.random.SeedSequence(rng).spawn(len(STREAMS) + 1)
+        # The entrants' seed is the one after "warm_start", as before "referrers" came.
+        entrants = seeds.pop(STREAMS.index("referrers"))
         self.streams = {n: np.random.default_rng(s) for n, s in zip(STREAMS, seeds, strict=True)}
         self.entrant_streams = {
             n: np.random.default_rng(s)

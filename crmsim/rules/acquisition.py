@@ -78,6 +78,7 @@ def convert_prospects(
     lapse_probability: float,
     price_index: float = 1.0,
     price_elasticity: float = 0.0,
+    referrer_factor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, np.ndarray]:
     """Prospects make a first purchase, lose interest, or keep thinking.
 
@@ -91,6 +92,9 @@ def convert_prospects(
             (a prospect cannot both buy and lapse).
         price_index: The firm's price relative to the market's.
         price_elasticity: How conversion responds to price (``price_response``).
+        referrer_factor: Multiplier of the conversion rate of referred prospects by who
+            referred them (one per person in the table; e.g. a referral programme's
+            pull, which a held-out referrer's friends do not feel), or None.
 
     Returns:
         Rows that bought for the first time, the number of lapsed prospects, and the
@@ -101,6 +105,11 @@ def convert_prospects(
     at_start = np.bincount(source, minlength=len(rates_by_source))
     u = draws[prospects]
     rates = rates_by_source[source]
+    if referrer_factor is not None:
+        referred = (source == len(rates_by_source) - 1).nonzero()[0]
+        referrer = table.referred_by[prospects[referred]]
+        pull = np.where(referrer >= 0, referrer_factor[np.maximum(referrer, 0)], 1.0)
+        rates[referred] = np.minimum(rates[referred] * pull, 1.0)
     response = price_response(table.price_sensitivity[prospects], price_index, price_elasticity)
     if response is not None:
         rates = np.minimum(rates * response, 1.0)
@@ -215,19 +224,49 @@ def word_of_mouth_referrals(
     active_rows: np.ndarray,
     referrals_per_month_by_tier: np.ndarray,
     referral_code: int,
+    referrer_rng: np.random.Generator | None = None,
+    referral_factor: np.ndarray | None = None,
 ) -> int:
     """Advocates and raving fans bring prospects from among the suspects.
 
     The number of referred prospects is Poisson with mean the sum of each
-    active customer's referral rate on their rung.
+    active customer's referral rate on their rung; each referred prospect is
+    then credited to one of the active customers, drawn in proportion to their
+    rates (``CustomerTable.referred_by``), so each customer refers at their own
+    Poisson rate.
+
+    Args:
+        table: The customer table.
+        rng: Stream of the number and choice of referred prospects.
+        active_rows: The month's customers.
+        referrals_per_month_by_tier: Referral rate on each rung, prospects per month.
+        referral_code: Prospect source code of referrals.
+        referrer_rng: Stream of who referred each prospect (None: not recorded).
+        referral_factor: Multiplier of each person's referral rate (one per person in
+            the table), or None.
 
     Returns:
         The number of new referred prospects.
     """
-    expected = float(referrals_per_month_by_tier[table.tier[active_rows]].sum())
+    rates = referrals_per_month_by_tier[table.tier[active_rows]]
+    if referral_factor is not None:
+        rates = rates * referral_factor[active_rows]
+    expected = float(rates.sum())
     chosen = _move_at_random(table, rng, expected, SUSPECT, PROSPECT)
     table.prospect_source[chosen] = referral_code
+    if referrer_rng is not None and chosen.size:
+        table.referred_by[chosen] = draw_referrers(referrer_rng, active_rows, rates, chosen.size)
     return chosen.size
+
+
+def draw_referrers(
+    rng: np.random.Generator, rows: np.ndarray, rates: np.ndarray, count: int
+) -> np.ndarray:
+    """Who made each of ``count`` referrals: rows drawn in proportion to their ``rates``."""
+    cumulative = np.cumsum(rates, dtype=np.float64)
+    u = rng.random(count) * cumulative[-1]
+    picked = np.minimum(np.searchsorted(cumulative, u, side="right"), rows.size - 1)
+    return rows[picked].astype(np.int32)
 
 
 def deter_prospects(

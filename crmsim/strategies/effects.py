@@ -42,14 +42,18 @@ class Plan:
         referral_conversion_factor: Multiplier of the conversion rate of referred prospects.
         referral_reward: Paid for each referred prospect who makes a first purchase,
             currency per customer (charged to that customer as acquisition cost).
+
+    Each referral term is one number for everyone, or an array with one value per
+    person of the table, read for each referral by who made it (a referral programme
+    that holds some referrers out gives them 1, 1 and 0).
     """
 
     price_factor: float = 1.0
     budget_factor: float = 1.0
     budget_shares: Mapping[str, float] = field(default_factory=dict)
-    referral_factor: float = 1.0
-    referral_conversion_factor: float = 1.0
-    referral_reward: float = 0.0
+    referral_factor: float | np.ndarray = 1.0
+    referral_conversion_factor: float | np.ndarray = 1.0
+    referral_reward: float | np.ndarray = 0.0
 
 
 @dataclass(frozen=True)

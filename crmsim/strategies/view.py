@@ -86,6 +86,16 @@ class MarketView:
         return self._model.funnel.referral_code
 
     @property
+    def referrals_per_month_by_tier(self) -> np.ndarray:
+        """Word of mouth of each rung of the ladder, prospects per month (a copy)."""
+        return self._model.ladder.referrals_per_month.copy()
+
+    @property
+    def monthly_discount_rate(self) -> float:
+        """The firm's discount rate per month (realised CLV is discounted at it)."""
+        return self._model.monthly_discount_rate
+
+    @property
     def price_index(self) -> float:
         """The firm's price index this month (x market price)."""
         return self._model.firm.price_index
@@ -136,6 +146,11 @@ class MarketView:
     def effective_price_sensitivity(self, rows: np.ndarray) -> np.ndarray:
         """Price sensitivity of each customer on their current rung."""
         return self._model.effective_price_sensitivity(rows)
+
+    def expected_spend(self, rows: np.ndarray) -> np.ndarray:
+        """Each active customer's expected spend with the firm in a month at the share of
+        wallet of their rung, before any strategy's effect and at the market price, currency."""
+        return self._model.valuation.expected_spend(rows, None)
 
     def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
         """Share of each active customer's category spend the firm gets now."""
