@@ -64,3 +64,14 @@ def run_with_series(
     """Run a scenario and return the model with its monthly series (strategy measures too)."""
     model = CRMModel(scenario, rng=seed, customers=customers).run(months)
     return model, model.monthly_series()
+
+
+def the_strategy(model: CRMModel, name: str):
+    """The firm's running strategy called ``name``."""
+    return next(s for s in model.firm.strategies if s.name == name)
+
+
+def the_view(model: CRMModel, name: str):
+    """The market view of the firm's strategy called ``name``."""
+    pairs = zip(model.firm.strategies, model.firm.views, strict=True)
+    return next(view for strategy, view in pairs if strategy.name == name)

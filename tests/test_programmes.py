@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import docking_scenario
+from conftest import docking_scenario, the_strategy, the_view
 
 from crmsim.config.scenario import load_scenario
 from crmsim.economics import realised_clv
@@ -34,15 +34,6 @@ SEEDS = range(8)
 def mean_and_se(values) -> tuple[float, float]:
     values = np.asarray(list(values), float)
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
-
-
-def the_strategy(model: CRMModel, name: str):
-    return next(s for s in model.firm.strategies if s.name == name)
-
-
-def the_view(model: CRMModel, name: str):
-    pairs = zip(model.firm.strategies, model.firm.views, strict=True)
-    return next(view for strategy, view in pairs if strategy.name == name)
 
 
 # ---------------------------------------------------------------- the response

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_with_series
+from conftest import run_with_series, the_strategy, the_view
 
 from crmsim.config.fields import ScenarioError
 from crmsim.config.scenario import Scenario, load_scenario
@@ -81,15 +81,6 @@ def invalid(name: str, changes: dict) -> str:
 
 def since_start(stats: pd.DataFrame) -> pd.DataFrame:
     return stats[stats["month"] >= START]
-
-
-def the_strategy(model: CRMModel, name: str):
-    return next(s for s in model.firm.strategies if s.name == name)
-
-
-def the_view(model: CRMModel, name: str):
-    pairs = zip(model.firm.strategies, model.firm.views, strict=True)
-    return next(view for strategy, view in pairs if strategy.name == name)
 
 
 # ------------------------------------------------------------ focus_high_value
