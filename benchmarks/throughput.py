@@ -45,13 +45,23 @@ MARKETS: dict[str, dict[str, Any]] = {
 """Changes to the shipped baseline of each market measured."""
 
 
-def measure(market: str, customers: int, months: int, seed: int) -> dict[str, float]:
-    """One timed run: seconds, people-months and active-customer-months."""
+def measure(
+    market: str,
+    customers: int,
+    months: int,
+    seed: int,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """One timed run: seconds, people-months and active-customer-months.
+
+    ``changes`` (dotted setting -> value) are laid over the market's, e.g. to give a
+    newer checkout the work of an older one.
+    """
     from crmsim import CRMModel, load_scenario
 
     scenario = load_scenario("baseline")
-    if MARKETS[market]:
-        scenario = scenario.with_changes(MARKETS[market])
+    if MARKETS[market] or changes:
+        scenario = scenario.with_changes({**MARKETS[market], **(changes or {})})
     model = CRMModel(scenario, rng=seed, customers=customers)
     start = time.perf_counter()
     model.run(months)
@@ -111,7 +121,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=120, help="months (throughput)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per measurement")
     parser.add_argument("--against", type=Path, help="another checkout to measure alongside")
+    parser.add_argument(
+        "--this-set",
+        action="append",
+        default=[],
+        metavar="SETTING=VALUE",
+        help="a change of this checkout's scenarios only (repeatable), so that it does the "
+        "work of the --against checkout: e.g. --this-set market.entry_rate_per_month=0",
+    )
+    parser.add_argument(
+        "--only",
+        choices=[*(f"{m}_throughput" for m in MARKETS), "fixed_cost"],
+        action="append",
+        help="measure only these (repeatable; default: all)",
+    )
     args = parser.parse_args(argv)
+    import yaml
+
+    this_changes = {}
+    for item in args.this_set:
+        setting, _, value = item.partition("=")
+        this_changes[setting] = yaml.safe_load(value)
     sources = {"this": ROOT}
     if args.against is not None:
         sources["against"] = args.against.resolve()
@@ -124,12 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         for market in MARKETS
     }
     tasks["fixed_cost"] = {"market": "baseline", "customers": 5_000, "months": 60}
-    results: dict[str, Any] = {"sources": {k: str(v) for k, v in sources.items()}}
+    if args.only:
+        tasks = {name: task for name, task in tasks.items() if name in args.only}
+    results: dict[str, Any] = {
+        "sources": {k: str(v) for k, v in sources.items()},
+        "this_changes": this_changes,
+    }
     for name, task in tasks.items():
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in sources}
         for seed in range(1, args.repeats + 1):
             for key, source in sources.items():  # interleaved, so load hits both alike
-                runs[key].append(_one(source, {**task, "seed": seed}))
+                extra = {"changes": this_changes} if key == "this" and this_changes else {}
+                runs[key].append(_one(source, {**task, "seed": seed, **extra}))
         results[name] = {
             "what": task,
             **{key: _summary(found, task["months"]) for key, found in runs.items()},
