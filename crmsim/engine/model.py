@@ -36,7 +36,6 @@ functions over the table (``crmsim.rules``).
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,33 +55,11 @@ from crmsim.engine.leaving import Leaving
 from crmsim.engine.players import Competitor, Firm
 from crmsim.engine.record import FollowedHistory, MonthRecord, close_month
 from crmsim.engine.relationships import Relationships
+from crmsim.engine.streams import RandomStreams
 from crmsim.engine.valuation import Valuation
 from crmsim.rules import loyalty, purchasing, satisfaction
 from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
 from crmsim.vocabulary import ACTIVE
-
-STREAMS = (
-    "traits",
-    "joining",
-    "leaving",
-    "word_of_mouth",
-    "purchasing",
-    "warm_start",
-    "referrers",
-)
-"""Independent random streams of a run. Each month everyone gets one "joining" draw
-(used by the funnel for suspects and prospects, by the ladder for customers) and one
-"leaving" draw (defection for customers, return for those gone since an earlier month):
-each person's draw serves at most one decision, and stays theirs across scenarios.
-The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start"; who
-referred each referred prospect is drawn from "referrers" (last, so the streams before
-it are the same as without it). Strategies draw from streams of their own
-(``CRMModel.strategy_rng``)."""
-
-ENTRANT_STREAMS = ("traits", "joining", "leaving")
-"""Streams of the people who enter a renewing market after month 0, apart from those of
-the people of month 0 (``CRMModel.draws``): the entry rate and the months of a run change
-nothing of the draws of the people of month 0."""
 
 
 @dataclass
@@ -145,15 +122,7 @@ class CRMModel(mesa.Model):
         self.pays_at_start = self.non_contractual or p.firm.margin_timing == "start"
         """Whether customers pay before deciding to leave (always, when non-contractual)."""
         self.monthly_discount_rate = economics.monthly_discount_rate(p.firm.discount_rate_per_year)
-        seeds = np.random.SeedSequence(rng).spawn(len(STREAMS) + 1)
-        # The entrants' seed is the one after "warm_start", as before "referrers" came.
-        entrants = seeds.pop(STREAMS.index("referrers"))
-        self.streams = {n: np.random.default_rng(s) for n, s in zip(STREAMS, seeds, strict=True)}
-        self.entrant_streams = {
-            n: np.random.default_rng(s)
-            for n, s in zip(ENTRANT_STREAMS, entrants.spawn(len(ENTRANT_STREAMS)), strict=True)
-        }
-        self._strategy_streams: dict[str, np.random.Generator] = {}
+        self.streams = RandomStreams(self.seed)
 
         self.ladder = loyalty.Ladder.from_settings(p.ladder)
         self.funnel = Funnel(self)
@@ -161,7 +130,7 @@ class CRMModel(mesa.Model):
         self.relationships = Relationships(self)
         self.market_expectation = p.market.expectation_start
 
-        self.customers = open_market(p, self.streams["traits"], self.entrant_streams["traits"])
+        self.customers = open_market(p, self.streams["traits"], self.streams.entrants["traits"])
         people = self.customers.initial_people
         self.market_mean_order_value = float(
             self.customers.order_value[:people].mean(dtype=np.float64)
@@ -379,30 +348,14 @@ class CRMModel(mesa.Model):
 
     # ------------------------------------------------- services for strategies
     def draws(self, stream: str) -> np.ndarray:
-        """A fresh uniform draw in [0, 1) for every person in the market, from one stream.
-
-        Drawing for everyone (not only for the customers a rule concerns) keeps
-        person i's draw the same across the scenarios of a comparison, whatever
-        happened to the others: common random numbers, person by person. The
-        people of month 0 draw from the stream, those who entered since from a
-        stream of the entrants' own; rows not yet entered draw nothing. Entry
-        follows a fixed schedule, so every scenario of a comparison has the same
-        people each month and each keeps their draws.
-        """
+        """A fresh uniform draw in [0, 1) for every person in the market, from one stream
+        (common random numbers, person by person: ``RandomStreams.for_everyone``)."""
         table = self.customers
-        draws = np.empty(table.people, np.float32)
-        first = table.initial_people
-        self.streams[stream].random(dtype=np.float32, out=draws[:first])
-        if table.people > first:
-            self.entrant_streams[stream].random(dtype=np.float32, out=draws[first:])
-        return draws
+        return self.streams.for_everyone(stream, table.people, table.initial_people)
 
     def strategy_rng(self, name: str) -> np.random.Generator:
         """A random stream of a strategy's own, the same whatever else runs (by seed and name)."""
-        if name not in self._strategy_streams:
-            key = zlib.crc32(name.encode())
-            self._strategy_streams[name] = np.random.default_rng([self.seed, key])
-        return self._strategy_streams[name]
+        return self.streams.of_strategy(name)
 
     def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
         """Multiplier from running strategies of the chance that defected ``rows`` come back."""
@@ -492,7 +445,7 @@ class CRMModel(mesa.Model):
         self._joining = self._leaving = None
         self._effects = NO_EFFECTS
         self._own_effects = {}
-        self._strategy_streams.clear()
+        self.streams.release()
         # Strategies keep per-person arrays of their own.
         for player in (self.firm, self.competitor):
             player.release()
