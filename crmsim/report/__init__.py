@@ -40,9 +40,13 @@ from crmsim.report.study_figures import (
     plot_sweep_heatmap,
     plot_tornado,
 )
+from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import lifecycle_explorer
 
 __all__ = [
+    "Prediction",
+    "Verdict",
+    "check",
     "lifecycle_explorer",
     "plot_clv_distribution",
     "plot_cohort_survival",
