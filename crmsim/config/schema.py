@@ -11,13 +11,13 @@ from crmsim.config.fields import Field, Record
 
 # Sizes the engine can hold. Months and tenures are kept in 16-bit columns (at
 # most 32_767), channels by an 8-bit code (at most 127), and the customer table
-# costs about 123 bytes a person (plus working arrays while a month runs); the
+# costs about 127 bytes a row (plus working arrays while a month runs); the
 # limits sit well inside these, and well above any study anyone runs by accident.
 MAX_MONTHS = 1_200
 """Longest simulation, months (a hundred years)."""
 
 MAX_CUSTOMERS = 10_000_000
-"""Largest market at month 0, people: a table of about 1.2 GB."""
+"""Largest market at month 0, people: a table of about 1.3 GB (more as it renews)."""
 
 MAX_PEOPLE = 20_000_000
 """Most people a market holds by the end of a run: those of month 0 and those who enter it
