@@ -292,7 +292,7 @@ def test_retention_offers_cost_what_they_say_within_budget_and_spare_the_holdout
         budget = for_market(model, p["budget_per_month_per_1000_people"])
         assert (late["churn_reduction_spend"] <= budget).all()
         assert np.all(model.customers.programme_cost[strategy.holdout] == 0)
-        assert strategy.holdout.mean() == pytest.approx(p["control_share"], abs=0.02)
+        assert strategy.holdout.mean() == pytest.approx(p["holdout_share"], abs=0.02)
         assert_customer_costs_add_up(model, frame)
     # The tight budget binds: 18.75 per 1,000 people, 150 for 8,000, buys 30 offers, fewer
     # than the customers flagged.
@@ -302,7 +302,7 @@ def test_retention_offers_cost_what_they_say_within_budget_and_spare_the_holdout
 def test_a_holdout_of_everyone_changes_nothing_and_a_full_flag_recalls_everyone() -> None:
     scenario = load_scenario("churn_reduction").with_changes(
         {
-            "strategies.churn_reduction.control_share": 1.0,
+            "strategies.churn_reduction.holdout_share": 1.0,
             "strategies.churn_reduction.flag_share": 1.0,
         }
     )
@@ -534,3 +534,12 @@ def test_all_five_together_keep_the_books_in_every_setting(behaviour: str, timin
         model.books.profit_pv, rel=1e-6, abs=1e-6 * scale
     )
     assert late["win_back_returns"].sum() > 0 and late["cross_selling_takeups"].sum() > 0
+
+
+def test_the_old_name_of_the_churn_reduction_holdout_says_what_it_became() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("churn_reduction", changes={"strategies.churn_reduction.control_share": 0.2})
+    assert (
+        "strategies.churn_reduction.control_share is now strategies.churn_reduction."
+        "holdout_share, with the same meaning: write holdout_share: 0.2"
+    ) in str(caught.value)

@@ -93,7 +93,8 @@ def renamed_markdown() -> str:
         "",
         f"Amounts that grow with the market are given {PER_1000_PEOPLE}: a file that still "
         "uses an old name is refused with one message saying what its amount comes to in "
-        "its market (8,000 a month at 20,000 people is 400 per 1,000).",
+        "its market (8,000 a month at 20,000 people is 400 per 1,000). A setting renamed "
+        "with the same meaning (a name ending otherwise) is refused with its new name.",
         "",
         "| old name | new name |",
         "|---|---|",

@@ -390,8 +390,8 @@ def _without_renamed(
 
 
 def renamed_message(prefix: str, old: str, new: str, value: Any, people: int) -> str:
-    """What an old absolute setting became: its new name per 1,000 people, and the value
-    the file's own amount comes to in its market.
+    """What an old setting became: its new name per 1,000 people, and the value the file's
+    own amount comes to in its market; or, for a plain rename, its new name.
 
     >>> renamed_message("acquisition", "budget_per_month", "budget_per_month_per_1000_people",
     ...                 8000, 20000)  # doctest: +NORMALIZE_WHITESPACE
@@ -399,6 +399,8 @@ def renamed_message(prefix: str, old: str, new: str, value: Any, people: int) ->
     amount per 1,000 people in the market at month 0 (simulation.customers): 8,000 per month
     at 20,000 people = 400 per 1,000; write budget_per_month_per_1000_people: 400'
     """
+    if not new.endswith("_per_1000_people"):
+        return f"{prefix}.{old} is now {prefix}.{new}, with the same meaning: write {new}: {value}"
     text = f"{prefix}.{old} is now {prefix}.{new}, an amount {PER_1000_PEOPLE}"
     if value is None:
         return f"{text}; null (no limit) stays null: write {new}: null"

@@ -86,7 +86,8 @@ class Strategy:
     """Monthly measures ``report`` adds to the model's series."""
     renamed: ClassVar[dict[str, str]] = {}
     """Parameters that were renamed: old name -> new name (an absolute amount that became an
-    amount per 1,000 people); a scenario using an old name is told what it became."""
+    amount per 1,000 people, whose name ends ``_per_1000_people``, or a plain new name); a
+    scenario using an old name is told what it became."""
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params

@@ -47,7 +47,7 @@ class ChurnReduction(Strategy):
     treated customer who stays may have been saved, not wrongly flagged), and
     customers treated in earlier months still carry its effect. The firm
     therefore keeps a random holdout: each person belongs to it with chance
-    ``control_share`` (drawn once), is scored and flagged like everyone else,
+    ``holdout_share`` (drawn once), is scored and flagged like everyone else,
     and never gets an offer, so the holdout shows what the score predicts
     without treatment. Precision (share of flagged holdout customers who left
     the same month) and recall (share of holdout customers who left that month
@@ -115,7 +115,7 @@ class ChurnReduction(Strategy):
         "effect_months": Field(
             "positive_count", 3, "months", "Months an offer keeps working, its own included."
         ),
-        "control_share": Field(
+        "holdout_share": Field(
             "share",
             0.1,
             "share of customers",
@@ -132,7 +132,10 @@ class ChurnReduction(Strategy):
         measure("churn_reduction_lift", "Lift of the flag over chance (holdout)", "x", HIGHER),
         measure("churn_reduction_precision_treated", "Naive precision among the treated", "share"),
     )
-    renamed: ClassVar[dict[str, str]] = {"budget_per_month": "budget_per_month_per_1000_people"}
+    renamed: ClassVar[dict[str, str]] = {
+        "budget_per_month": "budget_per_month_per_1000_people",
+        "control_share": "holdout_share",  # the name the programmes' holdouts use
+    }
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> str | None:
@@ -167,8 +170,8 @@ class ChurnReduction(Strategy):
         )
 
     def start(self, view: MarketView) -> None:
-        """Draw the random holdout once: each person is in it with chance ``control_share``."""
-        self.holdout = view.draws() < self.params["control_share"]
+        """Draw the random holdout once: each person is in it with chance ``holdout_share``."""
+        self.holdout = view.draws() < self.params["holdout_share"]
         self.covered_until = np.full(view.size, -1, np.int32)
 
     def risk_score(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
