@@ -95,8 +95,8 @@ class FirmKnowledge:
         self.fits_on_prior = 0
         self.prior_reasons: list[str] = []
         # Renewals a relationship reaches in a run: the months before month 0 and the run's
-        # (the tables grow if a run goes on longer).
-        longest = p.market.warm_start_months + p.simulation.months + 1
+        # (the tables grow if a run goes on longer); the truth keeps no records.
+        longest = 0 if self.oracle else p.market.warm_start_months + p.simulation.months + 1
         self._ended = np.zeros((2, longest), np.int64)
         """Relationships that ended, by [churned (1) or censored (0), renewals made]."""
         self._retention = self._multiple = np.zeros(0)

@@ -144,11 +144,11 @@ class CRMModel(mesa.Model):
         # (customer equity, lifetime CLV) by the truth, so that the firm's view can be
         # set against it.
         self.knowledge = FirmKnowledge(self)
-        self.truth = self.knowledge if self.knowledge.oracle else FirmKnowledge(self, oracle=True)
-        self.valuation = Valuation(self, self._fresh_effects, self.truth)
+        truth = self.knowledge if self.knowledge.oracle else FirmKnowledge(self, oracle=True)
+        self.valuation = Valuation(self, self._fresh_effects, truth)
         self.firm_valuation = (
             self.valuation
-            if self.truth is self.knowledge
+            if truth is self.knowledge
             else Valuation(self, self._fresh_effects, self.knowledge)
         )
         self.month_rows = MonthRows()
