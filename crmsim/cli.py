@@ -424,7 +424,61 @@ def _parser() -> argparse.ArgumentParser:
         help="options of the benchmark, passed on (default: none: the full benchmark)",
     )
     bench.set_defaults(handler=_bench)
+
+    app = commands.add_parser(
+        "app",
+        help="serve the strategy lab, a web page to compare strategies (no Python needed)",
+        description=_paragraph(
+            "Serve the strategy lab on this computer (127.0.0.1) and print its address: "
+            "choose strategies, set them, press Run, read the results with their "
+            "confidence intervals. Stop it with Ctrl-C. Needs the app extra: "
+            "pip install 'crmsim[app]'."
+        ),
+        epilog="examples:\n  crmsim app\n  crmsim app --port 8800",
+    )
+    app.add_argument(
+        "--port",
+        type=_port,
+        default=8765,
+        help="port to serve on, 1024-65535, or 0 for any free port (default: 8765)",
+    )
+    app.set_defaults(handler=_app)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if port != 0 and not 1024 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1024 to 65535, or 0 for any free port; got {text!r}"
+        )
+    return port
+
+
+def _app(args: argparse.Namespace) -> int:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("solara") is None:
+        print(
+            "crmsim: error: the strategy lab needs Solara, which is not installed: "
+            "pip install 'crmsim[app]' (or make app in a checkout)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    print(f"crmsim: serving the strategy lab at http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    command = [
+        sys.executable, "-m", "solara", "run", "crmsim.report.app",
+        "--host", "127.0.0.1", "--port", str(args.port),
+        "--production", "--no-open", "--log-level", "warning",
+    ]  # fmt: skip
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 130
 
 
 SCENARIO_HELP = "scenario file, or the name of a shipped scenario (crmsim list; required)"

@@ -188,7 +188,7 @@ def _check_number(spec: Field, value: Any) -> str | None:
         return f"must be {allowed}; got {shown(value)}"
     if spec.kind in INTEGER_KINDS and isinstance(value, float) and not value.is_integer():
         return f"must be {allowed}; got {shown(value)}"
-    lower, upper = _bounds(spec)
+    lower, upper = value_bounds(spec)
     if (lower is not None and number < lower) or (upper is not None and number > upper):
         return f"must be {allowed}; got {shown(value)}"
     if spec.kind == "seed":
@@ -202,7 +202,9 @@ def _check_number(spec: Field, value: Any) -> str | None:
     return None
 
 
-def _bounds(spec: Field) -> tuple[float | None, float | None]:
+def value_bounds(spec: Field) -> tuple[float | None, float | None]:
+    """The lowest and highest values ``spec`` allows (None: no bound), from its kind and its
+    own ``minimum`` and ``maximum``."""
     lower, upper = {
         "probability": (0.0, 1.0),
         "share": (0.0, 1.0),
@@ -221,7 +223,7 @@ def _bounds(spec: Field) -> tuple[float | None, float | None]:
 
 
 def _allowed(spec: Field) -> str:
-    lower, upper = _bounds(spec)
+    lower, upper = value_bounds(spec)
     names = {
         "probability": "a probability",
         "share": "a share",

@@ -12,7 +12,7 @@ from crmsim.config.fields import unknown_key
 from crmsim.config.scenario import Scenario
 from crmsim.economics import segment_order
 from crmsim.measures import SEGMENT_DIMENSIONS, SEGMENT_MEASURES, STUDY_MEASURES, run_measure
-from crmsim.study.executors import run_study
+from crmsim.study.executors import Progress, run_study
 from crmsim.study.runs import (
     StudyError,
     check_split,
@@ -110,7 +110,7 @@ def compare(
     seed: int = 2026,
     months: int | None = None,
     customers: int | None = None,
-    progress: bool = False,
+    progress: Progress = False,
     workers: int | None = 1,
     scheduler: str | None = None,
     out: str | Path | OutputFolder | None = None,
@@ -127,7 +127,8 @@ def compare(
         seed: Experiment seed; replication k of every scenario gets the same spawned seed.
         months: Override of the months simulated.
         customers: Override of the market size.
-        progress: Show a progress bar.
+        progress: Show a progress bar, or a function told (runs done, runs in all) after
+            each run (:func:`crmsim.study.executors.run_all`).
         workers: Local processes (1 = in this process; None = all cores).
         scheduler: Dask scheduler address (overrides ``workers``).
         out: Folder to keep finished runs in (resumable); None keeps them in memory.

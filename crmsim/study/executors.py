@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from crmsim.study.runs import Run, StudyError, execute
 from crmsim.study.store import OutputFolder, ResultStore
+
+Progress = bool | Callable[[int, int], None]
+"""How a study shows its progress: a bar (True), nothing (False), or a function told
+(runs done, runs in all) after each run."""
 
 DASK_MISSING = (
     "running on a Dask scheduler needs dask and distributed, which are not installed; "
@@ -151,7 +155,7 @@ def run_all(
     runs: Sequence[Run],
     executor: Executor | None = None,
     store: ResultStore | None = None,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> list[dict[str, Any]]:
     """Execute the runs that are not stored yet; return every result, in the order of ``runs``.
 
@@ -159,7 +163,9 @@ def run_all(
         runs: The study's runs.
         executor: Where to run them (default: serial).
         store: Where finished runs are kept (resumable); None keeps them in memory only.
-        progress: Show a progress bar (runs done, time left) in a terminal or notebook.
+        progress: Show a progress bar (runs done, time left) in a terminal or notebook,
+            or a function told ``(runs done, runs in all)`` after each run (a web page's
+            bar); an exception it raises stops the study, its workers with it.
     """
     executor = executor or SerialExecutor()
     results: dict[str, dict[str, Any]] = {}
@@ -170,7 +176,8 @@ def run_all(
                 results[run.key] = stored
     missing = list({run.key: run for run in runs if run.key not in results}.values())
     bar = None
-    if progress and missing:
+    tell = progress if callable(progress) else None
+    if progress is True and missing:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(missing), desc="runs", unit="run", smoothing=0.1)
@@ -182,6 +189,8 @@ def run_all(
             results[result["key"]] = result
             if bar is not None:
                 bar.update(1)
+            if tell is not None:
+                tell(len(results), len(runs))
     finally:
         # Closed here, not when garbage collected: an executor stops its workers
         # as soon as nobody reads its results any more.
@@ -196,7 +205,7 @@ def run_study(
     workers: int | None = None,
     scheduler: str | None = None,
     out: str | Path | OutputFolder | None = None,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> list[dict[str, Any]]:
     """Execute a study's runs on a fresh executor, which is closed afterwards.
 
@@ -206,7 +215,7 @@ def run_study(
         scheduler: Dask scheduler address (overrides ``workers``).
         out: Folder to keep finished runs in (resumable); None keeps them in memory.
             An :class:`OutputFolder` is claimed for these runs before any runs.
-        progress: Show a progress bar.
+        progress: Show a progress bar, or tell a function (see :func:`run_all`).
 
     Returns:
         Every result, in the order of ``runs``.

@@ -1,0 +1,163 @@
+"""The strategy lab in a real browser: `crmsim app` served on 127.0.0.1, driven by Chromium.
+
+Needs the app extra (Solara), Playwright and a Chromium (Debian's ``chromium``
+package; ``.ci/run`` installs it when absent; ``CRMSIM_CHROMIUM`` names another).
+Without them the test is skipped with one line saying what is missing.
+Screenshots of each stage are written into the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _chromium() -> str | None:
+    named = os.environ.get("CRMSIM_CHROMIUM")
+    if named:
+        return named if Path(named).is_file() else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _missing() -> str | None:
+    if importlib.util.find_spec("solara") is None:
+        return "the app extra is not installed (pip install -e '.[app]')"
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright is not installed (pip install -e '.[test]')"
+    if _chromium() is None:
+        return "no Chromium found (apt-get install chromium, or set CRMSIM_CHROMIUM)"
+    return None
+
+
+pytestmark = pytest.mark.skipif(
+    _missing() is not None, reason=f"browser test skipped: {_missing()}"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    port = _free_port()
+    log = open(os.devnull, "w")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crmsim", "app", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None:
+                pytest.fail(f"crmsim app stopped with status {server.returncode} before serving")
+            if time.monotonic() > deadline:
+                pytest.fail("crmsim app did not serve the page within 90 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def _type(page, label: str, value: str) -> None:  # noqa: ANN001 (a Playwright page)
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+
+
+def test_a_student_compares_a_strategy_saves_it_and_loads_it_back(
+    app_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)  # a shared 2-core machine redraws slowly
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.goto(app_url)
+        page.get_by_text("The strategy lab").first.wait_for(timeout=90_000)
+        # Nothing chosen yet: the page says what to do, next to the controls.
+        expect(page.get_by_text("Choose one to 4 strategies")).to_be_visible()
+
+        # An impossible study size gets its message in the page, and Run refuses it.
+        _type(page, "Replications (runs of each option)", "0")
+        expect(page.get_by_text("Replications must be a whole number from 2")).to_be_visible()
+        _type(page, "Replications (runs of each option)", "3")
+        _type(page, "People in the market", "2000")
+        _type(page, "Months simulated", "24")
+        expect(page.get_by_text("Replications must be")).to_have_count(0)
+
+        # Choose a strategy and move one of its controls.
+        page.get_by_text("loyalty_program: Retention").click()
+        expect(page.get_by_text("Option 1: loyalty_program")).to_be_visible()
+        _type(page, "Reward rate (share of member spend)", "1.5")
+        expect(page.locator(".lab-problem").filter(has_text="Reward rate")).to_be_visible()
+        _type(page, "Reward rate (share of member spend)", "0.05")
+        expect(page.locator(".lab-problem").filter(has_text="Reward rate")).to_have_count(0)
+        page.screenshot(path=tmp_path / "1_set_up.png", full_page=True)
+
+        # Run; a second click while it runs is refused politely.
+        page.locator(".lab-run").click()
+        page.locator(".lab-run").click()
+        expect(page.locator(".lab-notice")).to_contain_text("A run is going")
+        page.locator(".lab-table").wait_for(timeout=180_000)
+        page.locator(".lab-table").scroll_into_view_if_needed()
+        page.screenshot(path=tmp_path / "2_results.png", full_page=True)
+
+        table = page.locator(".lab-table").inner_text()
+        assert "baseline" in table and "loyalty_program" in table
+        assert "Value of the customer base" in table
+        assert table.count("[") >= 8  # every cell: mean [low, high]
+        differences = page.locator(".lab-differences").inner_text()
+        assert "loyalty_program" in differences and "[" in differences
+        assert "+" in differences or "-" in differences
+        expect(page.get_by_text("loyalty_program: ").first).to_be_visible()
+
+        # Save the option as a scenario file, then paste it back as the base.
+        with page.expect_download() as download:
+            page.get_by_text("Scenario: loyalty_program (YAML)").click()
+        saved = Path(download.value.path()).read_text()
+        assert "reward_rate: 0.05" in saved and "name: loyalty_program" in saved
+        page.locator("textarea").first.fill(saved)
+        page.get_by_text("Load the pasted scenario").click()
+        expect(page.locator(".lab-notice")).to_contain_text("Loaded loyalty_program as the base")
+        # A file that is not a scenario gets one message, and the base stays.
+        page.locator("textarea").first.fill("- not\n- a scenario\n")
+        page.get_by_text("Load the pasted scenario").click()
+        expect(page.locator(".lab-notice")).to_contain_text("not a scenario")
+        page.screenshot(path=tmp_path / "3_loaded.png", full_page=True)
+        browser.close()
