@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.crmsim-installed
 CONSTRAINTS := requirements/constraints.txt
-EXTRAS := lab,test,dev,dask
+EXTRAS := lab,test,dev,dask,app
 # Twice quiet: pip's progress and notices, and the build backend's notes about an
 # editable install of a package with a mapped folder (crmsim.notebooks), stay out
 # of a normal run; errors are still shown.
@@ -34,7 +34,7 @@ PY_PROBLEM = $(shell $(call PY_AT_LEAST_FLOOR,$(PY)) >/dev/null 2>&1 || { \
 	"(with pyenv: pyenv install $(PY_FLOOR), and .python-version selects it;" \
 	"with conda: conda env create -f environment.yml, then conda activate crmsim)$$left"; })
 
-.PHONY: venv demo test lab bench lint notebooks lock clean docs FORCE
+.PHONY: venv demo test lab app bench lint notebooks lock clean docs FORCE
 
 venv: $(VENV_STAMP)
 
@@ -65,6 +65,11 @@ test: venv
 
 lab: venv
 	$(BIN)/jupyter lab notebooks/
+
+# The strategy lab web page on http://127.0.0.1:8765 (PORT=... for another port).
+PORT ?= 8765
+app: venv
+	$(BIN)/crmsim app --port $(PORT)
 
 bench: venv
 	$(BIN)/crmsim bench

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Optional-dependency groups of pyproject.toml that environment.yml must carry:
 # the Makefile's EXTRAS (test_conda_and_make_install_the_same_extras checks it).
-EXTRAS = ("lab", "test", "dev", "dask")
+EXTRAS = ("lab", "test", "dev", "dask", "app")
 # Extras that the conda environment must install through the pip entry.
 PIP_EXTRAS = {"lab", "test"}
 # Packages that an extra of a dependency pulls in and that conda lists by name.

@@ -11,9 +11,9 @@ from crmsim.config.scenario import load_scenario
 from crmsim.report.lab import (
     LAB_MEASURES,
     MOST_OPTIONS,
-    LabCancelled,
     LabSetup,
     Option,
+    RunCancelledError,
     run_lab,
     shipped_bases,
     strategy_controls,
@@ -70,9 +70,8 @@ def test_problems_name_the_control_at_fault_and_what_is_allowed() -> None:
     assert "0 chosen" in LabSetup().problems()["options"]
     too_many = tuple(Option(name) for name in list(REGISTRY)[: MOST_OPTIONS + 1])
     assert "one to 4" in LabSetup(options=too_many).problems()["options"]
-    assert "baseline" in LabSetup(base="no_such_scenario", options=(Option("win_back"),)).problems()[
-        "base"
-    ]
+    unknown = LabSetup(base="no_such_scenario", options=(Option("win_back"),))
+    assert "baseline" in unknown.problems()["base"]
     with pytest.raises(ScenarioError, match="Reward rate"):
         setup.scenarios()
 
@@ -121,7 +120,7 @@ def test_the_run_is_the_comparison_of_the_study_layer_with_progress() -> None:
 def test_cancelling_stops_the_study_and_keeps_nothing() -> None:
     setup = LabSetup(options=(Option("win_back"),), **SMALL)
     told: list[int] = []
-    with pytest.raises(LabCancelled, match="after 2 of 6 runs"):
+    with pytest.raises(RunCancelledError, match="after 2 of 6 runs"):
         run_lab(setup, progress=lambda done, _: told.append(done), cancelled=lambda: len(told) >= 2)
     assert told == [1, 2]
 
@@ -181,3 +180,17 @@ def test_the_bases_are_the_shipped_scenarios() -> None:
     bases = shipped_bases()
     assert "baseline" in bases and bases == sorted(bases)
     assert np.all([load_scenario(name).name == name for name in bases[:3]])
+
+
+def test_the_app_command_refuses_a_port_it_cannot_serve_on() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "crmsim", "app", "--port", "80"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "from 1024 to 65535, or 0 for any free port; got '80'" in done.stderr

@@ -19,6 +19,8 @@ Modules:
     sweep, heat map, tornado).
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live.
     ``style``: the colours, axis look, number format and labels every figure shares.
+    ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
+    ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
 """
 
 from crmsim.report.run_figures import (

@@ -34,10 +34,10 @@ from crmsim.report.lab import (
     FIRM,
     MOST_OPTIONS,
     Control,
-    LabCancelled,
     LabResult,
     LabSetup,
     Option,
+    RunCancelledError,
     run_lab,
     shipped_bases,
     strategy_controls,
@@ -125,7 +125,8 @@ def load_pasted() -> None:
     _loaded_base.set(loaded)
     base.set(_LOADED)
     notice.set(
-        f"Loaded {loaded.name} as the base scenario: the strategies you tick are tried on top of it."
+        f"Loaded {loaded.name} as the base scenario: "
+        "the strategies you tick are tried on top of it."
     )
 
 
@@ -168,7 +169,7 @@ def ParameterControl(player: str, name: str, control: Control) -> None:
         solara.InputFloat(label=label, value=value, on_value=set_value, optional=control.nullable)
     solara.Text(
         control.help,
-        style={"font-size": "0.8em", "color": "#555", "margin": "-18px 0 14px 0", "display": "block"},
+        style={"font-size": "0.8em", "color": "#555", "margin": "-18px 0 14px 0"},
     )
 
 
@@ -298,7 +299,7 @@ def Page() -> None:
                 solara.ProgressLinear(progress.value)
             elif run_task.error:
                 error = run_task.exception
-                if isinstance(error, LabCancelled):
+                if isinstance(error, RunCancelledError):
                     solara.Info("Run cancelled: nothing of it was kept.")
                 else:
                     solara.Error(f"The run stopped: {error}", classes=["lab-problem"])

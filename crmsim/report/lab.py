@@ -56,7 +56,7 @@ SECTIONS = {FIRM: "strategies", COMPETITOR: "competitor_strategies"}
 """Where each player's strategies go in a scenario."""
 
 
-class LabCancelled(Exception):
+class RunCancelledError(Exception):
     """The user cancelled a run before it finished; nothing of it is kept."""
 
 
@@ -432,11 +432,11 @@ def run_lab(
     Args:
         setup: What to run.
         progress: Told (runs done, runs in all) after each run.
-        cancelled: Asked after each run; True stops the study (:class:`LabCancelled`).
+        cancelled: Asked after each run; True stops the study (:class:`RunCancelledError`).
 
     Raises:
         ScenarioError: The set-up has problems (:meth:`LabSetup.problems`).
-        LabCancelled: ``cancelled`` said so before the last run finished.
+        RunCancelledError: ``cancelled`` said so before the last run finished.
     """
     scenarios = setup.scenarios()
 
@@ -444,7 +444,7 @@ def run_lab(
         if progress is not None:
             progress(done, total)
         if cancelled is not None and cancelled() and done < total:
-            raise LabCancelled(f"cancelled after {done} of {total} runs")
+            raise RunCancelledError(f"cancelled after {done} of {total} runs")
 
     comparison = compare(
         scenarios,
