@@ -234,6 +234,32 @@ def pareto_share(values: np.ndarray, top_share: float = 0.2) -> float:
     return float(top.sum() / total)
 
 
+def whale_curve(values: np.ndarray) -> pd.DataFrame:
+    """The whale curve: cumulative profit of customers ranked from most to least profitable.
+
+    Customers are sorted by profit (e.g. realised or lifetime CLV, currency per
+    customer), most profitable first; each row gives the share of customers counted so
+    far and the running total of their profit as a share of the total profit of all
+    customers. When some customers lose money the curve rises above 1 (100%) at the
+    last profitable customer and falls back to 1 as the loss-makers are added.
+
+    Args:
+        values: Profit per customer (currency); NaN values are left out.
+
+    Returns:
+        A frame with columns ``share_of_customers`` and ``share_of_profit`` (shares, 0..1,
+        the first row 0, 0), one row per customer plus the origin. ``share_of_profit`` is
+        NaN throughout when the total profit is not positive (no share of it to show).
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    ordered = np.sort(values[np.isfinite(values)])[::-1]
+    total = ordered.sum()
+    customers = np.arange(ordered.size + 1) / max(ordered.size, 1)
+    running = np.concatenate([[0.0], np.cumsum(ordered)])
+    profit = running / total if total > 0 else np.full(running.size, np.nan)
+    return pd.DataFrame({"share_of_customers": customers, "share_of_profit": profit})
+
+
 def cohort_survival(
     table: CustomerTable,
     max_age: int,

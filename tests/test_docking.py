@@ -307,6 +307,17 @@ def _pareto_with_se(
     return share, float(np.std(boot, ddof=1))
 
 
+def test_the_whale_curve_rises_above_the_total_and_comes_back_down() -> None:
+    profit = np.array([-30.0, 100.0, np.nan, 50.0, -20.0, 0.0])
+    curve = economics.whale_curve(profit)
+    assert curve["share_of_customers"].tolist() == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    # Ranked 100, 50, 0, -20, -30 of a total of 100.
+    np.testing.assert_allclose(curve["share_of_profit"], [0, 1.0, 1.5, 1.5, 1.3, 1.0])
+    assert economics.pareto_share(profit[np.isfinite(profit)], 0.2) == curve.iloc[1, 1]
+    assert economics.whale_curve(np.array([-1.0, 0.5]))["share_of_profit"].isna().all()
+    assert economics.whale_curve(np.array([])).shape == (1, 2)
+
+
 @pytest.fixture(scope="module")
 def pareto_runs() -> dict[str, CRMModel]:
     base = load_scenario("baseline")

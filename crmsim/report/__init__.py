@@ -29,17 +29,21 @@ from crmsim.report.run_figures import (
     plot_ladder,
     plot_lifecycle,
     plot_retention,
+    plot_return_chances,
     plot_run_dashboard,
     plot_satisfaction,
+    plot_whale_curves,
 )
 from crmsim.report.study_figures import (
     plot_comparison,
+    plot_flag_tradeoff,
     plot_paired_differences,
     plot_segment_comparison,
     plot_sweep,
     plot_sweep_heatmap,
     plot_tornado,
 )
+from crmsim.report.style import settings_table
 from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import lifecycle_explorer
 
@@ -51,6 +55,7 @@ __all__ = [
     "plot_clv_distribution",
     "plot_cohort_survival",
     "plot_comparison",
+    "plot_flag_tradeoff",
     "plot_customer_history",
     "plot_defections_by_reason",
     "plot_ladder",
@@ -58,9 +63,12 @@ __all__ = [
     "plot_paired_differences",
     "plot_segment_comparison",
     "plot_retention",
+    "plot_return_chances",
     "plot_run_dashboard",
     "plot_satisfaction",
     "plot_sweep",
     "plot_sweep_heatmap",
     "plot_tornado",
+    "plot_whale_curves",
+    "settings_table",
 ]
