@@ -18,6 +18,7 @@ Modules:
     ``study_figures``: figures of a study (comparison, paired differences,
     sweep, heat map, tornado).
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live.
+    ``tables``: :func:`settings_table` and :func:`difference_table`, for lessons.
     ``style``: the colours, axis look, number format and labels every figure shares.
 """
 
@@ -43,11 +44,12 @@ from crmsim.report.study_figures import (
     plot_sweep_heatmap,
     plot_tornado,
 )
-from crmsim.report.style import settings_table
+from crmsim.report.tables import difference_table, settings_table
 from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import lifecycle_explorer
 
 __all__ = [
+    "difference_table",
     "Prediction",
     "Verdict",
     "check",

@@ -8,12 +8,10 @@ build their axes here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -21,9 +19,6 @@ from crmsim.config.fields import Field
 from crmsim.config.schema import SCHEMA
 from crmsim.strategies import COMPETITOR_REGISTRY
 from crmsim.strategies import REGISTRY as STRATEGY_REGISTRY
-
-if TYPE_CHECKING:
-    from crmsim.config.scenario import Scenario
 
 STAGE_COLORS: dict[str, str] = {
     "suspect": "#cfcfcf",
@@ -166,13 +161,22 @@ def setting_label(path: str) -> str:
         The label, e.g. ``"gross margin (share of revenue at the market price)"``, shown
         literally (see :func:`literal`).
     """
-    spec = _setting_field(path)
+    spec = setting_field(path)
     label = path.split(".")[-1].replace("_", " ")
     return literal(f"{label} ({spec.unit})" if spec is not None and spec.unit else label)
 
 
-def _setting_field(path: str) -> Field | None:
-    """The declared field of a ``section.setting`` or ``strategies.<name>.<parameter>`` path."""
+def setting_field(path: str) -> Field | None:
+    """The declared field of a setting, or None when the path names none.
+
+    Args:
+        path: ``section.setting`` (e.g. ``"firm.gross_margin"``) or
+            ``strategies.<name>.<parameter>`` (also ``competitor_strategies``).
+
+    Returns:
+        The field (kind, default, unit, meaning) from the scenario schema or the
+        strategy's declared parameters.
+    """
     parts = path.split(".")
     if len(parts) == 2 and isinstance(SCHEMA.get(parts[0], {}).get(parts[1]), Field):
         return SCHEMA[parts[0]][parts[1]]
@@ -181,55 +185,6 @@ def _setting_field(path: str) -> Field | None:
         if parts[1] in registry:
             return registry[parts[1]].parameters.get(parts[2])
     return None
-
-
-def settings_table(scenario: Scenario, paths: Sequence[str]) -> pd.DataFrame:
-    """The settings of a scenario as a lesson shows them: plain label, value, unit, meaning.
-
-    A strategy's parameter is labelled with the strategy's name first
-    (``"win back: offer success rate"``); a setting of the market, the firm and so on
-    by its section (``"firm: gross margin"``).
-
-    Args:
-        scenario: The scenario whose values are shown.
-        paths: Dotted paths of the settings, e.g. ``"firm.gross_margin"`` or
-            ``"strategies.win_back.offer_success_rate"``.
-
-    Returns:
-        One row per setting, indexed by its label; columns ``value``, ``unit`` and
-        ``meaning`` (from the scenario schema or the strategy's declared parameters).
-
-    Raises:
-        ValueError: A path names no declared setting (the message names it).
-    """
-    rows = []
-    for path in paths:
-        spec = _setting_field(path)
-        if spec is None:
-            raise ValueError(
-                f"{path!r} is not a setting: give section.setting (e.g. firm.gross_margin) "
-                "or strategies.<strategy>.<parameter> of a known strategy"
-            )
-        parts = path.split(".")
-        owner = parts[-2].replace("_", " ")
-        value = scenario.get(path)
-        if isinstance(value, dict):
-            value = ", ".join(
-                f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}" for k, v in value.items()
-            )
-        elif isinstance(value, list | tuple):
-            value = ", ".join(f"{v:g}" if isinstance(v, int | float) else str(v) for v in value)
-        elif value is None:
-            value = "none"
-        rows.append(
-            {
-                "setting": f"{owner}: {parts[-1].replace('_', ' ')}",
-                "value": value,
-                "unit": spec.unit,
-                "meaning": spec.doc,
-            }
-        )
-    return pd.DataFrame(rows, columns=["setting", "value", "unit", "meaning"]).set_index("setting")
 
 
 def empty_panel(ax: Axes, message: str) -> None:
@@ -269,6 +224,6 @@ __all__ = [
     "new_figure",
     "pretty_name",
     "setting_label",
-    "settings_table",
+    "setting_field",
     "style_axes",
 ]
