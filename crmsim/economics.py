@@ -260,6 +260,63 @@ def whale_curve(values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"share_of_customers": customers, "share_of_profit": profit})
 
 
+def whale_summary(values: np.ndarray, top_share: float = 0.2) -> dict[str, float]:
+    """The numbers a whale curve is read by (:func:`whale_curve`).
+
+    Args:
+        values: Profit per customer (currency); NaN values are left out.
+        top_share: Share of the most profitable customers whose share of profit is given.
+
+    Returns:
+        ``top_share_of_profit`` (share of total profit brought by the top ``top_share``
+        of customers, Pareto's 80/20 reading), ``peak_share_of_profit`` (the highest point
+        of the curve: above 1 when some customers lose money), ``profitable_share`` (share
+        of customers with a profit above 0, where the curve peaks) and
+        ``loss_maker_share`` (share with a profit below 0). Shares of profit are NaN when
+        the total profit is not positive; everything is NaN when there is no customer.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return dict.fromkeys(
+            ("top_share_of_profit", "peak_share_of_profit", "profitable_share", "loss_maker_share"),
+            float("nan"),
+        )
+    return {
+        "top_share_of_profit": pareto_share(values, top_share),
+        "peak_share_of_profit": float(whale_curve(values)["share_of_profit"].max()),
+        "profitable_share": float((values > 0).mean()),
+        "loss_maker_share": float((values < 0).mean()),
+    }
+
+
+def yearly_retention_by_tenure(table: CustomerTable, months: int, years: int = 4) -> pd.Series:
+    """Share of customers in each year of their tenure who stay for the whole year.
+
+    Pools every customer acquired early enough to be followed for ``years`` whole years
+    (:func:`cohort_survival`) and divides survival at the end of each year by survival
+    at its start: ``S(12 k) / S(12 (k - 1))``, first relationships only. In a market of
+    identical customers who never change this is flat; when customers differ in their
+    propensity to leave it rises with tenure, because the quick leavers leave first.
+
+    Args:
+        table: The customer table at the end of a run.
+        months: Months simulated (``model.month``).
+        years: Years of tenure reported.
+
+    Returns:
+        Retention (0..1) indexed by year of tenure 1 .. ``years``; NaN when no customer
+        was followed that long (a run shorter than ``years`` years, say).
+    """
+    index = pd.RangeIndex(1, years + 1, name="year_of_tenure")
+    if months < 12 * years:
+        return pd.Series(np.nan, index=index, name="yearly_retention")
+    survival = cohort_survival(table, 12 * years, end_month=months)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        yearly = survival[12::12] / survival[: 12 * years : 12]
+    return pd.Series(yearly, index=index, name="yearly_retention")
+
+
 def cohort_survival(
     table: CustomerTable,
     max_age: int,

@@ -303,3 +303,25 @@ def test_settings_are_shown_with_plain_labels_and_units() -> None:
     assert table.loc["firm: gross margin", "unit"] == "share of revenue at the market price"
     with pytest.raises(ValueError, match="'firm.nonsense' is not a setting"):
         report.settings_table(load_scenario("baseline"), ["firm.nonsense"])
+
+
+def test_the_difference_table_reads_each_measure_in_its_unit_with_a_verdict() -> None:
+    study = compare(
+        ["baseline", "service_quality"], replications=3, seed=4, customers=3_000, months=36
+    )
+    table = report.difference_table(study, ["retention_rate", "active_customers"])
+    assert table.index.get_level_values("scenario").unique().tolist() == ["service_quality"]
+    retention = table.loc[("service_quality", "Retention rate (% of customers per month)")]
+    difference = study.differences.set_index(["measure", "scenario"]).loc[
+        ("retention_rate", "service_quality")
+    ]
+    shown = run_measure("retention_rate").format_interval(
+        difference["difference"], difference["ci_low"], difference["ci_high"], signed=True
+    )
+    assert retention["difference [95% CI]"] == shown
+    clear = difference["ci_low"] > 0 or difference["ci_high"] < 0
+    assert retention["verdict"] == (
+        ("better" if difference["ci_low"] > 0 else "worse") if clear else "no clear difference"
+    )
+    with pytest.raises(ValueError, match="not measures of this comparison: nonsense"):
+        report.difference_table(study, ["nonsense"])
