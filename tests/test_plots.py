@@ -325,3 +325,15 @@ def test_the_difference_table_reads_each_measure_in_its_unit_with_a_verdict() ->
     )
     with pytest.raises(ValueError, match="not measures of this comparison: nonsense"):
         report.difference_table(study, ["nonsense"])
+
+
+def test_the_whale_table_reads_each_run_in_percent() -> None:
+    profit = {
+        "four": np.array([100.0, 50.0, -20.0, -30.0]),
+        "equal": np.array([5.0, 5.0, 5.0, 5.0]),
+    }
+    table = report.whale_table(profit, top_share=0.25)
+    assert table.index.tolist() == ["four", "equal"]
+    assert table.loc["four"].tolist() == [100.0, 150.0, 50.0, 50.0]
+    assert table.loc["equal", "top 25% share of profit (%)"] == 25.0
+    assert table.loc["equal", "peak of the whale curve (% of profit)"] == 100.0

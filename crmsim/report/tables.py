@@ -1,4 +1,4 @@
-"""Tables for lessons and reports: settings in plain words, and paired differences.
+"""Tables for lessons and reports: settings in plain words, paired differences, whale curves.
 
 A lesson shows the settings it varies with plain labels and units, not dotted
 paths, and a comparison as the difference each scenario makes, with its
@@ -8,11 +8,12 @@ interval and a verdict a student can read, in the unit of each measure
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from crmsim.economics import whale_summary
 from crmsim.measures import HIGHER, LOWER, run_measure
 from crmsim.report.style import setting_field
 
@@ -117,6 +118,29 @@ def difference_table(comparison: Comparison, measures: Sequence[str]) -> pd.Data
     return pd.DataFrame(rows).set_index(["scenario", "measure"])
 
 
+def whale_table(profit: Mapping[str, Any], top_share: float = 0.2) -> pd.DataFrame:
+    """The whale-curve reading of one or more runs, in %, with plain column names.
+
+    Args:
+        profit: Profit per customer (currency, e.g. lifetime CLV) of each run, by label.
+        top_share: Share of the most profitable customers whose share of profit is given.
+
+    Returns:
+        One row per run (in the order given) with the top ``top_share`` of customers'
+        share of profit, the peak of the whale curve, and the shares of profitable and
+        loss-making customers, all in % (:func:`crmsim.economics.whale_summary`).
+    """
+    columns = {
+        "top_share_of_profit": f"top {top_share:.0%} share of profit (%)",
+        "peak_share_of_profit": "peak of the whale curve (% of profit)",
+        "profitable_share": "profitable customers (%)",
+        "loss_maker_share": "loss-makers (%)",
+    }
+    rows = {label: whale_summary(values, top_share) for label, values in profit.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns)) * 100
+    return table.rename(columns=columns).round(1)
+
+
 def _verdict(low: float, high: float, direction: str) -> str:
     if not (low > 0 or high < 0):  # an interval across 0, or none at all
         return "no clear difference"
@@ -128,4 +152,4 @@ def _verdict(low: float, high: float, direction: str) -> str:
     return "higher" if up else "lower"
 
 
-__all__ = ["difference_table", "settings_table"]
+__all__ = ["difference_table", "settings_table", "whale_table"]
