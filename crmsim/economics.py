@@ -234,6 +234,89 @@ def pareto_share(values: np.ndarray, top_share: float = 0.2) -> float:
     return float(top.sum() / total)
 
 
+def whale_curve(values: np.ndarray) -> pd.DataFrame:
+    """The whale curve: cumulative profit of customers ranked from most to least profitable.
+
+    Customers are sorted by profit (e.g. realised or lifetime CLV, currency per
+    customer), most profitable first; each row gives the share of customers counted so
+    far and the running total of their profit as a share of the total profit of all
+    customers. When some customers lose money the curve rises above 1 (100%) at the
+    last profitable customer and falls back to 1 as the loss-makers are added.
+
+    Args:
+        values: Profit per customer (currency); NaN values are left out.
+
+    Returns:
+        A frame with columns ``share_of_customers`` and ``share_of_profit`` (shares, 0..1,
+        the first row 0, 0), one row per customer plus the origin. ``share_of_profit`` is
+        NaN throughout when the total profit is not positive (no share of it to show).
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    ordered = np.sort(values[np.isfinite(values)])[::-1]
+    total = ordered.sum()
+    customers = np.arange(ordered.size + 1) / max(ordered.size, 1)
+    running = np.concatenate([[0.0], np.cumsum(ordered)])
+    profit = running / total if total > 0 else np.full(running.size, np.nan)
+    return pd.DataFrame({"share_of_customers": customers, "share_of_profit": profit})
+
+
+def whale_summary(values: np.ndarray, top_share: float = 0.2) -> dict[str, float]:
+    """The numbers a whale curve is read by (:func:`whale_curve`).
+
+    Args:
+        values: Profit per customer (currency); NaN values are left out.
+        top_share: Share of the most profitable customers whose share of profit is given.
+
+    Returns:
+        ``top_share_of_profit`` (share of total profit brought by the top ``top_share``
+        of customers, Pareto's 80/20 reading), ``peak_share_of_profit`` (the highest point
+        of the curve: above 1 when some customers lose money), ``profitable_share`` (share
+        of customers with a profit above 0, where the curve peaks) and
+        ``loss_maker_share`` (share with a profit below 0). Shares of profit are NaN when
+        the total profit is not positive; everything is NaN when there is no customer.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return dict.fromkeys(
+            ("top_share_of_profit", "peak_share_of_profit", "profitable_share", "loss_maker_share"),
+            float("nan"),
+        )
+    return {
+        "top_share_of_profit": pareto_share(values, top_share),
+        "peak_share_of_profit": float(whale_curve(values)["share_of_profit"].max()),
+        "profitable_share": float((values > 0).mean()),
+        "loss_maker_share": float((values < 0).mean()),
+    }
+
+
+def yearly_retention_by_tenure(table: CustomerTable, months: int, years: int = 4) -> pd.Series:
+    """Share of customers in each year of their tenure who stay for the whole year.
+
+    Pools every customer acquired early enough to be followed for ``years`` whole years
+    (:func:`cohort_survival`) and divides survival at the end of each year by survival
+    at its start: ``S(12 k) / S(12 (k - 1))``, first relationships only. In a market of
+    identical customers who never change this is flat; when customers differ in their
+    propensity to leave it rises with tenure, because the quick leavers leave first.
+
+    Args:
+        table: The customer table at the end of a run.
+        months: Months simulated (``model.month``).
+        years: Years of tenure reported.
+
+    Returns:
+        Retention (0..1) indexed by year of tenure 1 .. ``years``; NaN when no customer
+        was followed that long (a run shorter than ``years`` years, say).
+    """
+    index = pd.RangeIndex(1, years + 1, name="year_of_tenure")
+    if months < 12 * years:
+        return pd.Series(np.nan, index=index, name="yearly_retention")
+    survival = cohort_survival(table, 12 * years, end_month=months)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        yearly = survival[12::12] / survival[: 12 * years : 12]
+    return pd.Series(yearly, index=index, name="yearly_retention")
+
+
 def cohort_survival(
     table: CustomerTable,
     max_age: int,

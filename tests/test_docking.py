@@ -307,6 +307,58 @@ def _pareto_with_se(
     return share, float(np.std(boot, ddof=1))
 
 
+def test_the_whale_curve_rises_above_the_total_and_comes_back_down() -> None:
+    profit = np.array([-30.0, 100.0, np.nan, 50.0, -20.0, 0.0])
+    curve = economics.whale_curve(profit)
+    assert curve["share_of_customers"].tolist() == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    # Ranked 100, 50, 0, -20, -30 of a total of 100.
+    np.testing.assert_allclose(curve["share_of_profit"], [0, 1.0, 1.5, 1.5, 1.3, 1.0])
+    assert economics.pareto_share(profit[np.isfinite(profit)], 0.2) == curve.iloc[1, 1]
+    assert economics.whale_curve(np.array([-1.0, 0.5]))["share_of_profit"].isna().all()
+    assert economics.whale_curve(np.array([])).shape == (1, 2)
+
+
+def test_the_whale_summary_reads_the_curve() -> None:
+    profit = np.array([-30.0, 100.0, np.nan, 50.0, -20.0, 0.0])
+    summary = economics.whale_summary(profit, top_share=0.2)
+    assert summary == pytest.approx(
+        {
+            "top_share_of_profit": 1.0,
+            "peak_share_of_profit": 1.5,
+            "profitable_share": 0.4,
+            "loss_maker_share": 0.4,
+        }
+    )
+    assert all(math.isnan(v) for v in economics.whale_summary(np.array([np.nan])).values())
+
+
+def test_retention_rises_with_tenure_only_when_customers_differ() -> None:
+    """With a flat ladder (no rung changes anyone's churn) identical customers keep one
+    yearly retention at every tenure; customers who differ in their churn propensity sort
+    themselves, and the survivors' retention rises (Fader & Hardie's sBG)."""
+    flat = {"ladder.churn_multiplier": [1.0] * 5, **HOMOGENEOUS}
+    base = load_scenario("baseline").with_changes(flat)
+    rates = {}
+    for label, polarization in (("identical", 0.0), ("differ", 0.3)):
+        scenario = base.with_changes({"customers.churn_probability_polarization": polarization})
+        model = CRMModel(scenario, rng=5, customers=10_000).run(120)
+        rates[label] = economics.yearly_retention_by_tenure(model.customers, model.month, 4)
+        # Binomial standard error of each year's retention, from the customers at its start.
+        start = economics.cohort_survival(model.customers, 48, end_month=120)[:48:12]
+        members = int(
+            ((model.customers.acquired_month >= 0) & (model.customers.acquired_month <= 72)).sum()
+        )
+        rates[label + " se"] = np.sqrt(rates[label] * (1 - rates[label]) / (start * members))
+    rise = rates["differ"].iloc[-1] - rates["differ"].iloc[0]
+    assert rise > Z * np.hypot(rates["differ se"].iloc[-1], rates["differ se"].iloc[0])
+    flat_change = rates["identical"].iloc[-1] - rates["identical"].iloc[0]
+    assert abs(flat_change) < Z * np.hypot(
+        rates["identical se"].iloc[-1], rates["identical se"].iloc[0]
+    )
+    short = CRMModel("baseline", rng=1, customers=200).run(12)
+    assert economics.yearly_retention_by_tenure(short.customers, 12, 4).isna().all()
+
+
 @pytest.fixture(scope="module")
 def pareto_runs() -> dict[str, CRMModel]:
     base = load_scenario("baseline")

@@ -355,6 +355,8 @@ def _run_figures(model: CRMModel) -> dict[str, Figure]:
         "plot_cohort_survival": report.plot_cohort_survival(cohorts),
         "plot_clv_distribution": report.plot_clv_distribution(clv),
         "plot_run_dashboard": report.plot_run_dashboard(series, clv, title="tiny"),
+        "plot_whale_curves": report.plot_whale_curves({"tiny": clv}),
+        "plot_return_chances": report.plot_return_chances(model),
     }
     followed = [model.customer(i) for i in model.followed]
     figures["plot_customer_history"] = report.plot_customer_history(followed[0])
@@ -664,8 +666,19 @@ def test_crmsim_compare_of_one_replication(tmp_path: Path, capsys: pytest.Captur
     assert set(STUDY_MEASURES) == set(table["measure"])
 
 
+def test_the_flag_tradeoff_says_why_a_tiny_run_has_no_precision() -> None:
+    from crmsim.study import flag_tradeoff
+
+    tradeoff = flag_tradeoff("churn_reduction", [0.1, 0.5], customers=1, months=1)
+    assert tradeoff[["precision", "recall"]].isna().all().all()
+    fig = report.plot_flag_tradeoff(tradeoff)
+    assert any("no precision or recall" in m for m in _empty_panels(fig))
+    _titled(fig)
+
+
 STUDY_FIGURES_TESTED = {
     "plot_comparison",
+    "plot_flag_tradeoff",
     "plot_paired_differences",
     "plot_segment_comparison",
     "plot_sweep",

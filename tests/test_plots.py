@@ -275,3 +275,65 @@ def test_lifecycle_explorer_builds_and_reruns() -> None:
     changed = members.changes(load_scenario("baseline"), 0.4)["ladder.churn_multiplier"]
     assert changed[2] == pytest.approx(0.4)
     assert changed[2] > changed[3] > changed[4]
+
+
+def test_lesson_figures_of_defection_and_heterogeneity(model: CRMModel) -> None:
+    from crmsim.study import flag_tradeoff
+
+    clv = model.customer_frame()["lifetime_clv"]
+    whales = report.plot_whale_curves({"baseline": clv, "half": clv / 2})
+    _check(whales)
+    assert len(whales.axes[0].get_legend().get_texts()) == 3  # two runs and the diagonal
+    win_back = CRMModel("win_back", rng=1, customers=500)
+    chances = report.plot_return_chances(win_back, max_months_gone=12)
+    _check(chances)
+    # Six reasons come back on their own; the campaign targets three.
+    assert [len(ax.get_lines()) for ax in chances.axes] == [6, 3]
+    tradeoff = flag_tradeoff("churn_reduction", [0.1, 0.3], seed=1, customers=2_000, months=24)
+    _check(report.plot_flag_tradeoff(tradeoff))
+
+
+def test_settings_are_shown_with_plain_labels_and_units() -> None:
+    table = report.settings_table(
+        load_scenario("win_back"),
+        ["firm.gross_margin", "strategies.win_back.offer_success_rate"],
+    )
+    assert table.index.tolist() == ["firm: gross margin", "win back: offer success rate"]
+    assert table.loc["win back: offer success rate", "value"] == 0.15
+    assert table.loc["firm: gross margin", "unit"] == "share of revenue at the market price"
+    with pytest.raises(ValueError, match="'firm.nonsense' is not a setting"):
+        report.settings_table(load_scenario("baseline"), ["firm.nonsense"])
+
+
+def test_the_difference_table_reads_each_measure_in_its_unit_with_a_verdict() -> None:
+    study = compare(
+        ["baseline", "service_quality"], replications=3, seed=4, customers=3_000, months=36
+    )
+    table = report.difference_table(study, ["retention_rate", "active_customers"])
+    assert table.index.get_level_values("scenario").unique().tolist() == ["service_quality"]
+    retention = table.loc[("service_quality", "Retention rate (% of customers per month)")]
+    difference = study.differences.set_index(["measure", "scenario"]).loc[
+        ("retention_rate", "service_quality")
+    ]
+    shown = run_measure("retention_rate").format_interval(
+        difference["difference"], difference["ci_low"], difference["ci_high"], signed=True
+    )
+    assert retention["difference [95% CI]"] == shown
+    clear = difference["ci_low"] > 0 or difference["ci_high"] < 0
+    assert retention["verdict"] == (
+        ("better" if difference["ci_low"] > 0 else "worse") if clear else "no clear difference"
+    )
+    with pytest.raises(ValueError, match="not measures of this comparison: nonsense"):
+        report.difference_table(study, ["nonsense"])
+
+
+def test_the_whale_table_reads_each_run_in_percent() -> None:
+    profit = {
+        "four": np.array([100.0, 50.0, -20.0, -30.0]),
+        "equal": np.array([5.0, 5.0, 5.0, 5.0]),
+    }
+    table = report.whale_table(profit, top_share=0.25)
+    assert table.index.tolist() == ["four", "equal"]
+    assert table.loc["four"].tolist() == [100.0, 150.0, 50.0, 50.0]
+    assert table.loc["equal", "top 25% share of profit (%)"] == 25.0
+    assert table.loc["equal", "peak of the whale curve (% of profit)"] == 100.0

@@ -212,6 +212,22 @@ def test_win_back_works_less_the_longer_customers_are_gone_and_best_on_service()
     assert first["service"] > first["price"] > first["product"] > 0
 
 
+def test_the_offer_chance_halves_every_half_life_and_matches_the_campaign() -> None:
+    model, _ = _run("win_back", 0)
+    strategy, view = model.firm.strategies[0], model.firm.views[0]
+    p = params_of(model, "win_back")
+    recoverability = model.relationships.recoverability
+    half_life = p["success_half_life_months"]
+    months = np.array([1, 1 + half_life, 1 + 2 * half_life])
+    price = strategy.offer_chance(recoverability, np.zeros(3, np.int64), months)
+    np.testing.assert_allclose(price, p["offer_success_rate"] * np.array([1, 0.5, 0.25]), rtol=1e-6)
+    codes, gone = np.arange(3), np.array([2, 5, 9])
+    np.testing.assert_array_equal(
+        strategy.offer_chance(recoverability, codes, gone),
+        strategy.success_chance(view, codes, gone),
+    )
+
+
 def test_fired_customers_are_never_contacted_nor_won_back() -> None:
     scenario = load_scenario("win_back").with_changes(
         {
@@ -314,6 +330,39 @@ def test_a_holdout_of_everyone_changes_nothing_and_a_full_flag_recalls_everyone(
     last = frame.iloc[-1]
     assert last["churn_reduction_recall"] == 1.0
     assert last["churn_reduction_lift"] == pytest.approx(1.0)
+
+
+def test_the_confusion_table_holds_the_flag_s_precision_and_recall() -> None:
+    model, frame = _run("churn_reduction", 2)
+    table = model.firm.strategies[0].confusion_table()
+    totals = model.firm.strategies[0].totals
+    assert table.loc["all", "all"] == totals["holdout_scored"]
+    assert table.loc["all", "left"] == totals["holdout_left"]
+    assert (table.loc[["flagged", "not flagged"], ["left", "stayed"]].to_numpy() >= 0).all()
+    np.testing.assert_array_equal(table["all"], table["left"] + table["stayed"])
+    last = frame.iloc[-1]
+    hits = table.loc["flagged", "left"]
+    assert last["churn_reduction_precision"] == pytest.approx(hits / table.loc["flagged", "all"])
+    assert last["churn_reduction_recall"] == pytest.approx(hits / table.loc["all", "left"])
+
+
+def test_flagging_more_customers_trades_precision_for_recall() -> None:
+    from crmsim.study import flag_tradeoff
+
+    shares = [0.05, 0.5, 1.0]
+    tradeoff = flag_tradeoff("churn_reduction", shares, seed=3, customers=CUSTOMERS, months=MONTHS)
+    assert tradeoff["flag_share"].tolist() == shares
+    # Flagging everyone recalls every leaver and is only as precise as chance.
+    full = tradeoff.iloc[-1]
+    assert full["recall"] == 1.0 and full["precision"] == pytest.approx(full["churn_rate"])
+    # A small flag is more precise and recalls less than flagging half, by far more than luck.
+    small, half = tradeoff.iloc[0], tradeoff.iloc[1]
+    assert small["recall"] < half["recall"] < 1.0
+    assert small["precision"] > half["precision"] > full["precision"]
+    with pytest.raises(ValueError, match="does not run the churn_reduction strategy"):
+        flag_tradeoff("baseline", [0.1])
+    with pytest.raises(ValueError, match=r"shares in \[0, 1\]"):
+        flag_tradeoff("churn_reduction", [1.5], customers=100, months=1)
 
 
 def test_churn_reduction_rejects_bad_parameters() -> None:

@@ -96,3 +96,14 @@ def test_a_plain_value_is_checked_as_a_choice() -> None:
 def test_a_badly_built_exercise_says_what_is_wrong(build) -> None:
     with pytest.raises(ValueError):
         build()
+
+
+def test_a_verdict_at_the_end_of_a_cell_is_not_shown_twice(capsys) -> None:
+    from IPython.core.formatters import DisplayFormatter
+
+    verdict = check(Prediction.choice("Which?", ["a", "b"]), answer="a")
+    printed = capsys.readouterr().out
+    assert printed.startswith("✗ No prediction yet")
+    verdict._ipython_display_()  # what a notebook calls for the last value of a cell
+    assert capsys.readouterr().out == ""
+    assert DisplayFormatter().format(verdict)[0] == {}  # nothing else to show either

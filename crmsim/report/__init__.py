@@ -18,6 +18,8 @@ Modules:
     ``study_figures``: figures of a study (comparison, paired differences,
     sweep, heat map, tornado).
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live.
+    ``tables``: :func:`settings_table`, :func:`difference_table` and
+    :func:`whale_table`, for lessons.
     ``style``: the colours, axis look, number format and labels every figure shares.
     ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
     ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
@@ -31,21 +33,26 @@ from crmsim.report.run_figures import (
     plot_ladder,
     plot_lifecycle,
     plot_retention,
+    plot_return_chances,
     plot_run_dashboard,
     plot_satisfaction,
+    plot_whale_curves,
 )
 from crmsim.report.study_figures import (
     plot_comparison,
+    plot_flag_tradeoff,
     plot_paired_differences,
     plot_segment_comparison,
     plot_sweep,
     plot_sweep_heatmap,
     plot_tornado,
 )
+from crmsim.report.tables import difference_table, settings_table, whale_table
 from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import lifecycle_explorer
 
 __all__ = [
+    "difference_table",
     "Prediction",
     "Verdict",
     "check",
@@ -53,6 +60,7 @@ __all__ = [
     "plot_clv_distribution",
     "plot_cohort_survival",
     "plot_comparison",
+    "plot_flag_tradeoff",
     "plot_customer_history",
     "plot_defections_by_reason",
     "plot_ladder",
@@ -60,9 +68,13 @@ __all__ = [
     "plot_paired_differences",
     "plot_segment_comparison",
     "plot_retention",
+    "plot_return_chances",
     "plot_run_dashboard",
     "plot_satisfaction",
     "plot_sweep",
     "plot_sweep_heatmap",
     "plot_tornado",
+    "plot_whale_curves",
+    "settings_table",
+    "whale_table",
 ]

@@ -16,7 +16,7 @@ run) is refused with a ``ValueError`` that says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from crmsim.economics import pareto_share
+from crmsim.economics import pareto_share, whale_curve
 from crmsim.report.style import (
     REASON_COLORS,
     STAGE_COLORS,
@@ -39,10 +39,12 @@ from crmsim.report.style import (
     new_figure,
     pretty_name,
 )
+from crmsim.rules.reacquisition import return_chance_by_month
 from crmsim.vocabulary import DEFECTION_REASONS, STAGES, TIERS
 
 if TYPE_CHECKING:
     from crmsim.engine.customers import Customer
+    from crmsim.engine.model import CRMModel
 
 
 def _months(series: pd.DataFrame) -> np.ndarray:
@@ -361,9 +363,8 @@ def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2, nothing: str
     if nothing:
         empty_panel(ax, nothing)
         return
-    ordered = np.sort(clv)[::-1]
-    total = ordered.sum()
-    share_customers = np.arange(ordered.size + 1) / ordered.size * 100
+    curve = whale_curve(clv)
+    share_customers = curve["share_of_customers"].to_numpy() * 100
     ax.plot(
         [0, 100],
         [0, 100],
@@ -372,8 +373,8 @@ def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2, nothing: str
         linewidth=1,
         label="every customer equal",
     )
-    if total > 0:
-        share_profit = np.concatenate([[0.0], np.cumsum(ordered) / total]) * 100
+    if np.isfinite(curve["share_of_profit"].iloc[-1]):
+        share_profit = curve["share_of_profit"].to_numpy() * 100
         ax.plot(
             share_customers,
             share_profit,
@@ -381,7 +382,7 @@ def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2, nothing: str
             linewidth=2,
             label="customers ranked by CLV",
         )
-        top = pareto_share(ordered, top_share) * 100
+        top = pareto_share(clv, top_share) * 100
         x = top_share * 100
         ax.plot([x, x, 0], [0, top, top], color="#d62728", linewidth=1, linestyle="--")
         ax.scatter([x], [top], color="#d62728", zorder=3)
@@ -769,6 +770,120 @@ def plot_run_dashboard(
     return fig
 
 
+def plot_whale_curves(curves: Mapping[str, Any], top_share: float = 0.2) -> Figure:
+    """Whale curves of one or more runs: cumulative profit by customers ranked by profit.
+
+    For each run the customers are ranked from most to least profitable
+    (:func:`crmsim.economics.whale_curve`) and the running total of their profit is
+    drawn as a share of the run's total profit. A curve that rises above 100% and
+    comes back down shows customers who lose money; the share of profit brought by
+    the top ``top_share`` of customers (Pareto's 80/20 rule) is given in the legend.
+
+    Args:
+        curves: Profit per customer (currency) of each run, by the label to show
+            (e.g. ``{"baseline": customers["lifetime_clv"]}``), in the order to draw.
+        top_share: Share of customers whose share of profit the legend gives.
+
+    Returns:
+        The figure; a panel that says why when no run has a positive total profit.
+    """
+    fig, ax = new_figure(figsize=(8.5, 4.8))
+    ax.set_title("The whale curve: who brings the profit")
+    ax.set_xlabel("Share of customers, most profitable first (%)")
+    ax.set_ylabel("Cumulative share of total profit (%)")
+    ax.plot(
+        [0, 100],
+        [0, 100],
+        color="#969696",
+        linestyle=":",
+        linewidth=1,
+        label="every customer equal",
+    )
+    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(len(curves), 1)))
+    drawn, peak = 0, 100.0
+    for color, (label, values) in zip(colors, curves.items(), strict=False):
+        curve = whale_curve(values)
+        profit = curve["share_of_profit"].to_numpy() * 100
+        if curve.shape[0] < 2 or not np.isfinite(profit[-1]):
+            continue
+        top = pareto_share(np.asarray(values, dtype=np.float64)[np.isfinite(values)], top_share)
+        ax.plot(
+            curve["share_of_customers"].to_numpy() * 100,
+            profit,
+            color=color,
+            linewidth=2,
+            label=literal(
+                f"{label}: top {top_share:.0%} bring {top:.0%}, peak {profit.max():.0f}%"
+            ),
+        )
+        drawn, peak = drawn + 1, max(peak, float(profit.max()))
+    if not drawn:
+        empty_panel(ax, "No run has a positive total profit:\nno share of it to show.")
+        return fig
+    ax.axhline(100, color="#333333", linewidth=0.8)
+    ax.axvline(top_share * 100, color="#333333", linewidth=0.8, linestyle="--")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, peak * 1.08)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    return fig
+
+
+def plot_return_chances(model: CRMModel, max_months_gone: int = 24) -> Figure:
+    """The door closes: a lost customer's chance of coming back, by months gone and reason.
+
+    Left: the chance per month of coming back on their own (the scenario's
+    ``reacquisition`` settings: it halves every half-life and depends on why the
+    customer left). Right: the chance that a contacted defector accepts a win-back
+    offer (the ``win_back`` strategy's own half-life and service recovery), for the
+    reasons the campaign targets, or a panel saying the run has no campaign.
+
+    Args:
+        model: A model (run or not) of the scenario to draw.
+        max_months_gone: Months gone shown on the horizontal axis.
+
+    Returns:
+        The figure (two panels).
+    """
+    fig, (left, right) = new_figure(1, 2, figsize=(12, 4.3))
+    months = np.arange(1, max(int(max_months_gone), 1) + 1)
+    p = model.scenario.params.reacquisition
+    natural = return_chance_by_month(p.return_probability_per_month, p.half_life_months, months[-1])
+    recoverability = model.relationships.recoverability
+    win_back = next((s for s in model.firm.strategies if s.name == "win_back"), None)
+    left.set_title("Coming back on their own")
+    right.set_title("Accepting a win-back offer")
+    left.set_ylabel("Chance of coming back (% per month)")
+    right.set_ylabel("Chance of accepting (% per offer)")
+    for ax in (left, right):
+        ax.set_xlabel("Months since the customer left")
+    for code, reason in enumerate(DEFECTION_REASONS):
+        # Dashes as well as colours: reasons equally recoverable draw the same line.
+        dashes = ("-", "--", "-.", ":")[code % 4]
+        style = {
+            "color": REASON_COLORS[reason],
+            "linewidth": 2,
+            "linestyle": dashes,
+            "label": reason,
+        }
+        left.plot(months, natural[months] * recoverability[code] * 100, **style)
+        if win_back is not None and win_back.targeted_reason[code]:
+            reasons = np.full(months.size, code)
+            right.plot(
+                months, win_back.offer_chance(recoverability, reasons, months) * 100, **style
+            )
+    if win_back is None:
+        empty_panel(right, "This run has no win-back campaign\n(the win_back strategy is off).")
+    else:
+        right.legend(loc="upper right", frameon=False, fontsize=8, title="Why they left")
+    left.legend(loc="upper right", frameon=False, fontsize=8, title="Why they left")
+    for ax in (left, right):
+        ax.set_xlim(1, months[-1] if months.size > 1 else 2)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
+    return fig
+
+
 __all__ = [
     "plot_clv_distribution",
     "plot_cohort_survival",
@@ -778,5 +893,7 @@ __all__ = [
     "plot_lifecycle",
     "plot_retention",
     "plot_run_dashboard",
+    "plot_return_chances",
     "plot_satisfaction",
+    "plot_whale_curves",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 from scipy import stats
 
 from crmsim.measures import (
@@ -514,6 +514,7 @@ __all__ = [
     "DIFFERENCE_MEASURES",
     "SWEEP_MEASURES",
     "plot_comparison",
+    "plot_flag_tradeoff",
     "plot_paired_differences",
     "plot_sweep",
     "plot_sweep_heatmap",
@@ -609,4 +610,55 @@ def plot_segment_comparison(
         + (f" ({_NO_INTERVAL})" if replications == 1 else ""),
         fontweight="bold",
     )
+    return fig
+
+
+def plot_flag_tradeoff(tradeoff: pd.DataFrame) -> Figure:
+    """Precision and recall of a churn flag against the share of customers flagged.
+
+    Left: precision (the share of flagged customers who left that month) beside the
+    churn rate, which is what a flag drawn at random would achieve. Right: recall (the
+    share of the customers who left that had been flagged) beside the share flagged,
+    which is what a random flag would recall.
+
+    Args:
+        tradeoff: The frame of :func:`crmsim.study.flags.flag_tradeoff` (columns
+            ``flag_share``, ``precision``, ``recall``, ``churn_rate``; shares 0..1).
+
+    Returns:
+        The figure (two panels); panels that say why when no share has a defined
+        precision or recall.
+    """
+    fig, (left, right) = new_figure(1, 2, figsize=(12, 4.3))
+    left.set_title("Precision: of the customers flagged, who left")
+    right.set_title("Recall: of the customers who left, who was flagged")
+    left.set_ylabel("Flagged customers who left that month (%)")
+    right.set_ylabel("Customers who left who had been flagged (%)")
+    frame = tradeoff.sort_values("flag_share")
+    x = frame["flag_share"].to_numpy(dtype=float) * 100
+    for ax in (left, right):
+        ax.set_xlabel("Share of active customers flagged each month (%)")
+    if not np.isfinite(frame[["precision", "recall"]].to_numpy(dtype=float)).any():
+        for ax in (left, right):
+            empty_panel(
+                ax, "Nobody was flagged or nobody left in the holdout:\nno precision or recall."
+            )
+        return fig
+    flag = {"color": "#2171b5", "marker": "o", "linewidth": 2}
+    chance = {"color": "#737373", "linestyle": ":", "linewidth": 1.5}
+    left.plot(x, frame["precision"].to_numpy(dtype=float) * 100, label="the firm's flag", **flag)
+    left.plot(
+        x,
+        frame["churn_rate"].to_numpy(dtype=float) * 100,
+        label="a random flag (the churn rate)",
+        **chance,
+    )
+    right.plot(x, frame["recall"].to_numpy(dtype=float) * 100, label="the firm's flag", **flag)
+    right.plot(x, x, label="a random flag (the share flagged)", **chance)
+    for ax in (left, right):
+        ax.set_xlim(0, float(np.nanmax(x)) * 1.05 if x.size else 100.0)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(PercentFormatter(decimals=1 if ax is left else 0))
+        ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+        ax.legend(loc="upper left" if ax is right else "lower left", frameon=False, fontsize=8)
     return fig

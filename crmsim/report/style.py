@@ -161,16 +161,30 @@ def setting_label(path: str) -> str:
         The label, e.g. ``"gross margin (share of revenue at the market price)"``, shown
         literally (see :func:`literal`).
     """
+    spec = setting_field(path)
+    label = path.split(".")[-1].replace("_", " ")
+    return literal(f"{label} ({spec.unit})" if spec is not None and spec.unit else label)
+
+
+def setting_field(path: str) -> Field | None:
+    """The declared field of a setting, or None when the path names none.
+
+    Args:
+        path: ``section.setting`` (e.g. ``"firm.gross_margin"``) or
+            ``strategies.<name>.<parameter>`` (also ``competitor_strategies``).
+
+    Returns:
+        The field (kind, default, unit, meaning) from the scenario schema or the
+        strategy's declared parameters.
+    """
     parts = path.split(".")
-    spec = None
     if len(parts) == 2 and isinstance(SCHEMA.get(parts[0], {}).get(parts[1]), Field):
-        spec = SCHEMA[parts[0]][parts[1]]
-    elif len(parts) == 3 and parts[0] in ("strategies", "competitor_strategies"):
+        return SCHEMA[parts[0]][parts[1]]
+    if len(parts) == 3 and parts[0] in ("strategies", "competitor_strategies"):
         registry = STRATEGY_REGISTRY if parts[0] == "strategies" else COMPETITOR_REGISTRY
         if parts[1] in registry:
-            spec = registry[parts[1]].parameters.get(parts[2])
-    label = parts[-1].replace("_", " ")
-    return literal(f"{label} ({spec.unit})" if spec is not None and spec.unit else label)
+            return registry[parts[1]].parameters.get(parts[2])
+    return None
 
 
 def empty_panel(ax: Axes, message: str) -> None:
@@ -210,5 +224,6 @@ __all__ = [
     "new_figure",
     "pretty_name",
     "setting_label",
+    "setting_field",
     "style_axes",
 ]

@@ -140,6 +140,10 @@ class Verdict:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        """Show nothing: :func:`check` has printed the line already, so a check at the end
+        of a notebook cell shows it once, not again as ``Verdict(...)``."""
+
 
 def check(prediction: Prediction | Any, answer: Any, *, quiet: bool = False) -> Verdict:
     """Check a prediction against the answer the run gave; print ✓ or ✗ and a hint.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from crmsim.config.fields import Field
 from crmsim.measures import HIGHER, Measure
@@ -265,6 +266,31 @@ class ChurnReduction(Strategy):
             "churn_reduction_lift": precision / base_rate if base_rate > 0 else float("nan"),
             "churn_reduction_precision_treated": _ratio(totals["treated_left"], totals["treated"]),
         }
+
+    def confusion_table(self) -> pd.DataFrame:
+        """How the flag did on the holdout: customer-months flagged or not, left or stayed.
+
+        Pooled over the months reported so far. Each holdout customer counts once per
+        month they were scored (active at the start of the month). Precision is
+        ``flagged & left / flagged``, recall ``flagged & left / left``: the measures
+        ``churn_reduction_precision`` and ``churn_reduction_recall``.
+
+        Returns:
+            Rows ``flagged``, ``not flagged``, ``all``; columns ``left``, ``stayed``,
+            ``all`` (customer-months, whole numbers).
+        """
+        t = self.totals
+        flagged_left = t["holdout_flagged_left"]
+        flagged_stayed = t["holdout_flagged"] - flagged_left
+        unflagged_left = t["holdout_left"] - flagged_left
+        unflagged_stayed = t["holdout_scored"] - t["holdout_flagged"] - unflagged_left
+        table = pd.DataFrame(
+            {"left": [flagged_left, unflagged_left], "stayed": [flagged_stayed, unflagged_stayed]},
+            index=["flagged", "not flagged"],
+        )
+        table.loc["all"] = table.sum()
+        table["all"] = table.sum(axis=1)
+        return table.astype(np.int64)
 
 
 def _ratio(numerator: float, denominator: float) -> float:

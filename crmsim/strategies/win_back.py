@@ -152,8 +152,29 @@ class WinBack(Strategy):
         self, view: MarketView, reasons: np.ndarray, months_gone: np.ndarray
     ) -> np.ndarray:
         """Chance that defectors with these reasons, gone this long, accept an offer."""
+        return self.offer_chance(view.recoverability, reasons, months_gone)
+
+    def offer_chance(
+        self, recoverability: np.ndarray, reasons: np.ndarray, months_gone: np.ndarray
+    ) -> np.ndarray:
+        """Chance that a defector accepts an offer, by reason and months gone.
+
+        ``offer_success_rate`` x 0.5 ^ ((months gone - 1) / ``success_half_life_months``)
+        x the reason's recoverability, times 1 + ``service_recovery_boost`` for service
+        defectors, capped at 1 (before anything that keeps lost customers away, such as
+        the competitor's loyalty programme).
+
+        Args:
+            recoverability: Relative chance of return by reason code
+                (``model.relationships.recoverability``; fired customers 0).
+            reasons: Reason codes of the defectors.
+            months_gone: Whole months since each left (1 = left last month).
+
+        Returns:
+            The chance of each (float32, 0..1).
+        """
         p = self.params
-        by_reason = view.recoverability
+        by_reason = np.array(recoverability, np.float64)
         by_reason[SERVICE] *= 1.0 + p["service_recovery_boost"]
         fading = 0.5 ** ((months_gone.astype(np.float64) - 1.0) / p["success_half_life_months"])
         chance = p["offer_success_rate"] * fading * by_reason[reasons]

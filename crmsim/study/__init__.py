@@ -48,6 +48,7 @@ from crmsim.study.executors import (
     run_all,
     run_study,
 )
+from crmsim.study.flags import flag_tradeoff
 from crmsim.study.runs import (
     MAX_REPLICATIONS,
     MAX_RUNS,
@@ -87,6 +88,7 @@ __all__ = [
     "OutputError",
     "OutputFolder",
     "ProcessExecutor",
+    "flag_tradeoff",
     "ResultStore",
     "Run",
     "SerialExecutor",
