@@ -160,4 +160,14 @@ def test_a_student_compares_a_strategy_saves_it_and_loads_it_back(
         page.get_by_text("Load the pasted scenario").click()
         expect(page.locator(".lab-notice")).to_contain_text("not a scenario")
         page.screenshot(path=tmp_path / "3_loaded.png", full_page=True)
+
+        # Watch one market: Mesa's controls step it, and the month's numbers follow.
+        page.goto(app_url + "live")
+        page.get_by_text("Press step or play").wait_for(timeout=90_000)
+        page.get_by_role("button", name="Step").click()
+        expect(page.get_by_text("Months run")).to_be_visible(timeout=60_000)
+        months = page.get_by_text("Months run").locator("..").inner_text()
+        assert int(months.split(":")[-1]) > 0
+        expect(page.get_by_text("Customer equity (currency)")).to_be_visible()
+        page.screenshot(path=tmp_path / "4_live.png", full_page=True)
         browser.close()

@@ -194,3 +194,22 @@ def test_the_app_command_refuses_a_port_it_cannot_serve_on() -> None:
     )
     assert done.returncode == 2
     assert "from 1024 to 65535, or 0 for any free port; got '80'" in done.stderr
+
+
+def test_the_live_market_runs_month_by_month_and_stops_at_its_last() -> None:
+    from crmsim.engine.model import CRMModel
+    from crmsim.report.live import LiveMarket, month_numbers
+
+    live = LiveMarket("baseline", customers=1_500, rng="7", months=5)
+    assert month_numbers(live.market) == {}
+    for _ in range(7):
+        live.step()
+    assert live.market.month == 5 and not live.running
+    # The same market as a run of the same scenario and seed.
+    run = CRMModel(live.market.scenario, rng=7, customers=1_500).run(5)
+    pd.testing.assert_frame_equal(live.market.monthly_series(), run.monthly_series())
+    numbers = month_numbers(live.market)
+    assert numbers["Months run"] == "5"
+    assert any(label.startswith("Customer equity") for label in numbers)
+    with pytest.raises(ValueError, match="whole number"):
+        LiveMarket(rng="forty-two")

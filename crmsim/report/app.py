@@ -43,6 +43,7 @@ from crmsim.report.lab import (
     strategy_controls,
     strategy_registry,
 )
+from crmsim.report.live import LivePage
 from crmsim.report.study_figures import plot_comparison, plot_paired_differences
 
 # The page's state. Module-level reactive variables are kept apart for each browser
@@ -305,3 +306,10 @@ def Page() -> None:
                     solara.Error(f"The run stopped: {error}", classes=["lab-problem"])
             elif run_task.finished and run_task.value is not None:
                 Results(run_task.value)
+
+
+routes = [
+    solara.Route(path="/", component=Page, label="Compare strategies"),
+    solara.Route(path="live", component=LivePage, label="Watch one market"),
+]
+"""The pages of ``crmsim app``: Solara shows them as tabs."""
