@@ -258,7 +258,7 @@ def _figures(done: LabResult) -> tuple[Figure, Figure]:
 
 
 def _html(table: Any) -> str:
-    return table.rename_axis(index=None, columns=None).to_html(border=0)
+    return table.to_html(border=0)
 
 
 @solara.component

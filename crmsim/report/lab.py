@@ -344,7 +344,7 @@ class LabResult:
         and its 95% confidence interval, as text in each measure's unit."""
         wide = self.comparison.wide()
         table = wide[[m for m in LAB_MEASURES if m in wide.columns]]
-        return table.rename(columns=lambda m: _header(m)).rename_axis("option")
+        return table.rename(columns=lambda m: _header(m)).rename_axis(index=None, columns=None)
 
     def differences(self) -> pd.DataFrame:
         """One row per option, one column per lab measure: the paired difference from
@@ -360,7 +360,7 @@ class LabResult:
         wide = frame.assign(text=text).pivot(index="scenario", columns="measure", values="text")
         names = [option.name for option in self.setup.options]
         wide = wide.loc[[n for n in names if n in wide.index], [m for m in LAB_MEASURES]]
-        return wide.rename(columns=lambda m: _header(m)).rename_axis("option")
+        return wide.rename(columns=lambda m: _header(m)).rename_axis(index=None, columns=None)
 
     def numbers(self) -> pd.DataFrame:
         """The same results as numbers, one row per option and measure: mean, interval
@@ -390,9 +390,12 @@ class LabResult:
             what = measure.label[0].lower() + measure.label[1:]
             if base_value > 0:
                 share = [100 * v / base_value for v in (change, low, high)]
-                amount = f"{abs(share[0]):.0f}% [{share[1]:+.0f}%, {share[2]:+.0f}%]"
+                amount = (
+                    f"{abs(share[0]):.0f}% [{share[1]:+.0f}%, {share[2]:+.0f}%] of the base's "
+                    f"({measure.format_interval(change, low, high, signed=True)} {measure.unit})"
+                )
             else:
-                amount = measure.format_interval(abs(change), low, high)
+                amount = f"{measure.format_interval(change, low, high, signed=True)} {measure.unit}"
             if math.isnan(low) or math.isnan(high):
                 verdict = "changes"
             elif low > 0:
@@ -408,7 +411,7 @@ class LabResult:
                     f"({measure.unit}), holds both gains and losses."
                 )
             else:
-                sentence = f"{option.name}: {verdict} the {what} by {amount} ({measure.unit})."
+                sentence = f"{option.name}: {verdict} the {what} by {amount}."
             sentences.append(sentence)
         return sentences
 
