@@ -33,12 +33,14 @@ class CalibrationError(ValueError):
 def refused_fit(model: str, fit: Fit, source: str) -> CalibrationError:
     """The one message of a fit that gave no estimates: why, the log-likelihood and the
     parameters where the optimiser stopped (when it ran)."""
-    where = ""
-    if fit.reached:
-        reached = ", ".join(f"{k} = {v:.4g}" for k, v in fit.reached.items())
-        where = f"; log-likelihood {fit.log_likelihood:.2f} where it stopped ({reached})"
+    if not fit.reached:  # the optimiser never ran: too few records
+        return CalibrationError(
+            f"{source}: the {model} model cannot be fitted: {fit.reason}; no scenario was written"
+        )
+    reached = ", ".join(f"{k} = {v:.4g}" for k, v in fit.reached.items())
     return CalibrationError(
-        f"{source}: the {model} fit did not converge: {fit.reason}{where}; no scenario was written"
+        f"{source}: the {model} fit did not converge: {fit.reason}; log-likelihood "
+        f"{fit.log_likelihood:.2f} where it stopped ({reached}); no scenario was written"
     )
 
 
