@@ -335,7 +335,39 @@ class BetaGeometricNBD(_Model):
             )
             return -float((counts * (common + np.logaddexp(first, second))).sum())
 
-        return self._maximise(negative_ll, n)
+        def gradient(p: np.ndarray) -> np.ndarray:
+            # Each customer's likelihood is exp(common) (exp(first) + exp(second)); the
+            # weights are the two terms' shares of it.
+            r, alpha, a, b = p
+            first = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+            second = np.where(
+                x > 0,
+                betaln(a + 1.0, b + np.maximum(x, 1.0) - 1.0)
+                - betaln(a, b)
+                - (r + x) * np.log(alpha + tx),
+                -np.inf,
+            )
+            both = np.logaddexp(first, second)
+            w_first, w_second = np.exp(first - both), np.exp(second - both)
+            shared = digamma(a + b) - digamma(a + b + x)
+            d_r = (
+                digamma(r + x) - digamma(r) + math.log(alpha)
+                - w_first * np.log(alpha + T) - w_second * np.log(alpha + tx)
+            )  # fmt: skip
+            d_alpha = (
+                r / alpha
+                - w_first * (r + x) / (alpha + T) - w_second * (r + x) / (alpha + tx)
+            )  # fmt: skip
+            d_a = w_first * shared + w_second * (shared + digamma(a + 1.0) - digamma(a))
+            d_b = (
+                shared
+                - digamma(b)
+                + w_first * digamma(b + x)
+                + w_second * digamma(b + np.maximum(x, 1.0) - 1.0)
+            )
+            return -np.array([(counts * d).sum() for d in (d_r, d_alpha, d_a, d_b)])
+
+        return self._maximise(negative_ll, n, gradient)
 
     def probability_alive(
         self, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
@@ -430,7 +462,17 @@ class GammaGamma(_Model):
             )
             return -float(ll.sum())
 
-        return self._maximise(negative_ll, n)
+        def gradient(par: np.ndarray) -> np.ndarray:
+            p, q, g = par
+            px = p * x
+            whole = digamma(px + q)
+            spent = np.log(g + m * x)
+            d_p = x * (whole - digamma(px) + np.log(m) + np.log(x) - spent)
+            d_q = whole - digamma(q) + math.log(g) - spent
+            d_g = q / g - (px + q) / (g + m * x)
+            return -np.array([d_p.sum(), d_q.sum(), d_g.sum()])
+
+        return self._maximise(negative_ll, n, gradient)
 
     def expected_order_value(
         self, frequency: np.ndarray, mean_order_value: np.ndarray
