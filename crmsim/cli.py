@@ -8,6 +8,7 @@ Examples::
     crmsim compare baseline loyalty_program --replications 20
     crmsim sweep reward_rate --workers 2
     crmsim sensitivity baseline --replications 20
+    crmsim calibrate orders.csv --out out/my-customers
     crmsim bench --quick
 
 Every scenario is validated before anything runs; a problem is reported with
@@ -95,6 +96,7 @@ examples:
   crmsim compare baseline loyalty_program --replications 20
   crmsim sweep reward_rate --workers 2           a shipped sweep (rerun to resume)
   crmsim sensitivity baseline
+  crmsim calibrate orders.csv --out out/mine     fit your customers, write a scenario
   crmsim COMMAND --help                          the options of a command
 
 output folders: a command writes into a new or empty folder, or into the folder

@@ -175,7 +175,8 @@ class CohortFit:
             f"{polarization:.5f}. Everyone starts at month 0; the fitted churn stands for "
             "every way a customer is lost, so the market's other reasons of leaving, "
             "returns, referrals, acquisition and the ladder's effects on churn and spend "
-            "are off; bills, margins and costs are the lab's defaults (set "
+            "are off. The records say nothing of bills, margins or costs: the bill and the "
+            "gross margin are the lab's defaults and the cost to serve 0 (set "
             "customers.order_value_mean, firm.gross_margin and firm.cost_to_serve_per_month "
             "to your own)."
         )
@@ -191,7 +192,7 @@ class CohortFit:
                           "churn_probability_polarization": round(polarization, 8)},
             "ladder": {"spend_multiplier": [1.0] * 5, "churn_multiplier": [1.0] * 5,
                        "referrals_per_month": [0.0] * 5},
-            "firm": dict(NO_OTHER_LEAVING["firm"]),
+            "firm": {**NO_OTHER_LEAVING["firm"], "cost_to_serve_per_month": 0.0},
             "acquisition": {"budget_per_month_per_1000_people": 0.0},
             "competitor": dict(NO_OTHER_LEAVING["competitor"]),
             "reacquisition": {"return_probability_per_month": 0.0},

@@ -383,17 +383,18 @@ class TransactionFit:
             f"{self.data_start:%Y-%m-%d} and {self.calibration_end:%Y-%m-%d}, BG/NBD and "
             f"Gamma-Gamma fitted on their purchases up to {self.calibration_end:%Y-%m-%d} "
             f"in {self.unit}s. Time: one month is 365.25 / 12 = {DAYS_PER_MONTH:.4f} days = "
-            f"{1 / per_month:.4f} {self.unit}s, so a purchase rate per {self.unit} is "
-            f"{1 / per_month:.4f} times that rate per month: r = {b['r']:.4f} stays, alpha "
+            f"{1 / per_month:.4f} {self.unit}s, so a purchase rate per month is "
+            f"{1 / per_month:.4f} times the rate per {self.unit}: r = {b['r']:.4f} stays, alpha "
             f"= {b['alpha']:.4f} {self.unit}s becomes {alpha_month:.4f} months "
             f"(alpha x {per_month:.6f}); the dropout chance after a purchase, a = "
             f"{b['a']:.4f}, b = {b['b']:.4f}, needs no time unit. Spend per purchase: "
             f"{how}. The lab counts months: a newcomer's repeat buying starts the month "
             "after the first purchase. Everyone starts at month 0; the fitted dropout stands "
             "for every way a customer is lost, so the market's other reasons of leaving, "
-            "returns, referrals, acquisition and the ladder's effect on spend are off; "
-            "margins and costs are the lab's defaults (set firm.gross_margin and "
-            "firm.cost_to_serve_per_month to your own)."
+            "returns, referrals, acquisition and the ladder's effect on spend are off. The "
+            "log says nothing of margins or costs: the gross margin is the lab's default "
+            "and the cost to serve 0 (set firm.gross_margin and firm.cost_to_serve_per_month "
+            "to your own)."
         )
         return {
             "name": name,
@@ -419,7 +420,7 @@ class TransactionFit:
                 "churn_multiplier": [1.0] * 5,
                 "referrals_per_month": [0.0] * 5,
             },
-            "firm": dict(NO_OTHER_LEAVING["firm"]),
+            "firm": {**NO_OTHER_LEAVING["firm"], "cost_to_serve_per_month": 0.0},
             "acquisition": {"budget_per_month_per_1000_people": 0.0},
             "competitor": dict(NO_OTHER_LEAVING["competitor"]),
             "reacquisition": {"return_probability_per_month": 0.0},
