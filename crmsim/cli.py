@@ -8,6 +8,7 @@ Examples::
     crmsim compare baseline loyalty_program --replications 20
     crmsim sweep reward_rate --workers 2
     crmsim sensitivity baseline --replications 20
+    crmsim calibrate orders.csv --out out/my-customers
     crmsim bench --quick
 
 Every scenario is validated before anything runs; a problem is reported with
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from crmsim import __version__, study
+from crmsim.calibrate.reading import CalibrationError
 from crmsim.config.fields import (
     Field,
     Record,
@@ -94,6 +96,7 @@ examples:
   crmsim compare baseline loyalty_program --replications 20
   crmsim sweep reward_rate --workers 2           a shipped sweep (rerun to resume)
   crmsim sensitivity baseline
+  crmsim calibrate orders.csv --out out/mine     fit your customers, write a scenario
   crmsim COMMAND --help                          the options of a command
 
 output folders: a command writes into a new or empty folder, or into the folder
@@ -127,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _messages_on_stderr(), _interrupt_once():
         try:
             return args.handler(args)
-        except (ScenarioError, study.StudyError) as error:
+        except (ScenarioError, study.StudyError, CalibrationError) as error:
             print(f"crmsim: error: {error}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt:
@@ -265,6 +268,12 @@ def _parser() -> argparse.ArgumentParser:
     _size_options(run)
     run.add_argument(
         "--seed", type=_nonnegative_int, default=2026, help="seed of the run (default: %(default)s)"
+    )
+    run.add_argument(
+        "--transactions",
+        action="store_true",
+        help="also write transactions.csv, every purchase of the run (customer_id, date, "
+        "amount; month 0 starts on 2000-01-01), which crmsim calibrate reads (default: off)",
     )
     _output_options(run, "out/<scenario name>")
     run.set_defaults(handler=_run)
@@ -407,6 +416,62 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.set_defaults(handler=_list)
 
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit customer-base models on a firm's records and write a scenario of them",
+        description=_paragraph(
+            "Fit BG/NBD and Gamma-Gamma on a transaction log (one row per purchase: "
+            "customer, date, amount), or the shifted-beta-geometric model on contractual "
+            "records (--contractual), check the fit on a holdout period, and write the "
+            "estimates, the holdout figures, a report and scenario.yaml, a scenario whose "
+            "customers follow the estimates, ready for crmsim run and crmsim compare."
+        ),
+        epilog="examples:\n  crmsim calibrate orders.csv --out out/my-customers\n"
+        "  crmsim calibrate orders.csv --customer-col client --date-col day --amount-col "
+        "total --freq W --calibration-end 2024-06-30\n"
+        "  crmsim calibrate cohorts.csv --contractual --freq Y --out out/retention",
+    )
+    calibrate.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="CSV file (UTF-8, header row): transactions, or with --contractual survivors "
+        "(period, alive[, cohort]) or relationships (customer_id, start, end) (required)",
+    )
+    calibrate.add_argument(
+        "--contractual",
+        action="store_true",
+        help="the file holds contractual records; fit the sBG (default: a transaction log)",
+    )
+    calibrate.add_argument(
+        "--customer-col",
+        default="customer_id",
+        help="column of the customer id (default: %(default)s)",
+    )
+    calibrate.add_argument(
+        "--date-col", default="date", help="column of the purchase date (default: %(default)s)"
+    )
+    calibrate.add_argument(
+        "--amount-col", default="amount", help="column of the amount spent (default: %(default)s)"
+    )
+    calibrate.add_argument(
+        "--freq",
+        choices=["D", "W", "M", "Y"],
+        help="time unit of the fit: days, weeks, months (365.25/12 days) or, for "
+        "contractual records, years (default: W for transactions, M for contractual)",
+    )
+    calibrate.add_argument(
+        "--calibration-end",
+        metavar="END",
+        help="last day of the calibration period (e.g. 1997-09-30), or with --contractual "
+        "the last period fitted (default: the middle of the data)",
+    )
+    calibrate.add_argument(
+        "--name", default="calibrated", help="name of the written scenario (default: %(default)s)"
+    )
+    _output_options(calibrate, "out/<file name>-calibration")
+    calibrate.set_defaults(handler=_calibrate)
+
     bench = commands.add_parser(
         "bench",
         passes_unknown=True,
@@ -548,15 +613,23 @@ def _output_options(parser: argparse.ArgumentParser, default: str, resumable: bo
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, changes=_changes(args))
-    folder = args.output = _output_folder(args, _default_out(scenario.name), RUN_FILES)
+    files = (*RUN_FILES, "transactions.csv") if args.transactions else RUN_FILES
+    folder = args.output = _output_folder(args, _default_out(scenario.name), files)
     folder.claim()
     from crmsim import report
     from crmsim.engine.model import CRMModel
 
     model = CRMModel(
-        study.scenario_for_months(scenario, args.months), rng=args.seed, customers=args.customers
+        study.scenario_for_months(scenario, args.months),
+        rng=args.seed,
+        customers=args.customers,
+        log_purchases=args.transactions,
     )
     model.run(args.months, progress=_progress(args))
+    if args.transactions:
+        from crmsim.calibrate.simulated import transaction_log
+
+        log = transaction_log(model)
     summary = model.summary()
     series = model.monthly_series()
     customers = model.customer_frame()
@@ -569,8 +642,54 @@ def _run(args: argparse.Namespace) -> int:
         (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
         (tmp / "scenario.yaml").write_text(scenario.to_yaml())
         _save(figure, tmp / "figure.png")
+        if args.transactions:
+            log.to_csv(tmp / "transactions.csv", index=False, date_format="%Y-%m-%d")
     _print_run(summary)
-    _print_wrapped(f"\nwrote {', '.join(RUN_FILES)} to {folder}", 2)
+    _print_wrapped(f"\nwrote {', '.join(files)} to {folder}", 2)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from crmsim import calibrate
+
+    source = str(args.file)
+    default = _default_out(args.file.stem, "calibration")
+    folder = study.OutputFolder(
+        args.out or default,
+        calibrate.writing.COHORT_FILES if args.contractual else calibrate.writing.TRANSACTION_FILES,
+        force=args.force,
+        hint=OUT_HINT,
+    )
+    if args.contractual:
+        records = calibrate.read_cohort_file(args.file)
+        freq = args.freq or "M"
+        if "start" in records:
+            records = calibrate.survivors_from_relationships(records, freq)
+        end = None
+        if args.calibration_end is not None:
+            try:
+                end = int(args.calibration_end)
+            except ValueError:
+                raise calibrate.CalibrationError(
+                    f"--calibration-end {args.calibration_end}: with --contractual it is the "
+                    "last period the fit uses, a whole number such as 7"
+                ) from None
+        fit: Any = calibrate.fit_cohorts(records, end, freq, source=source)
+    else:
+        if args.freq == "Y":
+            raise calibrate.CalibrationError(
+                "--freq Y is for contractual records; a transaction log takes D, W or M"
+            )
+        log = calibrate.read_transactions(
+            args.file, args.customer_col, args.date_col, args.amount_col,
+            progress=_progress(args),
+        )  # fmt: skip
+        fit = calibrate.fit_transactions(log, args.calibration_end, args.freq or "W", source=source)
+    args.output = folder
+    written = calibrate.write_calibration(fit, folder, name=args.name)
+    print(fit.summary())
+    _print_wrapped(f"\nwrote {', '.join(written)} to {folder}", 2)
+    _print_wrapped(f"next: crmsim run {folder.path / 'scenario.yaml'}", 2)
     return 0
 
 

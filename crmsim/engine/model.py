@@ -86,6 +86,8 @@ class CRMModel(mesa.Model):
         customers: Override of the market size (people).
         follow: Rows whose month-by-month history is recorded (default: a few
             initial customers and a few suspects, per the scenario).
+        log_purchases: Keep every month's purchases per customer (``purchase_log``), for
+            a transaction log of the run; off by default, costing nothing.
 
     Attributes:
         scenario: The scenario being run.
@@ -104,7 +106,11 @@ class CRMModel(mesa.Model):
         rng: int | None = None,
         customers: int | None = None,
         follow: list[int] | None = None,
+        log_purchases: bool = False,
     ) -> None:
+        self.purchase_log: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] | None = None
+        """With ``log_purchases``: each month's (month, rows, purchases, revenue) of the
+        customers who bought, from month 0 (the months before it are not logged)."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         if customers is not None:
@@ -168,6 +174,8 @@ class CRMModel(mesa.Model):
         self._followed = FollowedHistory(self.followed)
         self.firm.start_strategies()
         self.competitor.start_strategies()
+        if log_purchases:
+            self.purchase_log = []
 
     @property
     def history(self) -> dict[int, list[dict[str, Any]]]:
@@ -321,6 +329,11 @@ class CRMModel(mesa.Model):
                 purchasing.first_purchases(
                     table, payers, newcomers, revenue, dropped, factor, price
                 )
+        if self.purchase_log is not None:
+            bought = table.purchases[payers] > 0
+            self.purchase_log.append(
+                (self.month, payers[bought], table.purchases[payers][bought], revenue[bought])
+            )
         return revenue, dropped
 
     def _serve_and_account(self, revenue: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.differentiate import hessian
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, gammaln
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from crmsim.analytic import sbg_retention_rate
 
@@ -39,6 +39,9 @@ class Fit:
         fell_back: Whether the prior was used instead of estimates.
         reason: Why the prior was used; for an estimate at a limit of the model (the
             sBG's geometric limit), how it was reached; "" otherwise.
+        log_likelihood: The log-likelihood at the estimates, or, when the optimiser
+            failed, where it stopped (NaN when it never ran: too few records).
+        reached: When the optimiser failed, the parameters where it stopped (else empty).
     """
 
     params: dict[str, float]
@@ -46,6 +49,8 @@ class Fit:
     customers: int = 0
     fell_back: bool = False
     reason: str = ""
+    log_likelihood: float = math.nan
+    reached: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form, for the run summary."""
@@ -72,13 +77,21 @@ class _Model:
         """The current estimates (or the prior)."""
         return self.fit_result.params
 
-    def _prior(self, customers: int, reason: str) -> Fit:
+    def _prior(
+        self,
+        customers: int,
+        reason: str,
+        log_likelihood: float = math.nan,
+        reached: dict[str, float] | None = None,
+    ) -> Fit:
         self.fit_result = Fit(
             dict(self.PRIOR),
             {k: math.nan for k in self.names},
             customers,
             fell_back=True,
             reason=reason,
+            log_likelihood=log_likelihood,
+            reached=reached or {},
         )
         return self.fit_result
 
@@ -123,8 +136,11 @@ class _Model:
             # (scipy's L-BFGS-B costs milliseconds a step whatever the size; with an
             # exact gradient BFGS alone gets there.)
             result = minimize(objective, start, jac=jac, method="BFGS")
+            stopped = dict(zip(self.names, map(float, np.exp(result.x)), strict=True))
             if not np.all(np.isfinite(result.x)) or np.any(np.abs(result.x) > 30):
-                return self._prior(customers, "the likelihood has no interior maximum")
+                return self._prior(
+                    customers, "the likelihood has no interior maximum", -result.fun, stopped
+                )
             # Standard errors: inverse Hessian of the negative log-likelihood in log
             # space, then the delta method (se(theta) = theta * se(log theta)).
             if jac is None:
@@ -143,13 +159,17 @@ class _Model:
                 se_log = np.full(len(self.names), np.nan)
         if jac is not None and not np.all(np.isfinite(se_log)):
             return self._prior(
-                customers, "the likelihood has no interior maximum (it is flat at its best)"
+                customers,
+                "the likelihood has no interior maximum (it is flat at its best)",
+                -result.fun,
+                stopped,
             )
         values = np.exp(result.x)
         self.fit_result = Fit(
             dict(zip(self.names, map(float, values), strict=True)),
             dict(zip(self.names, map(float, values * se_log), strict=True)),
             customers,
+            log_likelihood=-float(result.fun),
         )
         return self.fit_result
 
@@ -315,7 +335,39 @@ class BetaGeometricNBD(_Model):
             )
             return -float((counts * (common + np.logaddexp(first, second))).sum())
 
-        return self._maximise(negative_ll, n)
+        def gradient(p: np.ndarray) -> np.ndarray:
+            # Each customer's likelihood is exp(common) (exp(first) + exp(second)); the
+            # weights are the two terms' shares of it.
+            r, alpha, a, b = p
+            first = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+            second = np.where(
+                x > 0,
+                betaln(a + 1.0, b + np.maximum(x, 1.0) - 1.0)
+                - betaln(a, b)
+                - (r + x) * np.log(alpha + tx),
+                -np.inf,
+            )
+            both = np.logaddexp(first, second)
+            w_first, w_second = np.exp(first - both), np.exp(second - both)
+            shared = digamma(a + b) - digamma(a + b + x)
+            d_r = (
+                digamma(r + x) - digamma(r) + math.log(alpha)
+                - w_first * np.log(alpha + T) - w_second * np.log(alpha + tx)
+            )  # fmt: skip
+            d_alpha = (
+                r / alpha
+                - w_first * (r + x) / (alpha + T) - w_second * (r + x) / (alpha + tx)
+            )  # fmt: skip
+            d_a = w_first * shared + w_second * (shared + digamma(a + 1.0) - digamma(a))
+            d_b = (
+                shared
+                - digamma(b)
+                + w_first * digamma(b + x)
+                + w_second * digamma(b + np.maximum(x, 1.0) - 1.0)
+            )
+            return -np.array([(counts * d).sum() for d in (d_r, d_alpha, d_a, d_b)])
+
+        return self._maximise(negative_ll, n, gradient)
 
     def probability_alive(
         self, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
@@ -343,6 +395,26 @@ class BetaGeometricNBD(_Model):
         """Posterior mean dropout chance per purchase of a customer alive now: a / (a + b + x)."""
         p = self.params
         return p["a"] / (p["a"] + p["b"] + np.asarray(frequency, float))
+
+    def conditional_expected_purchases(
+        self,
+        horizon: float | np.ndarray,
+        frequency: np.ndarray,
+        recency: np.ndarray,
+        age: np.ndarray,
+    ) -> np.ndarray:
+        """Expected repeat purchases in the next ``horizon`` of a customer with history
+        ``(x, t_x, T)`` (Fader, Hardie & Lee 2005, eq. 10); times in the fit's unit."""
+        p = self.params
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        x = np.asarray(frequency, float)
+        T = np.asarray(age, float)
+        t = np.asarray(horizon, float)
+        z = t / (alpha + T + t)
+        shrink = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        lead = (a + b + x - 1.0) / (a - 1.0)
+        expected = lead * (1.0 - shrink * hyp2f1(r + x, b + x, a + b + x - 1.0, z))
+        return expected * self.probability_alive(frequency, recency, age)
 
     def expected_purchases(self, months: float | np.ndarray) -> np.ndarray:
         """Expected repeat purchases of a new customer in their first ``months`` (eq. 7)."""
@@ -390,7 +462,17 @@ class GammaGamma(_Model):
             )
             return -float(ll.sum())
 
-        return self._maximise(negative_ll, n)
+        def gradient(par: np.ndarray) -> np.ndarray:
+            p, q, g = par
+            px = p * x
+            whole = digamma(px + q)
+            spent = np.log(g + m * x)
+            d_p = x * (whole - digamma(px) + np.log(m) + np.log(x) - spent)
+            d_q = whole - digamma(q) + math.log(g) - spent
+            d_g = q / g - (px + q) / (g + m * x)
+            return -np.array([d_p.sum(), d_q.sum(), d_g.sum()])
+
+        return self._maximise(negative_ll, n, gradient)
 
     def expected_order_value(
         self, frequency: np.ndarray, mean_order_value: np.ndarray
