@@ -18,8 +18,8 @@ Modules:
     ``study_figures``: figures of a study (comparison, paired differences,
     sweep, heat map, tornado).
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live.
-    ``tables``: :func:`settings_table`, :func:`difference_table` and
-    :func:`whale_table`, for lessons.
+    ``tables``: :func:`settings_table`, :func:`difference_table`,
+    :func:`whale_table` and :func:`segment_profile`, for lessons.
     ``style``: the colours, axis look, number format and labels every figure shares.
     ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
     ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
@@ -47,7 +47,7 @@ from crmsim.report.study_figures import (
     plot_sweep_heatmap,
     plot_tornado,
 )
-from crmsim.report.tables import difference_table, settings_table, whale_table
+from crmsim.report.tables import difference_table, segment_profile, settings_table, whale_table
 from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import lifecycle_explorer
 
@@ -77,4 +77,5 @@ __all__ = [
     "plot_whale_curves",
     "settings_table",
     "whale_table",
+    "segment_profile",
 ]

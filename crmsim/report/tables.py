@@ -1,4 +1,5 @@
-"""Tables for lessons and reports: settings in plain words, paired differences, whale curves.
+"""Tables for lessons and reports: settings in plain words, paired differences, whale curves,
+segments of customers.
 
 A lesson shows the settings it varies with plain labels and units, not dotted
 paths, and a comparison as the difference each scenario makes, with its
@@ -139,6 +140,64 @@ def whale_table(profit: Mapping[str, Any], top_share: float = 0.2) -> pd.DataFra
     rows = {label: whale_summary(values, top_share) for label, values in profit.items()}
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns)) * 100
     return table.rename(columns=columns).round(1)
+
+
+SEGMENTATIONS: dict[str, str] = {
+    "value": "lifetime CLV quartile",
+    "needs": "price sensitivity",
+}
+"""The ways :func:`segment_profile` can split customers, and what the segments are."""
+
+
+def segment_profile(customers: pd.DataFrame, by: str = "value") -> pd.DataFrame:
+    """Customers acquired in a run, split into segments, each described as a marketer would.
+
+    ``by="value"``: four segments of equal size by lifetime CLV (top 25% first).
+    ``by="needs"``: price-sensitive customers (price sensitivity above the median)
+    against value seekers (at or below it), who want different things from the firm.
+
+    Args:
+        customers: ``CRMModel.customer_frame()``; the initial base is left out (it was
+            not acquired in the run).
+        by: ``"value"`` or ``"needs"``.
+
+    Returns:
+        One row per segment: ``customers``, ``share of lifetime CLV (%)``, ``mean
+        lifetime CLV`` (currency per customer), ``still active (%)``, ``price
+        sensitivity`` (mean, 0-1), ``share of wallet (%)`` (mean) and ``advocates
+        and fans (%)`` (on the top two rungs at the end, or when they left).
+
+    Raises:
+        ValueError: ``by`` is not one of :data:`SEGMENTATIONS`.
+    """
+    if by not in SEGMENTATIONS:
+        raise ValueError(f"by must be one of {', '.join(SEGMENTATIONS)}; got {by!r}")
+    acquired = customers[customers["source"] != "initial_base"]
+    if by == "value":
+        ranks = acquired["lifetime_clv"].rank(method="first", ascending=False)
+        labels = ["top 25%", "second 25%", "third 25%", "bottom 25%"]
+        segment = pd.qcut(ranks, 4, labels=labels)
+    else:
+        median = acquired["price_sensitivity"].median()
+        segment = pd.Series("value seekers", index=acquired.index).where(
+            acquired["price_sensitivity"] <= median, "price-sensitive"
+        )
+    groups = acquired.groupby(segment, sort=by == "value", observed=True)
+    total = acquired["lifetime_clv"].sum()
+    table = pd.DataFrame(
+        {
+            "customers": groups.size(),
+            "share of lifetime CLV (%)": 100 * groups["lifetime_clv"].sum() / total,
+            "mean lifetime CLV": groups["lifetime_clv"].mean(),
+            "still active (%)": 100 * groups["stage"].apply(lambda s: (s == "active").mean()),
+            "price sensitivity": groups["price_sensitivity"].mean().astype(float),
+            "share of wallet (%)": 100 * groups["share_of_wallet"].mean().astype(float),
+            "advocates and fans (%)": 100
+            * groups["tier"].apply(lambda t: t.isin(["advocate", "raving_fan"]).mean()),
+        }
+    )
+    table.index.name = SEGMENTATIONS[by]
+    return table.round(2)
 
 
 def _verdict(low: float, high: float, direction: str) -> str:
