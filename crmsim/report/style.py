@@ -50,15 +50,20 @@ REASON_COLORS: dict[str, str] = {
 
 SCENARIO_COLORS: tuple[str, ...] = (
     "#1f77b4",
-    "#d62728",
-    "#2ca02c",
     "#ff7f0e",
     "#9467bd",
     "#8c564b",
-    "#e377c2",
     "#17becf",
+    "#e377c2",
+    "#bcbd22",
+    "#7f7f7f",
 )
-"""Colours of scenarios in the order a study lists them (repeating after the last)."""
+"""Colours of scenarios in the order a study lists them (repeating after the last).
+
+No red and no green: a reader takes red for worse and green for better, and an option's
+colour names it, it does not judge it (the verdict is in the interval). Every figure of a
+study colours its scenarios by their place in the study's list, the reference included, so
+an option keeps its colour from figure to figure."""
 
 
 def literal(text: Any) -> str:
