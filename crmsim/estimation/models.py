@@ -315,7 +315,40 @@ class BetaGeometricNBD(_Model):
             )
             return -float((counts * (common + np.logaddexp(first, second))).sum())
 
-        return self._maximise(negative_ll, n)
+        repeat = x > 0
+        x_less_1 = np.maximum(x, 1.0) - 1.0
+
+        def gradient(p: np.ndarray) -> np.ndarray:
+            # ll = common + log(e**first + e**second): each term's slope, the two weighted
+            # by their shares of the sum (d betaln(u, v) / du = psi(u) - psi(u + v)).
+            r, alpha, a, b = p
+            first = betaln(a, b + x) - (r + x) * np.log(alpha + T)
+            second = np.where(
+                repeat, betaln(a + 1.0, b + x_less_1) - (r + x) * np.log(alpha + tx), -np.inf
+            )
+            share = np.exp(second - np.logaddexp(first, second))  # of the second term
+            d_r = (
+                digamma(r + x)
+                - digamma(r)
+                + math.log(alpha)
+                - (1.0 - share) * np.log(alpha + T)
+                - share * np.log(alpha + tx)
+            )
+            d_alpha = (
+                r / alpha - (1.0 - share) * (r + x) / (alpha + T) - share * (r + x) / (alpha + tx)
+            )
+            whole = digamma(a + b + x)
+            base_a = digamma(a + b) - digamma(a)
+            d_a = base_a + (1.0 - share) * (digamma(a) - whole) + share * (digamma(a + 1.0) - whole)
+            base_b = digamma(a + b) - digamma(b)
+            d_b = (
+                base_b
+                + (1.0 - share) * (digamma(b + x) - whole)
+                + share * (digamma(b + x_less_1) - whole)
+            )
+            return -np.array([(counts * d).sum() for d in (d_r, d_alpha, d_a, d_b)])
+
+        return self._maximise(negative_ll, n, gradient)
 
     def probability_alive(
         self, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray

@@ -1,0 +1,264 @@
+"""The retailer's view: what it estimates from its purchase records against the truth.
+
+A retail market whose buying is the BG/NBD's and whose spend is the Gamma-Gamma's,
+with every other way of leaving switched off, so the true parameters are known. The
+firm sees only when its customers bought and what they paid. Tolerances are 4
+standard errors: the fit's own (recovery), and the Monte Carlo SE of the realised
+values combined with how far the estimate moves within the fit's SEs (calibration).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import docking_scenario
+
+from crmsim import CRMModel, load_scenario
+from crmsim.cli import main
+from crmsim.estimation import BetaGeometricNBD, Fit
+from crmsim.vocabulary import ACTIVE, DEFECTED, FIRED
+
+Z = 4.0
+BUYING = {"r": 0.9, "alpha": 0.6, "a": 1.2, "b": 30.0}
+"""True BG/NBD: purchase rates Gamma(0.9, 0.6) a month (mean 1.5), dropout Beta(1.2, 30)."""
+SPEND = {"p": 6.0, "q": 4.0, "gamma": 20.0}
+"""True Gamma-Gamma: each purchase Gamma(p, nu) with nu ~ Gamma(q, gamma) (mean 40)."""
+
+
+def retail_market(seed: int, people: int = 20_000, months: int = 120) -> CRMModel:
+    """A market of BG/NBD buyers with Gamma-Gamma spend, all brand-new customers at
+    month 0 (each makes a trial purchase then), nothing else moving them."""
+    scenario = docking_scenario(
+        {
+            "simulation.customers": people,
+            "simulation.months": months,
+            "customers.behaviour": "non_contractual",
+            "customers.purchase_rate_r": BUYING["r"],
+            "customers.purchase_rate_alpha": BUYING["alpha"],
+            "customers.dropout_a": BUYING["a"],
+            "customers.dropout_b": BUYING["b"],
+            "customers.order_value_shape_per_purchase": SPEND["p"],
+        }
+    )
+    model = CRMModel(scenario, rng=seed)
+    # Each customer's mean spend p / nu: the Gamma-Gamma's heterogeneity, drawn here
+    # because the scenario's is lognormal.
+    nu = np.random.default_rng(seed).gamma(SPEND["q"], 1.0 / SPEND["gamma"], people)
+    model.customers.order_value[:] = SPEND["p"] / nu
+    return model
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def test_the_retailer_recovers_the_true_buying_and_spend_from_its_records() -> None:
+    """After three years of records (refitted at the end of month 35) the BG/NBD and the
+    Gamma-Gamma fits are within 4 SE of the true parameters."""
+    model = retail_market(seed=1).run(36)
+    fit = model.summary()["firm_knowledge"]
+    assert fit["knowledge"] == "estimated" and fit["model"] == "bg_nbd_gamma_gamma"
+    assert fit["fits"] == 1 and fit["fits_on_prior"] == 0, fit
+    assert not fit["fell_back"] and not fit["spend"]["fell_back"]
+    for found, truth in ((fit, BUYING), (fit["spend"], SPEND)):
+        for name, value in truth.items():
+            estimate, se = found["params"][name], found["standard_errors"][name]
+            assert abs(estimate - value) < Z * se, (name, estimate, value, se)
+
+
+def test_the_retailer_does_not_see_who_dropped_out() -> None:
+    """Silent dropouts stay on the firm's books (it has not seen them go), at a lower
+    probability of being alive than those still buying; those it fired do not."""
+    model = retail_market(seed=2, people=5_000).run(24)
+    table = model.customers
+    knowledge = model.knowledge
+    theirs = knowledge.customers()
+    gone = np.flatnonzero(table.stage == DEFECTED)
+    assert gone.size > 500 and np.isin(gone, theirs).all()
+    alive = knowledge.probability_alive(theirs)
+    truly = table.stage[theirs] == ACTIVE
+    # Mann-Whitney: a customer still buying outranks a dropout far more often than not.
+    order = np.argsort(np.argsort(alive, kind="stable"), kind="stable") + 1.0
+    auc = (order[truly].sum() - truly.sum() * (truly.sum() + 1) / 2) / (
+        truly.sum() * (~truly).sum()
+    )
+    assert auc > 0.8, auc
+    np.testing.assert_array_equal(knowledge.probability_alive(theirs, 0), alive)
+    assert np.all(knowledge.probability_alive(theirs, 6) <= alive)
+    # The firm's expected retention is its chance of a customer being alive next month.
+    np.testing.assert_allclose(
+        model.firm_valuation.expected_retention(theirs), knowledge.probability_alive(theirs, 1)
+    )
+
+
+# --------------------------------------------------------------------------- calibration
+
+VALUED_AT = 24
+FOLLOWED_FOR = 96
+
+
+def _realised_from_now(model: CRMModel, rows: np.ndarray) -> np.ndarray:
+    """Discounted margin each of ``rows`` brings from now on: FOLLOWED_FOR months run, and
+    those still alive after them at their true expected value (their own rate lambda and
+    dropout chance p: purchases (S(k - 1) - S(k)) / p in month k, S(s) = exp(-lambda p s))."""
+    rate = model.monthly_discount_rate
+    now = (1.0 + rate) ** model.month  # the books discount to month 0
+    value_then = model.customers.value_at_start[rows].copy()
+    model.run(FOLLOWED_FOR)
+    table = model.customers
+    value = (table.value_at_start[rows] - value_then) * now
+    alive = table.stage[rows] == ACTIVE
+    still = rows[alive]
+    lam = table.purchase_rate[still].astype(np.float64)
+    p = table.dropout_probability[still].astype(np.float64)
+    months = np.arange(2_000)  # (1 + i)**-2000 of a month's margin is nothing
+    survival = np.exp(-np.outer(lam * p, months))
+    purchases = ((survival[:, :-1] - survival[:, 1:]) / p[:, None]) @ (1.0 + rate) ** -months[:-1]
+    rest = purchases * table.order_value[still] * model.firm.margin_share
+    value[alive] += rest * (1.0 + rate) ** -FOLLOWED_FOR
+    return value
+
+
+def _decile_gaps(
+    estimated: np.ndarray, realised: np.ndarray, estimate_se: np.ndarray | None = None
+) -> np.ndarray:
+    """(mean realised - mean estimated) / combined SE, by decile of the estimate.
+
+    A decile in which nobody buys again has no Monte Carlo spread to judge by: there
+    the estimate must be within a cent of nothing (gap 0, else infinite).
+    """
+    order = np.argsort(estimated, kind="stable")
+    gaps = []
+    for k, part in enumerate(np.array_split(order, 10)):
+        gap = realised[part].mean() - estimated[part].mean()
+        se = realised[part].std(ddof=1) / np.sqrt(part.size)
+        if se == 0:
+            gaps.append(0.0 if abs(gap) < 0.01 else np.inf)
+            continue
+        if estimate_se is not None:
+            se = np.hypot(se, estimate_se[k])
+        gaps.append(gap / se)
+    return np.array(gaps)
+
+
+def _fit_se_by_decile(model: CRMModel, rows: np.ndarray, clv: np.ndarray) -> np.ndarray:
+    """How far each decile's mean estimate could move within the fits' standard errors
+    (each parameter moved one SE, the moves added up: a bound that ignores correlation)."""
+    knowledge = model.knowledge
+    order = np.argsort(clv, kind="stable")
+    moved = np.zeros(rows.size)
+    for fitted in (knowledge.purchase_model, knowledge.spend_model):
+        kept = fitted.fit_result
+        for name, se in kept.standard_errors.items():
+            fitted.fit_result = Fit({**kept.params, name: kept.params[name] + se})
+            moved += np.abs(model.firm_valuation.expected_clv(rows) - clv)
+        fitted.fit_result = kept
+    return np.array([moved[part].mean() for part in np.array_split(order, 10)])
+
+
+def test_expected_clv_from_the_retailers_estimates_is_calibrated_by_decile() -> None:
+    """The firm's customers at month 24 (every buyer: it cannot tell who dropped out),
+    sorted into deciles of its estimated CLV, go on to bring what it expected, decile by
+    decile, within 4 combined SE; valuing everyone as if still alive (P(alive) = 1, the
+    view of a firm that took every buyer for a customer) does not."""
+    model = retail_market(seed=7).run(VALUED_AT)
+    rows = model.knowledge.customers()
+    assert rows.size == 20_000  # everyone bought at month 0, and nobody was fired
+    estimated = model.firm_valuation.expected_clv(rows).astype(np.float64)
+    fit_se = _fit_se_by_decile(model, rows, estimated)
+    np.testing.assert_array_equal(model.firm_valuation.expected_clv(rows), estimated)
+    as_if_alive = estimated / np.maximum(model.knowledge.probability_alive(rows), 1e-300)
+    realised = _realised_from_now(model, rows)
+    gaps = _decile_gaps(estimated, realised, fit_se)
+    assert np.all(np.abs(gaps) < Z), gaps
+    wrong = _decile_gaps(as_if_alive, realised)
+    assert np.any(np.abs(wrong) > Z), wrong
+
+
+# --------------------------------------------------------------------------- fallback
+
+
+def test_a_retail_market_too_small_to_estimate_uses_the_prior_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model = CRMModel(load_scenario("retail_non_contractual"), rng=3, customers=60).run(24)
+    fit = model.summary()["firm_knowledge"]
+    assert fit["knowledge"] == "estimated" and fit["fell_back"] and fit["spend"]["fell_back"]
+    assert fit["params"] == BetaGeometricNBD.PRIOR
+    assert "customers in the records (fewer than 100)" in fit["reason"]
+    assert fit["fits_on_prior"] == fit["fits"] == 1
+    assert any(reason.startswith("purchases (BG/NBD prior)") for reason in fit["prior_reasons"])
+    assert any(reason.startswith("spend (each customer's own") for reason in fit["prior_reasons"])
+    # With the prior the firm still values every customer it knows, finitely.
+    rows = model.knowledge.customers()
+    assert rows.size and np.all(np.isfinite(model.firm_valuation.expected_clv(rows)))
+    # Spend falls back to each customer's own mean spend per purchase.
+    table = model.customers
+    bought = rows[table.purchases_total[rows] > 0]
+    np.testing.assert_allclose(
+        model.knowledge.expected_revenue_per_month(bought)
+        / model.knowledge.purchase_model.purchase_rate_if_alive(
+            table.purchases_total[bought] - 1,
+            model.knowledge.purchase_history(bought, model.month - 1)[2],
+        ),
+        table.revenue_total[bought] / table.purchases_total[bought],
+        rtol=0.05,  # next month's purchases against the rate of the posterior: close
+    )
+    out = tmp_path / "small"
+    args = ["run", "retail_non_contractual", "--customers", "60", "--months", "12"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "the firm valued its customers with its prior" in printed
+    assert "fewer than 100" in printed
+
+
+# --------------------------------------------------------------------------- the two views
+
+
+def test_the_lab_measures_retail_by_the_truth_whatever_the_firm_knows() -> None:
+    """With no strategy that decides by value, a retailer that estimates and one that
+    reads the truth run the same market: every lab measure agrees to the last bit; only
+    the firm's own reckoning of its equity differs (over the customers it knows of)."""
+    base = load_scenario("retail_non_contractual").with_changes({"simulation.customers": 3_000})
+    estimated = CRMModel(base, rng=4).run(24)
+    oracle = CRMModel(base.with_changes({"firm.knowledge": "oracle"}), rng=4).run(24)
+    assert estimated.monthly_series().equals(oracle.monthly_series())
+    mine, truth = estimated.summary(), oracle.summary()
+    differ = {name for name in truth if repr(mine[name]) != repr(truth[name])}
+    assert differ == {"firm_knowledge", "firm_customer_equity"}, differ
+    assert truth["firm_customer_equity"] == truth["customer_equity"]
+    assert mine["firm_customer_equity"] == pytest.approx(
+        estimated.firm_valuation.customer_equity(estimated.knowledge.customers()), rel=1e-12
+    )
+    assert (
+        estimated.valuation.knowledge.oracle and estimated.firm_valuation.knowledge.reads_purchases
+    )
+
+
+def test_a_retailer_that_estimates_decides_differently_from_one_that_knows() -> None:
+    """A retailer that fires its least valuable customers from month 12: the runs are the
+    same until that first review, then they part, because it ranks by its estimates."""
+    base = load_scenario("fire_marginal_customers").with_changes(
+        {
+            "simulation.customers": 3_000,
+            "customers.behaviour": "non_contractual",
+            "customers.purchase_rate_r": 0.9,
+            "customers.purchase_rate_alpha": 0.6,
+            "customers.dropout_a": 1.2,
+            "customers.dropout_b": 30.0,
+        }
+    )
+    estimated = CRMModel(base, rng=6).run(12)
+    oracle = CRMModel(base.with_changes({"firm.knowledge": "oracle"}), rng=6).run(12)
+    assert estimated.monthly_series().equals(oracle.monthly_series())
+    estimated.step()
+    oracle.step()
+
+    def fired(model: CRMModel) -> np.ndarray:
+        table = model.customers
+        return np.flatnonzero((table.stage == DEFECTED) & (table.defection_reason == FIRED))
+
+    mine, truths = fired(estimated), fired(oracle)
+    assert mine.size == truths.size > 0  # the same share of the same reviewed customers
+    assert not np.array_equal(mine, truths)
