@@ -236,29 +236,74 @@ def test_the_lab_measures_retail_by_the_truth_whatever_the_firm_knows() -> None:
     )
 
 
-def test_a_retailer_that_estimates_decides_differently_from_one_that_knows() -> None:
-    """A retailer that fires its least valuable customers from month 12: the runs are the
-    same until that first review, then they part, because it ranks by its estimates."""
-    base = load_scenario("fire_marginal_customers").with_changes(
-        {
-            "simulation.customers": 3_000,
-            "customers.behaviour": "non_contractual",
-            "customers.purchase_rate_r": 0.9,
-            "customers.purchase_rate_alpha": 0.6,
-            "customers.dropout_a": 1.2,
-            "customers.dropout_b": 30.0,
-        }
-    )
+RETAIL = {
+    "simulation.customers": 3_000,
+    "customers.behaviour": "non_contractual",
+    "customers.purchase_rate_r": 0.9,
+    "customers.purchase_rate_alpha": 0.6,
+    "customers.dropout_a": 1.2,
+    "customers.dropout_b": 30.0,
+}
+"""The retail scenario's buying, for a shipped strategy's scenario."""
+
+
+def test_a_retailer_fires_among_the_customers_it_knows_of() -> None:
+    """A retailer that fires its least valuable customers from month 12 reviews everyone
+    it has not seen leave, silent dropouts too, ranked by its own estimates: the runs
+    with and without the truth are the same until that first review and then part. The
+    dropouts it writes off leave no second time: only customers still active count as
+    fired, and the written-off are the firm's customers no more."""
+    base = load_scenario("fire_marginal_customers").with_changes(RETAIL)
     estimated = CRMModel(base, rng=6).run(12)
     oracle = CRMModel(base.with_changes({"firm.knowledge": "oracle"}), rng=6).run(12)
     assert estimated.monthly_series().equals(oracle.monthly_series())
+    table = estimated.customers
+    known = estimated.knowledge.customers()
+    was_active = table.stage == ACTIVE
+    silent = known[~was_active[known]]
+    assert silent.size > 100  # the firm cannot tell these from its customers
+    # What the firm sees as month 12 starts, when it reviews.
+    value = estimated.firm_valuation.expected_clv(known)
+    reviewed = known[estimated.knowledge.months_as_customer(known) >= 6]
     estimated.step()
     oracle.step()
+    written_off = np.setdiff1d(known, estimated.knowledge.customers())
+    share = 0.15  # the scenario's bottom_share
+    assert written_off.size == int(round(share * reviewed.size))
+    # The lowest of the firm's estimates are those it wrote off.
+    lowest = np.sort(value[np.isin(known, reviewed)])[written_off.size - 1]
+    assert np.all(value[np.isin(known, written_off)] <= lowest)
+    gone_before = written_off[~was_active[written_off]]
+    assert gone_before.size > 0  # it cannot see who had already left
+    fired = np.flatnonzero((table.stage == DEFECTED) & (table.defection_reason == FIRED))
+    np.testing.assert_array_equal(fired, written_off[was_active[written_off]])
+    assert estimated.monthly_series()["defections_fired"].iloc[-1] == fired.size
+    oracle_fired = (oracle.customers.defection_reason == FIRED) & (
+        oracle.customers.stage == DEFECTED
+    )
+    assert not np.array_equal(fired, np.flatnonzero(oracle_fired))
 
-    def fired(model: CRMModel) -> np.ndarray:
-        table = model.customers
-        return np.flatnonzero((table.stage == DEFECTED) & (table.defection_reason == FIRED))
 
-    mine, truths = fired(estimated), fired(oracle)
-    assert mine.size == truths.size > 0  # the same share of the same reviewed customers
-    assert not np.array_equal(mine, truths)
+def test_a_retailers_churn_flags_work_from_its_records() -> None:
+    """Churn reduction in retail scores the customers the firm knows of, recency from its
+    own records (months since the last recorded purchase): a silent dropout looks like a
+    lapsed customer, is flagged first and gets an offer that changes nothing but the cost."""
+    base = load_scenario("baseline").with_changes(
+        {**RETAIL, "strategies": {"churn_reduction": {"weight_recency": 1.0}}}
+    )
+    model = CRMModel(base, rng=9).run(18)
+    strategy = next(s for s in model.firm.strategies if s.name == "churn_reduction")
+    view = model.firm.views[model.firm.strategies.index(strategy)]
+    known = view.firm_customers()
+    table = model.customers
+    recency = view.months_since_purchase(known)
+    np.testing.assert_array_equal(recency, model.month - 1 - table.last_purchase_month[known])
+    gone = table.stage[known] != ACTIVE
+    assert recency[gone].mean() > recency[~gone].mean()
+    np.testing.assert_array_equal(
+        view.probability_alive(known), model.knowledge.probability_alive(known)
+    )
+    spent = table.programme_cost.copy()
+    model.step()
+    offered = np.flatnonzero(table.programme_cost > spent)
+    assert offered.size > 0 and (table.stage[offered] != ACTIVE).any()

@@ -63,10 +63,15 @@ With ``firm.knowledge: oracle`` the firm reads the truth (each customer's
 hazard of leaving last month, and whether a retail customer is still alive),
 the view of the model before the firm had to estimate, kept for teaching.
 
-What the firm's strategies are shown of who is a customer is not yet its own: they
-read the customer table's stages, which know at once who dropped out silently (the
-retailer's estimates rank and value customers honestly, but the rows a strategy
-chooses among are the truly active ones).
+What strategies may know of who is a customer comes from here too
+(``MarketView.firm_customers``, ``months_as_customer``, ``months_since_purchase``,
+``probability_alive``): a retailer's strategies that rank or flag customers (firing,
+focusing, churn flags) choose among everyone it has not seen leave, by its estimates
+and its own recency, so a silent dropout is reviewed, flagged or written off like a
+customer (an offer to them is spent for nothing; one written off leaves no second
+time, ``Relationships.end``). Strategies that read the table's stages directly still
+see the truth in the retail setting: win-back (who left, why and when), and the
+enrolment, contact and referral programmes (who is active).
 
 Both views cap the margin multiple at that of a retention of 0.999 a month, so
 no customer is worth an unbounded amount (at a discount rate of 0).
@@ -86,7 +91,7 @@ from crmsim.analytic import (
     margin_multiple,
 )
 from crmsim.estimation import BetaGeometricNBD, GammaGamma, ShiftedBetaGeometric
-from crmsim.vocabulary import ACTIVE, DEFECTED, FIRED
+from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
     from crmsim.engine.model import CRMModel
@@ -151,13 +156,24 @@ class FirmKnowledge:
         """Retail: mean spend per purchase over the records of the last fit, currency."""
         self._outlook = _Outlook()
         """Retail: the BG/NBD outlook of the current fit, by (repeat purchases, age)."""
+        size = model.customers.size if self.reads_purchases else 0
+        self._ended_month = np.full(size, -1, np.int16)
+        """Retail: the month the firm ended each relationship (-1 = never), its own record."""
 
     # ------------------------------------------------------------- the records
     def relationships_ended(self, rows: np.ndarray, churned: bool) -> None:
         """The relationships of ``rows`` end now: the customers left (``churned``) or the
-        firm ended them (censored: the customer was still there)."""
-        if self.oracle or self.reads_purchases or rows.size == 0:
-            return  # a retailer sees no relationship end (a firing is read off the table)
+        firm ended them (censored: the customer was still there).
+
+        A retailer sees only the ends it makes: it keeps the month of each (a customer
+        who had already left silently is written off all the same, unknowingly).
+        """
+        if self.oracle or rows.size == 0:
+            return
+        if self.reads_purchases:
+            if not churned:
+                self._ended_month[rows] = self._model.month
+            return
         counts = np.bincount(self._model.customers.tenure_months[rows])
         self._ended = _widened(self._ended, counts.size)
         self._ended[int(churned), : counts.size] += counts
@@ -304,8 +320,34 @@ class FirmKnowledge:
             return (table.stage == ACTIVE).nonzero()[0]
         people = slice(0, table.people)
         bought = (table.first_purchase_month[people] >= 0) | (table.stage[people] == ACTIVE)
-        fired = (table.stage[people] == DEFECTED) & (table.defection_reason[people] == FIRED)
-        return (bought & ~fired).nonzero()[0]
+        return (bought & ~self._written_off(np.arange(table.people))).nonzero()[0]
+
+    def months_as_customer(self, rows: np.ndarray) -> np.ndarray:
+        """How long the firm has known each customer of ``rows``, months: the current
+        relationship's tenure (contractual, and the truth), or the months since the first
+        purchase (retail: its age T in the firm's records)."""
+        if not self.reads_purchases:
+            return self._model.customers.tenure_months[rows]
+        return self.purchase_history(rows, self._model.month - 1)[2]
+
+    def months_since_purchase(self, rows: np.ndarray) -> np.ndarray:
+        """Months since each customer of ``rows`` last bought (recency), by the firm's
+        records: a retailer's months since the last recorded purchase (counted from the
+        start of its relationship if it has none); otherwise the table's recency, always
+        0 for subscribers."""
+        table = self._model.customers
+        if not self.reads_purchases:
+            return table.months_since_purchase[rows]
+        last = table.last_purchase_month[rows].astype(np.int64)
+        since = np.where(last >= 0, last, np.maximum(table.acquired_month[rows], 0) - 1)
+        return np.maximum(self._model.month - 1 - since, 0)
+
+    def _written_off(self, rows: np.ndarray) -> np.ndarray:
+        """Retail: whether the firm ended the relationship with each of ``rows`` and has
+        seen no purchase since (someone it wrote off who comes back and buys is a
+        customer again)."""
+        ended = self._ended_month[rows]
+        return (ended >= 0) & (self._model.customers.last_purchase_month[rows] < ended)
 
     # ------------------------------------------------------- the retail records
     def purchase_history(
@@ -328,8 +370,8 @@ class FirmKnowledge:
         origin = np.where(first >= 0, first, np.maximum(table.acquired_month[rows], 0))
         repeat = np.maximum(table.purchases_total[rows].astype(np.int64) - 1, 0)
         end = np.full(rows.size, completed, np.int64)
-        fired = (table.stage[rows] == DEFECTED) & (table.defection_reason[rows] == FIRED)
-        end[fired] -= table.months_since_defection[rows[fired]]
+        ended = self._written_off(rows)
+        end[ended] = self._ended_month[rows[ended]] - 1
         age = np.maximum(end - origin, 0).astype(np.float64)
         last = table.last_purchase_month[rows].astype(np.int64)
         later = (repeat > 0) & (last > origin)
