@@ -307,3 +307,39 @@ def test_a_retailers_churn_flags_work_from_its_records() -> None:
     model.step()
     offered = np.flatnonzero(table.programme_cost > spent)
     assert offered.size > 0 and (table.stage[offered] != ACTIVE).any()
+
+
+def test_a_retailer_wins_back_the_customers_its_records_show_lapsed() -> None:
+    """Win-back in retail contacts the firm's customers with no purchase for
+    ``lapsed_after_months`` months (on the contact schedule), whatever the hidden reason:
+    some are still buying now and then (the offer is spent for nothing), and only those
+    who had really left come back."""
+    base = load_scenario("win_back").with_changes(
+        {**RETAIL, "strategies.win_back.lapsed_after_months": 2}
+    )
+    model = CRMModel(base, rng=12).run(20)
+    view = next(
+        v
+        for s, v in zip(model.firm.strategies, model.firm.views, strict=True)
+        if s.name == "win_back"
+    )
+    assert not view.sees_every_end
+    table = model.customers
+    known = view.firm_customers()
+    gone_months = view.months_since_purchase(known) - 1  # lapsed 2 months: gone 1 month
+    due = known[(gone_months >= 1) & (gone_months <= 12) & ((gone_months - 1) % 3 == 0)]
+    was_active = table.stage == ACTIVE
+    cost_before = table.return_cost.copy()
+    returns_before = table.times_returned.copy()
+    model.step()
+    contacted = np.flatnonzero(table.return_cost > cost_before)
+    series = model.monthly_series().iloc[-1]
+    assert series["win_back_targeted"] == series["win_back_offers"] == due.size
+    # No budget in the scenario: everyone due is contacted.
+    assert np.isin(due, contacted).all()
+    assert was_active[due].any() and (~was_active[due]).any()
+    # Those still buying stay as they were; the returns (won back, or back on their own
+    # at month end) are among those who had left.
+    back = due[table.times_returned[due] > returns_before[due]]
+    assert not was_active[back].any()
+    assert 1 <= series["win_back_returns"] <= back.size

@@ -65,13 +65,15 @@ the view of the model before the firm had to estimate, kept for teaching.
 
 What strategies may know of who is a customer comes from here too
 (``MarketView.firm_customers``, ``months_as_customer``, ``months_since_purchase``,
-``probability_alive``): a retailer's strategies that rank or flag customers (firing,
-focusing, churn flags) choose among everyone it has not seen leave, by its estimates
-and its own recency, so a silent dropout is reviewed, flagged or written off like a
-customer (an offer to them is spent for nothing; one written off leaves no second
-time, ``Relationships.end``). Strategies that read the table's stages directly still
-see the truth in the retail setting: win-back (who left, why and when), and the
-enrolment, contact and referral programmes (who is active).
+``probability_alive``, ``sees_every_end``): a retailer's strategies that rank or flag
+customers (firing, focusing, churn flags) choose among everyone it has not seen
+leave, by its estimates and its own recency, so a silent dropout is reviewed,
+flagged or written off like a customer (an offer to them is spent for nothing; one
+written off leaves no second time, ``Relationships.end``); its win-back contacts
+the lapsed (no purchase for ``lapsed_after_months``), not the hidden defectors.
+Strategies that read the table's stages directly still see the truth in the retail
+setting: the enrolment, contact, cross-selling, referral and bonding programmes
+choose among the truly active customers.
 
 Both views cap the margin multiple at that of a retention of 0.999 a month, so
 no customer is worth an unbounded amount (at a discount rate of 0).

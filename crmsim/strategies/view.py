@@ -161,6 +161,13 @@ class MarketView:
         firm reckons it (``firm.knowledge``: its estimates, or the truth), currency."""
         return self._model.firm_valuation.expected_clv(rows)
 
+    @property
+    def sees_every_end(self) -> bool:
+        """Whether the firm sees every customer who leaves, and why (contractual customers
+        cancel; the oracle reads the truth); False for a retailer that estimates, which
+        sees only that purchases stop."""
+        return not self._model.knowledge.reads_purchases
+
     def firm_customers(self) -> np.ndarray:
         """Rows of the firm's customers as it knows them (``firm.knowledge``): the active
         customers, except for a retailer that estimates, which cannot see who has silently
