@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import docking_scenario
+from scipy import stats
 
 from crmsim import CRMModel, load_scenario
 from crmsim.cli import main
@@ -125,16 +126,21 @@ def _decile_gaps(
 ) -> np.ndarray:
     """(mean realised - mean estimated) / combined SE, by decile of the estimate.
 
-    A decile in which nobody buys again has no Monte Carlo spread to judge by: there
-    the estimate must be within a cent of nothing (gap 0, else infinite).
+    A decile in which nobody buys again has no Monte Carlo spread to judge by. Seeing no
+    buyer among n customers is as unlikely as 4 SE (P(Z < -4), about 3.2e-5) when n x
+    the chance of buying again is -log P(Z < -4), about 10.4; so there the estimate may
+    be at most 10.4 / n buyers' worth (a buyer at the mean value of those who did buy
+    again): gap 0 within that, infinite beyond.
     """
     order = np.argsort(estimated, kind="stable")
+    buyer = realised[realised > 0].mean()
     gaps = []
     for k, part in enumerate(np.array_split(order, 10)):
         gap = realised[part].mean() - estimated[part].mean()
         se = realised[part].std(ddof=1) / np.sqrt(part.size)
         if se == 0:
-            gaps.append(0.0 if abs(gap) < 0.01 else np.inf)
+            unseen = -stats.norm.logcdf(-Z) / part.size * buyer
+            gaps.append(0.0 if abs(gap) < unseen else np.inf)
             continue
         if estimate_se is not None:
             se = np.hypot(se, estimate_se[k])
