@@ -349,3 +349,23 @@ def test_a_retailer_wins_back_the_customers_its_records_show_lapsed() -> None:
     back = due[table.times_returned[due] > returns_before[due]]
     assert not was_active[back].any()
     assert 1 <= series["win_back_returns"] <= back.size
+
+
+def test_a_spend_fit_without_a_mean_for_few_purchases_keeps_their_own_mean() -> None:
+    """A Gamma-Gamma with q < 1 has no mean spend for a customer of n purchases when p n +
+    q - 1 <= 0: the firm keeps their own mean spend per purchase there."""
+    model = retail_market(seed=3, people=2_000).run(12)
+    knowledge = model.knowledge
+    model.summary()  # fits the records of the last refit date
+    knowledge.spend_model.fit_result = Fit({"p": 0.3, "q": 0.5, "gamma": 10.0})
+    rows = knowledge.customers()
+    table = model.customers
+    n = table.purchases_total[rows].astype(np.float64)
+    own = table.revenue_total[rows] / n
+    few = 0.3 * n + 0.5 - 1.0 <= 0
+    assert few.any() and (~few).any()
+    with np.errstate(divide="ignore"):
+        shrunk = 0.3 * (10.0 + n * own) / (0.3 * n + 0.5 - 1.0)
+    np.testing.assert_allclose(
+        knowledge.expected_spend_per_purchase(rows), np.where(few, own, shrunk), rtol=1e-12
+    )

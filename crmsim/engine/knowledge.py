@@ -307,7 +307,7 @@ class FirmKnowledge:
         spend per purchase (from what they paid: at the prices and shares of wallet of
         their purchases so far)."""
         outlook = self._purchase_outlook(rows)
-        return outlook["rate"] * self._spend_per_purchase(rows)
+        return outlook["rate"] * self.expected_spend_per_purchase(rows)
 
     def customers(self) -> np.ndarray:
         """Rows of the firm's customers as it knows them.
@@ -409,16 +409,25 @@ class FirmKnowledge:
         paid = mean_spend > 0
         self._mean_order_value = float(mean_spend[paid].mean()) if paid.any() else 0.0
 
-    def _spend_per_purchase(self, rows: np.ndarray) -> np.ndarray:
+    def expected_spend_per_purchase(self, rows: np.ndarray) -> np.ndarray:
         """Expected spend of each customer's next purchase, currency (Gamma-Gamma; when it
-        fell back, their own mean spend, or the records' mean for one who has not bought)."""
+        fell back, their own mean spend, or the records' mean for one who has not bought).
+
+        A Gamma-Gamma with q <= 1 has no mean spend for a customer with few purchases (p n
+        + q - 1 <= 0): those keep their own mean too.
+        """
         self._fitted()
         table = self._model.customers
         purchases = table.purchases_total[rows].astype(np.float64)
         mean_spend = table.revenue_total[rows] / np.maximum(purchases, 1.0)
+        own = np.where(purchases > 0, mean_spend, self._mean_order_value)
         if self.spend_model.fit_result.fell_back:
-            return np.where(purchases > 0, mean_spend, self._mean_order_value)
-        return self.spend_model.expected_order_value(purchases, mean_spend)
+            return own
+        params = self.spend_model.params
+        defined = params["p"] * purchases + params["q"] - 1.0 > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = self.spend_model.expected_order_value(purchases, mean_spend)
+        return np.where(defined, expected, own)
 
     def _purchase_outlook(self, rows: np.ndarray, months_ahead: int = 1) -> dict[str, np.ndarray]:
         """The BG/NBD outlook of ``rows`` now: P(alive) and, if alive, next month's expected
