@@ -50,6 +50,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
@@ -511,9 +512,16 @@ def _dropout_nodes(a: float, b: npt.NDArray[np.float64]) -> tuple[np.ndarray, np
     nodes = np.empty((unique.size, BETA_NODES))
     weights = np.empty((unique.size, BETA_NODES))
     for k, b_k in enumerate(unique):
-        u, w = roots_jacobi(BETA_NODES, b_k - 1.0, a - 1.0)
-        nodes[k], weights[k] = (1.0 + u) / 2.0, w / w.sum()
+        nodes[k], weights[k] = _beta_rule(float(a), float(b_k))
     return nodes[where.ravel()], weights[where.ravel()]
+
+
+@functools.lru_cache(maxsize=4096)
+def _beta_rule(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes and weights of Beta(a, b) on [0, 1] (a fit's few hundred b + x
+    values are met again month after month)."""
+    u, w = roots_jacobi(BETA_NODES, b - 1.0, a - 1.0)
+    return (1.0 + u) / 2.0, w / w.sum()
 
 
 def bgnbd_survival_if_alive(

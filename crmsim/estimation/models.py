@@ -423,7 +423,19 @@ class GammaGamma(_Model):
             )
             return -float(ll.sum())
 
-        return self._maximise(negative_ll, n)
+        log_mx = np.log(m) + np.log(x)
+
+        def gradient(par: np.ndarray) -> np.ndarray:
+            p, q, g = par
+            px = p * x
+            whole = digamma(px + q)
+            log_spent = np.log(g + m * x)
+            d_p = x * (whole - digamma(px) + log_mx - log_spent)
+            d_q = whole - digamma(q) + math.log(g) - log_spent
+            d_g = q / g - (px + q) / (g + m * x)
+            return -np.array([d_p.sum(), d_q.sum(), d_g.sum()])
+
+        return self._maximise(negative_ll, n, gradient)
 
     def expected_order_value(
         self, frequency: np.ndarray, mean_order_value: np.ndarray
