@@ -56,7 +56,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import betaln, hyp2f1, roots_jacobi
+from scipy.linalg import eigh_tridiagonal
+from scipy.special import betaln, hyp2f1
 
 __all__ = [
     "beta_parameters_from_mean_polarization",
@@ -519,9 +520,26 @@ def _dropout_nodes(a: float, b: npt.NDArray[np.float64]) -> tuple[np.ndarray, np
 @functools.lru_cache(maxsize=4096)
 def _beta_rule(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Jacobi nodes and weights of Beta(a, b) on [0, 1] (a fit's few hundred b + x
-    values are met again month after month)."""
-    u, w = roots_jacobi(BETA_NODES, b - 1.0, a - 1.0)
-    return (1.0 + u) / 2.0, w / w.sum()
+    values are met again month after month).
+
+    By Golub & Welsch (1969) from the Jacobi recurrence, weight (1 - u)**(b - 1) (1 +
+    u)**(a - 1): the weights come out normalised, so a large b (a heavy buyer's b + x),
+    whose total 2**(a + b - 1) B(a, b) overflows ``scipy.special.roots_jacobi``, is
+    no trouble.
+    """
+    al, be = b - 1.0, a - 1.0  # Jacobi's alpha (at u = 1, p = 1) and beta
+    k = np.arange(1, BETA_NODES, dtype=np.float64)
+    diag = np.empty(BETA_NODES)
+    diag[0] = (be - al) / (al + be + 2.0)
+    s = 2.0 * k + al + be
+    diag[1:] = (be * be - al * al) / (s * (s + 2.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off_sq = 4.0 * k * (k + al) * (k + be) * (k + al + be) / (s * s * (s + 1.0) * (s - 1.0))
+    # (k + al + be) / (s - 1) is 1 at k = 1, where both may be 0 (a + b = 1).
+    off_sq[0] = 4.0 * (1.0 + al) * (1.0 + be) / ((2.0 + al + be) ** 2 * (3.0 + al + be))
+    u, vectors = eigh_tridiagonal(diag, np.sqrt(off_sq))
+    weights = vectors[0] ** 2
+    return np.clip((1.0 + u) / 2.0, 0.0, 1.0), weights / weights.sum()
 
 
 def bgnbd_survival_if_alive(

@@ -304,7 +304,7 @@ class BetaGeometricNBD(_Model):
 
         def negative_ll(p: np.ndarray) -> float:
             r, alpha, a, b = p
-            common = gammaln(r + x) - gammaln(r) + r * math.log(alpha)
+            common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
             first = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
             second = np.where(
                 x > 0,
@@ -330,7 +330,7 @@ class BetaGeometricNBD(_Model):
             d_r = (
                 digamma(r + x)
                 - digamma(r)
-                + math.log(alpha)
+                + np.log(alpha)
                 - (1.0 - share) * np.log(alpha + T)
                 - share * np.log(alpha + tx)
             )
@@ -416,7 +416,7 @@ class GammaGamma(_Model):
                 gammaln(px + q)
                 - gammaln(px)
                 - gammaln(q)
-                + q * math.log(g)
+                + q * np.log(g)
                 + (px - 1.0) * np.log(m)
                 + px * np.log(x)
                 - (px + q) * np.log(g + m * x)
@@ -431,7 +431,7 @@ class GammaGamma(_Model):
             whole = digamma(px + q)
             log_spent = np.log(g + m * x)
             d_p = x * (whole - digamma(px) + log_mx - log_spent)
-            d_q = whole - digamma(q) + math.log(g) - log_spent
+            d_q = whole - digamma(q) + np.log(g) - log_spent
             d_g = q / g - (px + q) / (g + m * x)
             return -np.array([d_p.sum(), d_q.sum(), d_g.sum()])
 
