@@ -50,16 +50,20 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.linalg import eigh_tridiagonal
 from scipy.special import betaln, hyp2f1
 
 __all__ = [
     "beta_parameters_from_mean_polarization",
     "bgnbd_expected_purchases",
+    "bgnbd_outlook_if_alive",
+    "bgnbd_survival_if_alive",
     "expected_clv_constant_retention",
     "expected_derl",
     "expected_residual_value_sbg",
@@ -494,3 +498,135 @@ def bgnbd_expected_purchases(
         step = 1e-6
         return _output(0.5 * (closed_form(a - step) + closed_form(a + step)))
     return _output(closed_form(a))
+
+
+BETA_NODES = 24
+"""Gauss-Jacobi nodes over a customer's dropout chance p (a Beta) in the BG/NBD outlook."""
+
+
+def _dropout_nodes(a: float, b: npt.NDArray[np.float64]) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes and weights (weights sum to 1) of p ~ Beta(a, b_k), one row per b_k.
+
+    With p = (1 + u) / 2 the Beta density is the Jacobi weight (1 - u)**(b - 1) (1 + u)**(a - 1).
+    """
+    unique, where = np.unique(b, return_inverse=True)
+    nodes = np.empty((unique.size, BETA_NODES))
+    weights = np.empty((unique.size, BETA_NODES))
+    for k, b_k in enumerate(unique):
+        nodes[k], weights[k] = _beta_rule(float(a), float(b_k))
+    return nodes[where.ravel()], weights[where.ravel()]
+
+
+@functools.lru_cache(maxsize=4096)
+def _beta_rule(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes and weights of Beta(a, b) on [0, 1] (a fit's few hundred b + x
+    values are met again month after month).
+
+    By Golub & Welsch (1969) from the Jacobi recurrence, weight (1 - u)**(b - 1) (1 +
+    u)**(a - 1): the weights come out normalised, so a large b (a heavy buyer's b + x),
+    whose total 2**(a + b - 1) B(a, b) overflows ``scipy.special.roots_jacobi``, is
+    no trouble.
+    """
+    al, be = b - 1.0, a - 1.0  # Jacobi's alpha (at u = 1, p = 1) and beta
+    k = np.arange(1, BETA_NODES, dtype=np.float64)
+    diag = np.empty(BETA_NODES)
+    diag[0] = (be - al) / (al + be + 2.0)
+    s = 2.0 * k + al + be
+    diag[1:] = (be * be - al * al) / (s * (s + 2.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off_sq = 4.0 * k * (k + al) * (k + be) * (k + al + be) / (s * s * (s + 1.0) * (s - 1.0))
+    # (k + al + be) / (s - 1) is 1 at k = 1, where both may be 0 (a + b = 1).
+    off_sq[0] = 4.0 * (1.0 + al) * (1.0 + be) / ((2.0 + al + be) ** 2 * (3.0 + al + be))
+    u, vectors = eigh_tridiagonal(diag, np.sqrt(off_sq))
+    weights = vectors[0] ** 2
+    return np.clip((1.0 + u) / 2.0, 0.0, 1.0), weights / weights.sum()
+
+
+def bgnbd_survival_if_alive(
+    months: float, repeat: npt.ArrayLike, age: npt.ArrayLike, params: dict[str, float]
+) -> npt.NDArray[np.float64]:
+    """Chance that a BG/NBD customer alive now is still alive ``months`` later.
+
+    Given the customer's repeat purchases x in an age of T and that they are alive,
+    their rate is lambda ~ Gamma(r + x, alpha + T) and their dropout chance p ~ Beta(a,
+    b + x) (Fader, Hardie & Lee 2005, section 4); alive at s ahead means no dropout among
+    the Poisson(lambda s) purchases to come, exp(-lambda p s), whose mean over lambda is
+    ((alpha + T) / (alpha + T + p s))**(r + x), averaged over p by Gauss-Jacobi quadrature.
+
+    Args:
+        months: How far ahead, >= 0.
+        repeat: Repeat purchases x per customer.
+        age: Time since each customer's first purchase T (months).
+        params: The BG/NBD's r, alpha, a, b.
+    """
+    x = np.asarray(repeat, np.float64)
+    shape = params["r"] + x
+    scale = params["alpha"] + np.asarray(age, np.float64)
+    p, w = _dropout_nodes(params["a"], params["b"] + x)
+    survive = np.exp(-shape[:, None] * np.log1p(p * months / scale[:, None]))
+    return (w * survive).sum(axis=1)
+
+
+def bgnbd_outlook_if_alive(
+    repeat: npt.ArrayLike,
+    age: npt.ArrayLike,
+    params: dict[str, float],
+    monthly_rate: float,
+    months: int,
+) -> dict[str, npt.NDArray[np.float64]]:
+    """The future of BG/NBD customers alive now, month by month, discounted.
+
+    With the posterior of a customer alive now (``bgnbd_survival_if_alive``) and
+    S(s | lambda, p) = exp(-lambda p s), month k ahead (k = 1, 2, ...) holds
+
+    - the chance of being alive at its start, E[S(k - 1)], and
+    - expected purchases E[(S(k - 1) - S(k)) / p] (purchases come at rate lambda while
+      alive: the integral of lambda S(s) over the month),
+
+    each averaged over lambda in closed form and over p by Gauss-Jacobi quadrature.
+    Summed with discount factor (1 + i)**-(k - 1) (the first month undiscounted, as
+    margins paid at a month's start are counted), over ``months`` months; the rest is
+    added as a geometric tail at the ratio of the last two months (the terms fall off
+    ever more slowly as the heterogeneity sorts the customers, so the tail is a slight
+    underestimate: at 240 months and 10% a year the sums fall about 0.3% short of those
+    over 2,400 months).
+
+    Args:
+        repeat: Repeat purchases x per customer.
+        age: Time since each customer's first purchase T (months).
+        params: The BG/NBD's r, alpha, a, b.
+        monthly_rate: Discount rate per month, >= 0.
+        months: Months summed one by one (>= 2).
+
+    Returns:
+        ``rate``: expected purchases next month; ``months``: discounted expected months
+        alive (the first counts 1); ``purchases``: discounted expected purchases.
+    """
+    x = np.asarray(repeat, np.float64)
+    shape = (params["r"] + x)[:, None]
+    scale = (params["alpha"] + np.asarray(age, np.float64))[:, None]
+    p, w = _dropout_nodes(params["a"], params["b"] + x)
+    factor = 1.0 / (1.0 + monthly_rate)
+    alive = np.ones_like(p)
+    total_months = np.zeros(x.size)
+    total_purchases = np.zeros(x.size)
+    before = last = np.zeros((2, x.size))
+    rate = np.zeros(x.size)
+    discount = 1.0
+    for k in range(months):
+        later = np.exp(-shape * np.log1p(p * (k + 1) / scale))
+        month_alive = (w * alive).sum(axis=1)
+        month_purchases = (w * (alive - later) / p).sum(axis=1)
+        if k == 0:
+            rate = month_purchases
+        before, last = last, np.stack([discount * month_alive, discount * month_purchases])
+        total_months += last[0]
+        total_purchases += last[1]
+        alive = later
+        discount *= factor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(before > 0, last / before, 0.0)
+    ratio = np.minimum(ratio, 1.0 - 1e-9)
+    total_months += last[0] * ratio[0] / (1.0 - ratio[0])
+    total_purchases += last[1] * ratio[1] / (1.0 - ratio[1])
+    return {"rate": rate, "months": total_months, "purchases": total_purchases}

@@ -476,7 +476,7 @@ def summary(model: CRMModel) -> dict[str, Any]:
         "firm_customer_equity": (
             equity
             if model.firm_valuation is model.valuation
-            else model.firm_valuation.customer_equity(active)
+            else model.firm_valuation.customer_equity()
         ),
         "customer_equity_per_person": equity / people,
         "customer_equity_with_future_cohorts": with_future,

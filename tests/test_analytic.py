@@ -8,10 +8,13 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from scipy import integrate, stats
+from scipy.special import hyp2f1
 
 from crmsim.analytic import (
     beta_parameters_from_mean_polarization,
     bgnbd_expected_purchases,
+    bgnbd_outlook_if_alive,
+    bgnbd_survival_if_alive,
     expected_clv_constant_retention,
     expected_derl,
     expected_residual_value_sbg,
@@ -346,3 +349,51 @@ def test_margin_multiple_refuses_an_array_with_a_retention_out_of_range(bad: lis
 
 def test_margin_multiple_of_no_customers_is_empty() -> None:
     assert margin_multiple(np.zeros(0, np.float32), 0.01).size == 0
+
+
+# --------------------------------------------------------------------------- BG/NBD outlook
+
+OUTLOOK_PARAMS = {"r": 0.9, "alpha": 0.6, "a": 1.2, "b": 30.0}
+HISTORIES = (np.array([0.0, 1.0, 5.0, 20.0, 100.0]), np.array([0.0, 3.0, 12.0, 24.0, 48.0]))
+
+
+def test_bgnbd_outlook_next_month_is_the_closed_form() -> None:
+    """Next month's purchases of a customer alive now with (x, T): eq. 7 of Fader, Hardie
+    & Lee (2005) at t = 1 with the posterior's r + x, alpha + T, a and b + x."""
+    repeat, age = HISTORIES
+    rate = bgnbd_outlook_if_alive(repeat, age, OUTLOOK_PARAMS, 0.01, 2)["rate"]
+    p = OUTLOOK_PARAMS
+    for k in range(repeat.size):
+        expected = bgnbd_expected_purchases(
+            1.0, p["r"] + repeat[k], p["alpha"] + age[k], p["a"], p["b"] + repeat[k]
+        )
+        assert rate[k] == pytest.approx(expected, rel=1e-8)
+
+
+def test_bgnbd_survival_is_the_gauss_hypergeometric_closed_form() -> None:
+    """E[(1 + p s / A)**-R] over p ~ Beta(a, b') is 2F1(R, a; a + b'; -s / A)."""
+    repeat, age = HISTORIES
+    p = OUTLOOK_PARAMS
+    for months in (1.0, 12.0):
+        survival = bgnbd_survival_if_alive(months, repeat, age, p)
+        expected = hyp2f1(
+            p["r"] + repeat, p["a"], p["a"] + p["b"] + repeat, -months / (p["alpha"] + age)
+        )
+        np.testing.assert_allclose(survival, expected, rtol=1e-6)  # 24 nodes
+
+
+def test_bgnbd_outlook_undiscounted_adds_up_to_the_purchases_of_a_lifetime() -> None:
+    """With no discounting and a > 1 a customer alive now makes E[1 / p] = (a + b + x - 1)
+    / (a - 1) purchases more before dropping out (the tail after 2,400 months within 1%)."""
+    repeat, age = HISTORIES
+    p = {**OUTLOOK_PARAMS, "a": 3.0}
+    found = bgnbd_outlook_if_alive(repeat, age, p, 0.0, 2_400)["purchases"]
+    np.testing.assert_allclose(found, (p["a"] + p["b"] + repeat - 1.0) / (p["a"] - 1.0), rtol=0.01)
+
+
+def test_bgnbd_outlook_summed_over_240_months_is_within_half_a_percent_of_2400() -> None:
+    repeat, age = HISTORIES
+    short = bgnbd_outlook_if_alive(repeat, age, OUTLOOK_PARAMS, 0.008, 240)
+    long = bgnbd_outlook_if_alive(repeat, age, OUTLOOK_PARAMS, 0.008, 2_400)
+    for name in ("months", "purchases"):
+        np.testing.assert_allclose(short[name], long[name], rtol=0.005)

@@ -96,3 +96,16 @@ def test_sbg_on_customers_who_all_share_one_churn_chance_is_the_geometric_limit(
     se = fit.standard_errors["alpha"] / (fit.params["alpha"] + fit.params["beta"])
     assert abs(mean - theta) < 4 * se
     assert model.expected_retention(np.array([0, 20])) == pytest.approx(1 - mean, rel=1e-4)
+
+
+def test_degenerate_records_fall_back_or_fit_without_raising() -> None:
+    """Records that push the search to the edges of the parameters (a rate scale that
+    underflows to 0, spend with no spread within customers) give a fit or the prior,
+    never an error."""
+    n = 500
+    once = BetaGeometricNBD().fit(np.r_[np.zeros(n - 20), np.full(20, 40.0)],
+                                  np.r_[np.zeros(n - 20), np.full(20, 0.5)],
+                                  np.full(n, 1.0))  # fmt: skip
+    assert np.all(np.isfinite(list(once.params.values())))
+    same = GammaGamma().fit(np.full(n, 3.0), np.full(n, 25.0))
+    assert np.all(np.isfinite(list(same.params.values())))

@@ -225,10 +225,16 @@ def test_a_firm_with_enough_records_prints_no_prior_line(
     assert "prior" not in capsys.readouterr().out
 
 
-def test_non_contractual_customers_are_valued_from_the_truth_and_the_summary_says_so() -> None:
-    model = CRMModel(load_scenario("retail_non_contractual"), rng=3, customers=1_000).run(3)
+def test_non_contractual_customers_are_valued_from_purchase_records_and_the_summary_says_so():
+    """A retailer estimates too (BG/NBD and Gamma-Gamma: tests/test_firm_view_retail.py);
+    only ``firm.knowledge: oracle`` reads the truth, and says why."""
+    scenario = load_scenario("retail_non_contractual")
+    model = CRMModel(scenario, rng=3, customers=1_000).run(3)
     fit = model.summary()["firm_knowledge"]
-    assert fit["knowledge"] == "oracle" and "non-contractual" in fit["reason"]
+    assert fit["knowledge"] == "estimated" and fit["model"] == "bg_nbd_gamma_gamma"
+    oracle = CRMModel(scenario.with_changes({"firm.knowledge": "oracle"}), rng=3, customers=1_000)
+    fit = oracle.run(3).summary()["firm_knowledge"]
+    assert fit == {"knowledge": "oracle", "reason": "firm.knowledge is oracle"}
 
 
 def test_the_lab_measures_by_the_truth_and_the_firm_decides_by_its_view() -> None:

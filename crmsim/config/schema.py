@@ -11,18 +11,18 @@ from crmsim.config.fields import Field, Record
 
 # Sizes the engine can hold. Months and tenures are kept in 16-bit columns (at
 # most 32_767), channels by an 8-bit code (at most 127), and the customer table
-# costs about 127 bytes a row (plus working arrays while a month runs); the
+# costs about 135 bytes a row (plus working arrays while a month runs); the
 # limits sit well inside these, and well above any study anyone runs by accident.
 MAX_MONTHS = 1_200
 """Longest simulation, months (a hundred years)."""
 
 MAX_CUSTOMERS = 10_000_000
-"""Largest market at month 0, people: a table of about 1.3 GB (more as it renews)."""
+"""Largest market at month 0, people: a table of about 1.4 GB (more as it renews)."""
 
 MAX_PEOPLE = 20_000_000
 """Most people a market holds by the end of a run: those of month 0 and those who enter it
 later (``market.entry_rate_per_month``), each a row of the table kept from the start
-(about 2.4 GB)."""
+(about 2.7 GB)."""
 
 MAX_FOLLOWED = 1_000
 """Most customers whose month-by-month history is recorded."""
@@ -235,6 +235,15 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             # requested mean (it needs about exp(spread^2) people), and the draws overflow.
             maximum=5.0,
         ),
+        "order_value_shape_per_purchase": Field(
+            "nonnegative",
+            0.0,
+            "Gamma shape",
+            "Non-contractual: spread of each purchase's spend around the customer's own order "
+            "value, as the shape p of a Gamma with that mean (the Gamma-Gamma spend model); "
+            "larger = steadier; 0 = every purchase exactly the customer's order value.",
+            maximum=1e6,
+        ),
         "share_of_wallet_mean": Field(
             "probability", 0.4, "share", "Mean share of a new customer's category spend won."
         ),
@@ -357,10 +366,12 @@ SCHEMA: dict[str, dict[str, Field | Record]] = {
             "estimated",
             "",
             "What the firm values and ranks its customers with (expected CLV, retention, "
-            "firing and focusing): estimated = a shifted-beta-geometric model fitted on its "
-            "own records of tenure and churn (contractual customers; non-contractual ones "
-            "are still valued from the truth); oracle = each customer's hidden true chance "
-            "of leaving, for teaching.",
+            "firing and focusing): estimated = models fitted on its own records, a "
+            "shifted-beta-geometric on tenure and churn (contractual customers) or a BG/NBD "
+            "on purchase frequency, recency and age with a Gamma-Gamma on spend "
+            "(non-contractual ones, whose silent dropout it does not see); oracle = each "
+            "customer's hidden true chance of leaving (and whether a retail customer is "
+            "still alive), for teaching.",
             choices=("estimated", "oracle"),
         ),
         "refit_every_months": Field(

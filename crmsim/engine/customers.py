@@ -72,6 +72,12 @@ class CustomerTable:
         purchases: Purchases this month.
         revenue: Revenue this month, currency.
         months_since_purchase: Recency, months.
+        purchases_total: Purchases the firm has recorded of the person, all relationships
+            (non-contractual: its records for the BG/NBD and Gamma-Gamma fits).
+        first_purchase_month: Month of the first recorded purchase (-1 = none;
+            non-contractual).
+        last_purchase_month: Month of the last recorded purchase (-1 = none;
+            non-contractual).
         value_at_start: Profit the customer brought, discounted to month 0, currency.
         revenue_total, acquisition_cost, service_cost, programme_cost, return_cost:
             Undiscounted totals per customer, currency.
@@ -110,6 +116,9 @@ class CustomerTable:
         self.purchases = np.zeros(size, np.int32)
         self.revenue = np.zeros(size, np.float32)
         self.months_since_purchase = np.zeros(size, np.int16)
+        self.purchases_total = np.zeros(size, np.int32)
+        self.first_purchase_month = np.full(size, -1, np.int16)
+        self.last_purchase_month = np.full(size, -1, np.int16)
         self.value_at_start = np.zeros(size, np.float64)
         self.revenue_total = np.zeros(size, np.float64)
         self.acquisition_cost = np.zeros(size, np.float64)

@@ -320,20 +320,23 @@ class CRMModel(mesa.Model):
         price = self.firm.price_index
         if not self.non_contractual:
             return purchasing.pay_monthly_bills(table, payers, factor, price), None
+        shape = self.scenario.params.customers.order_value_shape_per_purchase
+        spend_rng = self.streams["order_values"]
         revenue, dropped = purchasing.make_purchases(
-            table, payers, self.streams["purchasing"], factor, price
+            table, payers, self.streams["purchasing"], factor, price, shape, spend_rng
         )
         if self.relationships.newcomers.size:
             newcomers = np.isin(payers, self.relationships.newcomers, assume_unique=True)
             if newcomers.any():
                 purchasing.first_purchases(
-                    table, payers, newcomers, revenue, dropped, factor, price
+                    table, payers, newcomers, revenue, dropped, factor, price, shape, spend_rng
                 )
         if self.purchase_log is not None:
             bought = table.purchases[payers] > 0
             self.purchase_log.append(
                 (self.month, payers[bought], table.purchases[payers][bought], revenue[bought])
             )
+        purchasing.record_purchases(table, payers, self.month)
         return revenue, dropped
 
     def _serve_and_account(self, revenue: np.ndarray) -> None:

@@ -104,9 +104,15 @@ class Relationships:
         self.newcomers = np.zeros(0, np.int64)
 
     def end(self, rows: np.ndarray) -> None:
-        """The firm ends the relationships with the active customers in ``rows`` (fired)."""
+        """The firm ends the relationships with its customers in ``rows`` (fired).
+
+        A retailer cannot see who has silently left, so some of ``rows`` may be gone
+        already: the firm writes them off in its own records, but they leave no second
+        time (only those still active are fired and counted).
+        """
         model = self._model
         model.knowledge.relationships_ended(rows, churned=False)  # censored: still there
+        rows = rows[model.customers.stage[rows] == ACTIVE]
         defection.record_defections(
             model.customers, rows, np.full(rows.size, FIRED, np.int8), model.month
         )

@@ -20,14 +20,16 @@ STREAMS = (
     "purchasing",
     "warm_start",
     "referrers",
+    "order_values",
 )
 """Independent random streams of a run. Each month everyone gets one "joining" draw
 (used by the funnel for suspects and prospects, by the ladder for customers) and one
 "leaving" draw (defection for customers, return for those gone since an earlier month):
 each person's draw serves at most one decision, and stays theirs across scenarios.
 The months before month 0 (``crmsim.engine.warm_start``) draw from "warm_start"; who
-referred each referred prospect is drawn from "referrers" (last, so the streams before
-it are the same as without it). Strategies draw from streams of their own
+referred each referred prospect is drawn from "referrers" and the spend of each retail purchase
+from "order_values" (each added last, so the streams before it are the same as
+without it). Strategies draw from streams of their own
 (:meth:`RandomStreams.of_strategy`)."""
 
 ENTRANT_STREAMS = ("traits", "joining", "leaving")

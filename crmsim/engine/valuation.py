@@ -16,7 +16,11 @@ expected margin, retention and CLV of a customer are computed in one place:
   customer's renewals n: 1 + DERL(n) when margins are paid at month start,
   DERL(n) / (1 + i) at month end. With ``oracle`` it is the truth's constant
   retention r: (1 + i) / (1 + i - r) at month start, r / (1 + i - r) at month
-  end (``crmsim.economics.expected_clv``).
+  end (``crmsim.economics.expected_clv``). A retailer that estimates reckons from
+  its sales records instead (BG/NBD and Gamma-Gamma): expected margin from its
+  expected purchases and spend per purchase, and expected CLV = P(alive) x (gross
+  margin x discounted expected purchases - costs x discounted expected months),
+  ``crmsim.engine.knowledge``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ import numpy as np
 
 from crmsim.rules import purchasing
 from crmsim.strategies.effects import NO_EFFECTS, Combined
-from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
     from crmsim.engine.knowledge import FirmKnowledge
@@ -89,9 +92,13 @@ class Valuation:
         model = self._model
         firm = model.firm
         table = model.customers
-        factor = self.spend_factor(rows, effects.spend)
-        purchases = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
-        revenue = table.order_value[rows] * purchases * factor * np.float32(firm.price_index)
+        if self.knowledge.reads_purchases:
+            # The firm's reckoning from what each customer has bought, if still alive.
+            revenue = self.knowledge.expected_revenue_per_month(rows).astype(np.float32)
+        else:
+            factor = self.spend_factor(rows, effects.spend)
+            purchases = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
+            revenue = table.order_value[rows] * purchases * factor * np.float32(firm.price_index)
         margin = revenue * np.float32(firm.margin_share) - np.float32(firm.cost_to_serve_per_month)
         for strategy_effects in effects.costs.values():
             cost = strategy_effects.cost(revenue)
@@ -111,12 +118,21 @@ class Valuation:
             effects: The strategies' effects on ``rows``; None asks them now.
         """
         margin = self.expected_margin_per_month(rows, effects)
-        return margin * self.knowledge.margin_multiple(rows)
+        knowledge = self.knowledge
+        months = knowledge.margin_multiple(rows)
+        clv = margin * months
+        if knowledge.reads_purchases:
+            # Costs come by the month alive, gross margin by the purchase, and purchases
+            # thin out faster than months (``FirmKnowledge.purchase_multiple``).
+            gross = knowledge.expected_revenue_per_month(rows) * self._model.firm.margin_share
+            clv = clv + gross * (knowledge.purchase_multiple(rows) - months)
+        return clv
 
     def customer_equity(self, rows: np.ndarray | None = None) -> float:
-        """Value of the customer base now: the summed expected CLV of the active customers."""
+        """Value of the customer base now: the summed expected CLV of the customers (None:
+        the customers as this view knows them, ``FirmKnowledge.customers``)."""
         if rows is None:
-            rows = (self._model.customers.stage == ACTIVE).nonzero()[0]
+            rows = self.knowledge.customers()
         return float(self.expected_clv(rows).sum(dtype=np.float64))
 
     def month_end_clv(

@@ -324,7 +324,7 @@ class BetaGeometricNBD(_Model):
 
         def negative_ll(p: np.ndarray) -> float:
             r, alpha, a, b = p
-            common = gammaln(r + x) - gammaln(r) + r * math.log(alpha)
+            common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
             first = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
             second = np.where(
                 x > 0,
@@ -335,35 +335,36 @@ class BetaGeometricNBD(_Model):
             )
             return -float((counts * (common + np.logaddexp(first, second))).sum())
 
+        repeat = x > 0
+        x_less_1 = np.maximum(x, 1.0) - 1.0
+
         def gradient(p: np.ndarray) -> np.ndarray:
-            # Each customer's likelihood is exp(common) (exp(first) + exp(second)); the
-            # weights are the two terms' shares of it.
+            # ll = common + log(e**first + e**second): each term's slope, the two weighted
+            # by their shares of the sum (d betaln(u, v) / du = psi(u) - psi(u + v)).
             r, alpha, a, b = p
-            first = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+            first = betaln(a, b + x) - (r + x) * np.log(alpha + T)
             second = np.where(
-                x > 0,
-                betaln(a + 1.0, b + np.maximum(x, 1.0) - 1.0)
-                - betaln(a, b)
-                - (r + x) * np.log(alpha + tx),
-                -np.inf,
+                repeat, betaln(a + 1.0, b + x_less_1) - (r + x) * np.log(alpha + tx), -np.inf
             )
-            both = np.logaddexp(first, second)
-            w_first, w_second = np.exp(first - both), np.exp(second - both)
-            shared = digamma(a + b) - digamma(a + b + x)
+            share = np.exp(second - np.logaddexp(first, second))  # of the second term
             d_r = (
-                digamma(r + x) - digamma(r) + math.log(alpha)
-                - w_first * np.log(alpha + T) - w_second * np.log(alpha + tx)
-            )  # fmt: skip
+                digamma(r + x)
+                - digamma(r)
+                + np.log(alpha)
+                - (1.0 - share) * np.log(alpha + T)
+                - share * np.log(alpha + tx)
+            )
             d_alpha = (
-                r / alpha
-                - w_first * (r + x) / (alpha + T) - w_second * (r + x) / (alpha + tx)
-            )  # fmt: skip
-            d_a = w_first * shared + w_second * (shared + digamma(a + 1.0) - digamma(a))
+                r / alpha - (1.0 - share) * (r + x) / (alpha + T) - share * (r + x) / (alpha + tx)
+            )
+            whole = digamma(a + b + x)
+            base_a = digamma(a + b) - digamma(a)
+            d_a = base_a + (1.0 - share) * (digamma(a) - whole) + share * (digamma(a + 1.0) - whole)
+            base_b = digamma(a + b) - digamma(b)
             d_b = (
-                shared
-                - digamma(b)
-                + w_first * digamma(b + x)
-                + w_second * digamma(b + np.maximum(x, 1.0) - 1.0)
+                base_b
+                + (1.0 - share) * (digamma(b + x) - whole)
+                + share * (digamma(b + x_less_1) - whole)
             )
             return -np.array([(counts * d).sum() for d in (d_r, d_alpha, d_a, d_b)])
 
@@ -455,20 +456,22 @@ class GammaGamma(_Model):
                 gammaln(px + q)
                 - gammaln(px)
                 - gammaln(q)
-                + q * math.log(g)
+                + q * np.log(g)
                 + (px - 1.0) * np.log(m)
                 + px * np.log(x)
                 - (px + q) * np.log(g + m * x)
             )
             return -float(ll.sum())
 
+        log_mx = np.log(m) + np.log(x)
+
         def gradient(par: np.ndarray) -> np.ndarray:
             p, q, g = par
             px = p * x
             whole = digamma(px + q)
-            spent = np.log(g + m * x)
-            d_p = x * (whole - digamma(px) + np.log(m) + np.log(x) - spent)
-            d_q = whole - digamma(q) + math.log(g) - spent
+            log_spent = np.log(g + m * x)
+            d_p = x * (whole - digamma(px) + log_mx - log_spent)
+            d_q = whole - digamma(q) + np.log(g) - log_spent
             d_g = q / g - (px + q) / (g + m * x)
             return -np.array([d_p.sum(), d_q.sum(), d_g.sum()])
 

@@ -55,17 +55,43 @@ def pay_monthly_bills(
     return revenue
 
 
+def spend_of_purchases(
+    purchases: np.ndarray, shape: float, rng: np.random.Generator | None
+) -> np.ndarray:
+    """What ``purchases`` purchases cost, in units of the customer's own order value.
+
+    With ``shape`` 0 every purchase costs exactly the order value; otherwise each is
+    Gamma with that shape and mean 1, so their sum is Gamma(purchases x shape) / shape
+    (the spend model of Gamma-Gamma, Fader, Hardie & Lee 2005b).
+    """
+    if shape <= 0.0 or rng is None:
+        return purchases
+    return (rng.gamma(purchases * shape) / shape).astype(np.float32)
+
+
 def make_purchases(
     table: CustomerTable,
     rows: np.ndarray,
     rng: np.random.Generator,
     factor: np.ndarray,
     price_index: float,
+    spend_shape: float = 0.0,
+    spend_rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Non-contractual: customers buy at their own rate until they silently drop out.
 
     A customer's purchases this month are Poisson with their own rate, cut at
     the purchase after which they drop out; ``purchases_left`` counts down to it.
+
+    Args:
+        table: The customer table.
+        rows: The month's customers.
+        rng: Stream of the purchases (and dropouts).
+        factor: Spend factor per customer in ``rows``.
+        price_index: The firm's price index.
+        spend_shape: Gamma shape of each purchase's spend around the order value
+            (0 = exactly the order value; ``spend_of_purchases``).
+        spend_rng: Stream of the purchases' spend (used when ``spend_shape`` > 0).
 
     Returns:
         Revenue per customer in ``rows`` (currency) and a mask of those who dropped out.
@@ -78,9 +104,25 @@ def make_purchases(
     table.purchases[rows] = bought
     recency = table.months_since_purchase[rows]
     table.months_since_purchase[rows] = np.where(bought > 0, 0, recency + 1)
-    revenue = bought * table.order_value[rows] * factor * np.float32(price_index)
+    spend = spend_of_purchases(bought, spend_shape, spend_rng)
+    revenue = spend * table.order_value[rows] * factor * np.float32(price_index)
     table.revenue[rows] = revenue
     return revenue, left == 0
+
+
+def record_purchases(table: CustomerTable, rows: np.ndarray, month: int) -> None:
+    """Non-contractual: the firm's records of the month's purchases (``table.purchases``)
+    of ``rows``: how many each person has made, and the months of their first and last.
+
+    These are all a retailer knows of who is still buying (a silent dropout shows only
+    as purchases that stop), and what ``crmsim.engine.knowledge`` fits its models on.
+    """
+    bought = table.purchases[rows]
+    table.purchases_total[rows] += bought
+    buyers = rows[bought > 0]
+    table.last_purchase_month[buyers] = month
+    first = buyers[table.first_purchase_month[buyers] < 0]
+    table.first_purchase_month[first] = month
 
 
 def first_purchases(
@@ -91,6 +133,8 @@ def first_purchases(
     dropped: np.ndarray,
     factor: np.ndarray,
     price_index: float,
+    spend_shape: float = 0.0,
+    spend_rng: np.random.Generator | None = None,
 ) -> None:
     """Non-contractual: newcomers make exactly one (trial) purchase in their first month.
 
@@ -105,11 +149,15 @@ def first_purchases(
         dropped: Dropout mask over ``rows``, cleared in place for newcomers.
         factor: Spend factor per customer in ``rows``.
         price_index: The firm's price index.
+        spend_shape: Gamma shape of a purchase's spend (``make_purchases``).
+        spend_rng: Stream of the purchases' spend.
     """
     first = rows[newcomers]
     table.purchases_left[first] += table.purchases[first]
     table.purchases[first] = 1
     table.months_since_purchase[first] = 0
     revenue[newcomers] = table.order_value[first] * factor[newcomers] * np.float32(price_index)
+    if spend_shape > 0.0:
+        revenue[newcomers] *= spend_of_purchases(np.ones(first.size), spend_shape, spend_rng)
     table.revenue[first] = revenue[newcomers]
     dropped[newcomers] = False

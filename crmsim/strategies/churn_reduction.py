@@ -29,8 +29,9 @@ class ChurnReduction(Strategy):
     from the model's true hazard: the score is the weighted mean of four
     components, each standardised over the active customers (z-scores, so the
     weights say how much each counts): dissatisfaction (minus last month's
-    satisfaction), recency (``months_since_purchase``; it is always 0 for
-    subscribers, so it only counts for a retailer), a low rung (minus the
+    satisfaction), recency (months since the last purchase,
+    ``view.months_since_purchase``; it is always 0 for subscribers, so it only
+    counts for a retailer), a low rung (minus the
     ladder rung) and competitor pressure (price sensitivity x the competitor's
     offer strength). It flags the ``flag_share`` of active customers with the
     highest scores, or, with ``risk_threshold``, everyone scoring above it.
@@ -183,7 +184,7 @@ class ChurnReduction(Strategy):
             return np.zeros(0, np.float64)
         components = {
             "satisfaction": -table.satisfaction[rows].astype(np.float64),
-            "recency": table.months_since_purchase[rows].astype(np.float64),
+            "recency": view.months_since_purchase(rows).astype(np.float64),
             "rung": -table.tier[rows].astype(np.float64),
             "competitor": table.price_sensitivity[rows].astype(np.float64)
             * view.competitor_offer_strength,
@@ -202,8 +203,10 @@ class ChurnReduction(Strategy):
         """Score the active customers, flag the riskiest and make offers within the budget."""
         p = self.params
         table = view.customers
-        self.covered_until[table.stage != ACTIVE] = -1  # an offer ends with the relationship
-        active = np.flatnonzero(table.stage == ACTIVE)
+        active = view.firm_customers()  # a retailer cannot tell who has silently left
+        known = np.zeros(view.size, bool)
+        known[active] = True
+        self.covered_until[~known] = -1  # an offer ends with the relationship
         score = self.risk_score(view, active)
         order = np.argsort(-score, kind="stable")
         if p["risk_threshold"] is not None:
@@ -217,9 +220,12 @@ class ChurnReduction(Strategy):
             candidates = candidates[: int(np.floor(budget / cost + 1e-9))]
         self.covered_until[candidates] = view.month + p["effect_months"]
         view.charge(candidates, cost, "programme")
-        self._flagged = flagged
-        self._treated = candidates
-        self._scored_holdout = active[self.holdout[active]]
+        # The measures judge the score by the truth: who was still a customer when scored
+        # (all of them, where the firm sees every end) and left this month.
+        still = table.stage == ACTIVE
+        self._flagged = flagged[still[flagged]]
+        self._treated = candidates[still[candidates]]
+        self._scored_holdout = active[self.holdout[active] & still[active]]
         self._month = {
             "churn_reduction_flagged": float(flagged.size),
             "churn_reduction_offers": float(candidates.size),

@@ -8,7 +8,6 @@ import numpy as np
 
 from crmsim.config.fields import Field
 from crmsim.strategies.base import TIMING, Strategy, register
-from crmsim.vocabulary import ACTIVE
 
 if TYPE_CHECKING:
     from crmsim.strategies.view import MarketView
@@ -28,6 +27,11 @@ class FireMarginalCustomers(Strategy):
     customers talk (each puts off ``deterrence_per_fired_customer`` prospects),
     and a base of only high-value customers draws more of the competitor's
     poaching (``competitor.value_focus``).
+
+    It reviews the customers it knows of (``view.firm_customers``) by how long it
+    has known them (``view.months_as_customer``): a retailer that estimates cannot
+    tell a silent dropout from a customer, so some of those it ends had already
+    gone; they are written off, and only those still active count as fired.
     """
 
     name: ClassVar[str] = "fire_marginal_customers"
@@ -67,10 +71,8 @@ class FireMarginalCustomers(Strategy):
         months_running = view.month - self.start_month
         if months_running % self.params["review_every_months"] != 0:
             return
-        table = view.customers
-        reviewed = np.flatnonzero(
-            (table.stage == ACTIVE) & (table.tenure_months >= self.params["min_tenure_months"])
-        )
+        known = view.firm_customers()
+        reviewed = known[view.months_as_customer(known) >= self.params["min_tenure_months"]]
         if reviewed.size == 0:
             return
         value = view.expected_clv(reviewed)

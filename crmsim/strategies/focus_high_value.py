@@ -24,11 +24,13 @@ class FocusHighValue(Strategy):
     customers, the fifth CRM strategy for the value of the customer base, and
     the difference between nameless *customers*, served by whoever is free, and
     *clients*, known individually and served by an assigned professional (a
-    social bond). Every ``review_every_months`` the firm ranks its active
-    customers by expected CLV (``view.expected_clv``) and makes the
-    top ``client_share`` its clients; clients who are no longer in the top at
-    the next review go back to being customers, and a client who leaves stops
-    being one (a returning customer waits for the next review).
+    social bond). Every ``review_every_months`` the firm ranks its
+    customers (those it knows of, ``view.firm_customers``) by expected CLV
+    (``view.expected_clv``) and makes the top ``client_share`` its clients;
+    clients who are no longer in the top at the next review go back to being
+    customers, and a client the firm sees leave stops being one (a returning
+    customer waits for the next review; a retailer's client who silently drops
+    out stays one, at no cost, until the firm's estimates drop them).
 
     Clients experience ``value_gain`` more value (being known), switch
     ``churn_reduction`` less and buy ``spend_uplift`` more of their wallet. The
@@ -104,15 +106,17 @@ class FocusHighValue(Strategy):
 
     def act(self, view: MarketView) -> None:
         """Clients who left are clients no more; on review months, choose the clients again."""
-        table = view.customers
+        known = view.firm_customers()
         client = self.client
-        client &= table.stage == ACTIVE
+        still = np.zeros(view.size, bool)
+        still[known] = True
+        client &= still
         self._new = self._dropped = 0
         if (view.month - self.start_month) % self.params["review_every_months"] != 0:
             return
-        active = np.flatnonzero(table.stage == ACTIVE)
+        active = known
         n = int(round(self.params["client_share"] * active.size))
-        chosen = np.zeros(table.size, bool)
+        chosen = np.zeros(view.size, bool)
         if n > 0:
             value = view.expected_clv(active)
             chosen[active[np.argsort(-value, kind="stable")[:n]]] = True

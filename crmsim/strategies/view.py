@@ -161,6 +161,36 @@ class MarketView:
         firm reckons it (``firm.knowledge``: its estimates, or the truth), currency."""
         return self._model.firm_valuation.expected_clv(rows)
 
+    @property
+    def sees_every_end(self) -> bool:
+        """Whether the firm sees every customer who leaves, and why (contractual customers
+        cancel; the oracle reads the truth); False for a retailer that estimates, which
+        sees only that purchases stop."""
+        return not self._model.knowledge.reads_purchases
+
+    def firm_customers(self) -> np.ndarray:
+        """Rows of the firm's customers as it knows them (``firm.knowledge``): the active
+        customers, except for a retailer that estimates, which cannot see who has silently
+        stopped buying and counts everyone who has bought and whom it has not fired
+        (``crmsim.engine.knowledge.FirmKnowledge.customers``). Strategies choose whom to
+        rank, fire or favour among these."""
+        return self._model.knowledge.customers()
+
+    def months_as_customer(self, rows: np.ndarray) -> np.ndarray:
+        """How long the firm has known each of its customers ``rows``, months (tenure; for a
+        retailer that estimates, the months since the first purchase)."""
+        return self._model.knowledge.months_as_customer(rows)
+
+    def months_since_purchase(self, rows: np.ndarray) -> np.ndarray:
+        """Months since each of the firm's customers ``rows`` last bought, as the firm's
+        records say (0 for subscribers, who pay every month)."""
+        return self._model.knowledge.months_since_purchase(rows)
+
+    def probability_alive(self, rows: np.ndarray) -> np.ndarray:
+        """The firm's chance that each of its customers ``rows`` is still a customer now
+        (1 where it sees every end: contractual customers, or the truth)."""
+        return self._model.knowledge.probability_alive(rows)
+
     def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
         """What every running strategy does to the chance that defectors ``rows`` come back."""
         return self._model.return_factor(rows)
@@ -184,7 +214,8 @@ class MarketView:
         self._model.relationships.reacquire(rows, cost_per_customer, won_back=True)
 
     def end_relationships(self, rows: np.ndarray) -> None:
-        """End the relationships with active customers ``rows`` (fired: they never return)."""
+        """End the relationships with the firm's customers ``rows`` (fired: they never
+        return; those a retailer did not know had left are written off)."""
         self._model.relationships.end(rows)
 
     def deter_prospects(self, people: int, prospects_per_person: float) -> int:

@@ -46,6 +46,14 @@ class WinBack(Strategy):
     natural return of lost customers goes on as before (at the scenario's
     ``reacquisition.cost_per_return``).
 
+    A retailer that estimates (``firm.knowledge: estimated``, non-contractual
+    customers) sees neither who left nor why: it takes a customer with no purchase
+    for ``lapsed_after_months`` months as lapsed and contacts them as a defector
+    gone (months without a purchase - ``lapsed_after_months`` + 1) months, freshest
+    lapses first, whatever their reason (``target_reasons`` is not used). Of those,
+    the ones who had really left respond as above; an offer to one who is still
+    buying now and then is spent for nothing.
+
     Measures: ``win_back_targeted`` (defectors eligible this month),
     ``win_back_offers`` (contacts made), ``win_back_returns`` (customers won
     back), ``win_back_rate`` (returns per offer this month), ``win_back_spend``
@@ -78,6 +86,13 @@ class WinBack(Strategy):
             3,
             "months",
             "Months between contacts of the same defector (1 = every month).",
+        ),
+        "lapsed_after_months": Field(
+            "positive_count",
+            3,
+            "months",
+            "A retailer that estimates (it cannot see who left, nor why) takes a customer "
+            "with no purchase for this many months as lapsed and contacts them as a defector.",
         ),
         "offer_success_rate": Field(
             "probability",
@@ -180,26 +195,51 @@ class WinBack(Strategy):
         chance = p["offer_success_rate"] * fading * by_reason[reasons]
         return np.minimum(chance, 1.0).astype(np.float32)
 
+    def _retail_chance(self, view: MarketView, targets: np.ndarray) -> np.ndarray:
+        """Chance that each lapsed customer a retailer contacts comes back: as any
+        defector's (``success_chance``, by their true reason and months gone) for those
+        who had left, unless the firm fired them; 0 for those still its customers."""
+        table = view.customers
+        left = (table.stage[targets] == DEFECTED) & (table.defection_reason[targets] != FIRED)
+        chance = np.zeros(targets.size, np.float32)
+        gone = targets[left]
+        months = np.maximum(table.months_since_defection[gone].astype(np.int64), 1)
+        reasons = table.defection_reason[gone].astype(np.int64)
+        chance[left] = self.success_chance(view, reasons, months)
+        return chance
+
     def act(self, view: MarketView) -> None:
         """Contact this month's targets, most likely returners first, within the budget."""
         p = self.params
         table = view.customers
         draws = view.draws()
-        gone = np.flatnonzero(table.stage == DEFECTED)
-        reasons = table.defection_reason[gone].astype(np.int64)
-        months = table.months_since_defection[gone].astype(np.int64)
+        if view.sees_every_end:
+            gone = np.flatnonzero(table.stage == DEFECTED)
+            reasons = table.defection_reason[gone].astype(np.int64)
+            months = table.months_since_defection[gone].astype(np.int64)
+            wanted = (reasons >= 0) & self.targeted_reason[np.maximum(reasons, 0)]
+        else:  # a retailer: the lapsed, as its records show them
+            gone = view.firm_customers()
+            months = view.months_since_purchase(gone).astype(np.int64)
+            months -= p["lapsed_after_months"] - 1
+            wanted = np.ones(gone.size, bool)
         due = (months >= 1) & (months <= p["max_months_gone"])
         due &= (months - 1) % p["contact_every_months"] == 0
-        due &= (reasons >= 0) & self.targeted_reason[np.maximum(reasons, 0)]
+        due &= wanted
         targets = gone[due]
-        chance = self.success_chance(view, reasons[due], months[due])
+        if view.sees_every_end:
+            chance = self.success_chance(view, reasons[due], months[due])
+        else:
+            targets = targets[np.argsort(months[due], kind="stable")]  # freshest lapses first
+            chance = self._retail_chance(view, targets)
         # Whatever keeps lost customers away (e.g. the competitor's own loyalty programme)
         # also weighs against the offer.
         held_back = view.return_factor(targets)
         if held_back is not None:
             chance = np.minimum(chance * held_back, 1.0).astype(np.float32)
-        order = np.argsort(-chance, kind="stable")
-        targets, chance = targets[order], chance[order]
+        if view.sees_every_end:  # most likely returners first (a retailer cannot tell)
+            order = np.argsort(-chance, kind="stable")
+            targets, chance = targets[order], chance[order]
         success = draws[targets] < chance
         budget = view.per_market(p["budget_per_month_per_1000_people"])
         if budget is not None:
