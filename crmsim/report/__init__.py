@@ -18,9 +18,19 @@ Modules:
     ``study_figures``: figures of a study (comparison, paired differences,
     sweep, heat map, tornado).
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live.
+    ``lessons``: what the lessons show besides runs: settings in plain words, CLV row by
+    row, the textbook market, a programme against its holdout.
     ``style``: the colours, axis look, number format and labels every figure shares.
 """
 
+from crmsim.report.lessons import (
+    clv_spreadsheet,
+    plain_label,
+    plot_clv_build_up,
+    plot_programme_holdout,
+    settings_table,
+    textbook_scenario,
+)
 from crmsim.report.run_figures import (
     plot_clv_distribution,
     plot_cohort_survival,
@@ -44,6 +54,12 @@ from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import lifecycle_explorer
 
 __all__ = [
+    "clv_spreadsheet",
+    "plain_label",
+    "plot_clv_build_up",
+    "plot_programme_holdout",
+    "settings_table",
+    "textbook_scenario",
     "Prediction",
     "Verdict",
     "check",
