@@ -12,9 +12,12 @@ import pytest
 from crmsim.analytic import expected_clv_constant_retention, margin_multiple
 from crmsim.engine.model import CRMModel
 from crmsim.report import (
+    clv_by_horizon,
     clv_spreadsheet,
+    headline_table,
     plain_label,
     plot_clv_build_up,
+    plot_clv_by_horizon,
     plot_programme_holdout,
     settings_table,
     textbook_scenario,
@@ -102,3 +105,26 @@ def test_the_figures_have_titles_and_labelled_axes() -> None:
         for ax in fig.axes:
             assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
         plt.close(fig)
+
+
+def test_headlines_carry_the_registry_labels_and_units() -> None:
+    model = CRMModel("baseline", rng=5, customers=1_000).run(12)
+    summary = model.summary()
+    table = headline_table(summary, ["active_customers", "retention_rate"])
+    assert list(table.index) == ["Active customers at the end", "Retention rate"]
+    assert table.loc["Active customers at the end", "value"] == f"{summary['active_customers']:,}"
+    assert "%" in table.loc["Retention rate", "unit"]
+    with pytest.raises(KeyError):
+        headline_table(summary, ["no_such_measure"])
+
+
+def test_realised_value_grows_with_the_horizon_and_lifetime_value_much_less() -> None:
+    table = clv_by_horizon("baseline", [12, 120], seed=5, customers=3_000)
+    realised, lifetime = table["realised"].to_numpy(), table["lifetime"].to_numpy()
+    assert realised[1] > 2 * realised[0]  # ten times the months: margins pile up
+    assert np.all(lifetime > realised)  # the active still have value to come
+    # Lifetime CLV is horizon-free: the same people, far closer than realised value.
+    assert abs(lifetime[1] - lifetime[0]) < 0.2 * abs(realised[1] - realised[0])
+    fig = plot_clv_by_horizon(table)
+    assert fig.axes[0].get_title() and fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
+    plt.close(fig)

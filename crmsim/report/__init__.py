@@ -24,9 +24,12 @@ Modules:
 """
 
 from crmsim.report.lessons import (
+    clv_by_horizon,
     clv_spreadsheet,
+    headline_table,
     plain_label,
     plot_clv_build_up,
+    plot_clv_by_horizon,
     plot_programme_holdout,
     settings_table,
     textbook_scenario,
@@ -54,9 +57,12 @@ from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import lifecycle_explorer
 
 __all__ = [
+    "clv_by_horizon",
     "clv_spreadsheet",
+    "headline_table",
     "plain_label",
     "plot_clv_build_up",
+    "plot_clv_by_horizon",
     "plot_programme_holdout",
     "settings_table",
     "textbook_scenario",

@@ -28,6 +28,8 @@ from crmsim.analytic import margin_multiple
 from crmsim.config.fields import Field
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.config.schema import CHANNEL_FIELDS, SCHEMA
+from crmsim.engine.model import CRMModel
+from crmsim.measures import run_measure
 from crmsim.report.style import TIER_COLORS, empty_panel, format_thousands, new_figure
 from crmsim.strategies import REGISTRY as STRATEGY_REGISTRY
 
@@ -365,12 +367,116 @@ def plot_programme_holdout(series: pd.DataFrame) -> Figure:
     return fig
 
 
+def headline_table(summary: Mapping[str, object], names: Sequence[str]) -> pd.DataFrame:
+    """A run's headline measures as a student reads them: label, value, unit.
+
+    Args:
+        summary: ``model.summary()`` of a run.
+        names: Run measures to show (names of :data:`crmsim.measures.RUN_MEASURES`).
+
+    Returns:
+        One row per measure, indexed by its label, with the value formatted in the
+        measure's shown unit (a retention rate in %) and the unit.
+
+    Raises:
+        KeyError: A name that is not a run measure (the registry's message).
+    """
+    rows = []
+    for name in names:
+        measure = run_measure(name)
+        shown_unit = measure.unit if measure.scale == 1.0 else measure.unit.replace("share", "%")
+        rows.append(
+            {
+                "measure": measure.label,
+                "value": measure.format(summary[name]),  # type: ignore[arg-type]
+                "unit": shown_unit,
+            }
+        )
+    return pd.DataFrame(rows).set_index("measure")
+
+
+def clv_by_horizon(
+    scenario: Scenario | str, horizons: Sequence[int], seed: int, customers: int
+) -> pd.DataFrame:
+    """Realised and lifetime CLV of the firm's customers at month 0, as the run grows longer.
+
+    The same market (same seed) is run for each horizon. Realised value counts only
+    the margins and costs up to the end of the run, so it grows with the horizon;
+    lifetime CLV adds what each customer still active is expected to bring, so it
+    should hardly move. Both are the mean over the customers of month 0 (the initial
+    base), who are the same people whatever the horizon.
+
+    Args:
+        scenario: A scenario, or the name or path of one.
+        horizons: Lengths of the run, in months.
+        seed: The seed of every run.
+        customers: People in the market at month 0.
+
+    Returns:
+        One row per horizon: ``months``, ``realised`` and ``lifetime`` (currency per
+        customer), and ``still active`` (share of the initial base active at the end).
+    """
+    rows = []
+    for months in horizons:
+        model = CRMModel(scenario, rng=seed, customers=customers).run(int(months))
+        base = model.customer_frame().query("source == 'initial_base'")
+        rows.append(
+            {
+                "months": int(months),
+                "realised": float(base["realised_clv"].mean()),
+                "lifetime": float(base["lifetime_clv"].mean()),
+                "still active": float((base["stage"] == "active").mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_clv_by_horizon(table: pd.DataFrame) -> Figure:
+    """Realised against lifetime CLV as the run grows longer (:func:`clv_by_horizon`).
+
+    Args:
+        table: The table of :func:`clv_by_horizon`.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = new_figure(figsize=(8.0, 4.2))
+    ax.plot(
+        table["months"],
+        table["realised"],
+        "o-",
+        color="#2171b5",
+        linewidth=2,
+        label="realised CLV (margins and costs so far)",
+    )
+    ax.plot(
+        table["months"],
+        table["lifetime"],
+        "s--",
+        color="#333333",
+        linewidth=1.5,
+        label="lifetime CLV (so far + expected to come)",
+    )
+    ax.set(
+        title="The firm's customers at month 0: CLV measured at the end of runs of each length",
+        xlabel="Length of the run (months)",
+        ylabel="Mean CLV (currency per customer)",
+    )
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    ax.legend(frameon=False, loc="lower right")
+    return fig
+
+
 __all__ = [
     "HOLDOUT_MEASURES",
     "SPREADSHEET_COLUMNS",
+    "clv_by_horizon",
     "clv_spreadsheet",
+    "headline_table",
     "plain_label",
     "plot_clv_build_up",
+    "plot_clv_by_horizon",
     "plot_programme_holdout",
     "settings_table",
     "textbook_scenario",
