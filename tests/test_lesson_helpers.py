@@ -7,9 +7,11 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 
 from crmsim.analytic import expected_clv_constant_retention, margin_multiple
+from crmsim.config.scenario import load_scenario
 from crmsim.engine.model import CRMModel
 from crmsim.report import (
     clv_by_horizon,
@@ -128,3 +130,22 @@ def test_realised_value_grows_with_the_horizon_and_lifetime_value_much_less() ->
     fig = plot_clv_by_horizon(table)
     assert fig.axes[0].get_title() and fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
     plt.close(fig)
+
+
+def test_a_comparison_keeps_a_subset_of_its_scenarios_with_the_reference() -> None:
+    from crmsim.study import StudyError, compare
+
+    base = "baseline"
+    options = [
+        load_scenario(base).with_changes({"firm.gross_margin": m}, name=f"margin {m}")
+        for m in (0.3, 0.4)
+    ]
+    whole = compare([base, *options], replications=2, customers=500, months=6)
+    part = whole.subset(["margin 0.4"])
+    assert list(dict.fromkeys(part.table["scenario"])) == ["baseline", "margin 0.4"]
+    assert set(part.differences["scenario"]) == {"margin 0.4"}
+    assert set(part.runs["scenario"]) == set(part.monthly["scenario"]) == {base, "margin 0.4"}
+    kept = whole.differences.query("scenario == 'margin 0.4'").reset_index(drop=True)
+    pd.testing.assert_frame_equal(part.differences, kept)  # nothing recomputed
+    with pytest.raises(StudyError, match="'margin 0.5'.*'margin 0.3'"):
+        whole.subset(["margin 0.5"])
