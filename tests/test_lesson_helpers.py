@@ -38,16 +38,20 @@ def test_settings_show_plain_labels_values_and_units() -> None:
         ],
     )
     assert list(table.index) == [
-        "Gross margin",
-        "Mass channel: conversion rate",
+        "Firm: gross margin",
+        "Acquisition, mass channel: conversion rate",
         "Loyalty program: reward rate",
-        "Churn multiplier",
+        "Ladder: churn multiplier",
     ]
-    assert table.loc["Gross margin", "value"] == 0.35
+    assert table.loc["Firm: gross margin", "value"] == 0.35
     assert table.loc["Loyalty program: reward rate", "unit"] == "share of member spend"
-    assert table.loc["Churn multiplier", "value"] == "1.4, 1, 0.8, 0.6, 0.45"
-    assert not any("." in label for label in table.index)
-    assert plain_label("firm.cost_to_serve_per_month") == "Cost to serve per month"
+    assert table.loc["Ladder: churn multiplier", "value"] == "1.4, 1, 0.8, 0.6, 0.45"
+    assert not any("." in label or "_" in label for label in table.index)
+    assert plain_label("firm.cost_to_serve_per_month") == "Firm: cost to serve per month"
+    assert (
+        plain_label("acquisition.budget_per_month_per_1000_people")
+        == "Acquisition: budget per month per 1,000 people"
+    )
     with pytest.raises(KeyError, match="no_such"):
         settings_table("baseline", ["firm.no_such"])
 

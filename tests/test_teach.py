@@ -96,3 +96,14 @@ def test_a_plain_value_is_checked_as_a_choice() -> None:
 def test_a_badly_built_exercise_says_what_is_wrong(build) -> None:
     with pytest.raises(ValueError):
         build()
+
+
+def test_a_verdict_ending_a_cell_shows_its_line_once(capsys) -> None:
+    guess = Prediction.choice("Which?", ["a", "b"])
+    guess.record("a")
+    verdict = check(guess, answer="a")
+    verdict._ipython_display_()  # what a notebook does with a cell's last value
+    assert capsys.readouterr().out == "✓ Right. It is a.\n"
+    quiet = check(guess, answer="b", quiet=True)
+    quiet._ipython_display_()
+    assert capsys.readouterr().out == "✗ Not a.\n"

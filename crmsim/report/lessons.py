@@ -66,24 +66,29 @@ def _field(path: str) -> Field | None:
 
 
 def plain_label(path: str) -> str:
-    """A setting's name as a student reads it: ``"firm.gross_margin"`` -> ``"Gross margin"``.
+    """A setting's name as a student reads it: ``"firm.gross_margin"`` -> ``"Firm: gross margin"``.
 
-    A channel's setting names its channel (``"Mass channel: conversion rate"``), a
-    strategy's its strategy (``"Loyalty program: reward rate"``).
+    The section says whose setting it is (the firm's, the competitor's, the market's...);
+    a channel's setting names its channel (``"Acquisition, mass channel: conversion
+    rate"``), a strategy's its strategy (``"Loyalty program: reward rate"``).
 
     Args:
         path: The setting's dotted path in a scenario.
 
     Returns:
-        The label, capitalised, with spaces for underscores.
+        The label, capitalised, with spaces for underscores and 1,000 written so.
     """
-    parts = path.split(".")
-    name = parts[-1].replace("_", " ")
+    parts = [part.replace("_", " ") for part in path.split(".")]
     if len(parts) == 4 and parts[:2] == ["acquisition", "channels"]:
-        name = f"{parts[2]} channel: {name}"
+        label = f"acquisition, {parts[2]} channel: {parts[3]}"
     elif len(parts) == 3 and parts[0] == "strategies":
-        name = f"{parts[1].replace('_', ' ')}: {name}"
-    return name[:1].upper() + name[1:]
+        label = f"{parts[1]}: {parts[2]}"
+    elif len(parts) >= 2:
+        label = f"{parts[0]}: {' '.join(parts[1:])}"
+    else:
+        label = parts[0]
+    label = label.replace(" 1000 ", " 1,000 ").removesuffix(" 1000")
+    return label[:1].upper() + label[1:]
 
 
 def settings_table(
