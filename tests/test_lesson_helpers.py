@@ -153,3 +153,22 @@ def test_a_comparison_keeps_a_subset_of_its_scenarios_with_the_reference() -> No
     pd.testing.assert_frame_equal(part.differences, kept)  # nothing recomputed
     with pytest.raises(StudyError, match="'margin 0.5'.*'margin 0.3'"):
         whole.subset(["margin 0.5"])
+
+
+def test_the_clv_explorer_redraws_the_sheet_when_a_slider_moves(capsys) -> None:
+    import ipywidgets
+
+    from crmsim.report import clv_explorer
+    from crmsim.report.widgets import clv_text
+
+    # Outside a kernel the explorer's output area passes its lines through to stdout.
+    box = clv_explorer(margin_per_month=14.0, retention_per_month=0.95, months=24)
+    margin, retention, discount, output = box.children
+    assert isinstance(output, ipywidgets.Output)
+    assert clv_text(14.0, 0.95, 0.10) in capsys.readouterr().out
+    retention.value = 0.97
+    shown = capsys.readouterr().out
+    assert clv_text(14.0, 0.97, 0.10) in shown
+    rate = (1.10) ** (1 / 12) - 1
+    assert f"{14.0 * (1 + rate) / (1 + rate - 0.97):,.2f} currency units" in shown
+    plt.close("all")

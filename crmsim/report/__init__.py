@@ -17,7 +17,8 @@ Modules:
     retention, satisfaction, cohorts, CLV, one customer, the dashboard).
     ``study_figures``: figures of a study (comparison, paired differences,
     sweep, heat map, tornado).
-    ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live.
+    ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live;
+    :func:`clv_explorer`, the CLV spreadsheet made live.
     ``lessons``: what the lessons show besides runs: settings in plain words, CLV row by
     row, the textbook market, a programme against its holdout.
     ``style``: the colours, axis look, number format and labels every figure shares.
@@ -54,7 +55,7 @@ from crmsim.report.study_figures import (
     plot_tornado,
 )
 from crmsim.report.teach import Prediction, Verdict, check
-from crmsim.report.widgets import lifecycle_explorer
+from crmsim.report.widgets import clv_explorer, lifecycle_explorer
 
 __all__ = [
     "clv_by_horizon",
@@ -69,6 +70,7 @@ __all__ = [
     "Prediction",
     "Verdict",
     "check",
+    "clv_explorer",
     "lifecycle_explorer",
     "plot_clv_distribution",
     "plot_cohort_survival",
