@@ -360,6 +360,13 @@ def _run_figures(model: CRMModel) -> dict[str, Figure]:
     }
     followed = [model.customer(i) for i in model.followed]
     figures["plot_customer_history"] = report.plot_customer_history(followed[0])
+    # The lessons' figures: a programme panel without a programme, a one-row sheet, and
+    # realised against lifetime CLV of the smallest market for one month.
+    figures["plot_programme_holdout"] = report.plot_programme_holdout(series)
+    sheet = report.clv_spreadsheet(1.0, 0.5, 0.01, months=1)
+    figures["plot_clv_build_up"] = report.plot_clv_build_up(sheet)
+    horizons = report.clv_by_horizon(model.scenario, [1], seed=1, customers=1)
+    figures["plot_clv_by_horizon"] = report.plot_clv_by_horizon(horizons)
     return figures
 
 

@@ -298,9 +298,9 @@ def test_settings_are_shown_with_plain_labels_and_units() -> None:
         load_scenario("win_back"),
         ["firm.gross_margin", "strategies.win_back.offer_success_rate"],
     )
-    assert table.index.tolist() == ["firm: gross margin", "win back: offer success rate"]
-    assert table.loc["win back: offer success rate", "value"] == 0.15
-    assert table.loc["firm: gross margin", "unit"] == "share of revenue at the market price"
+    assert table.index.tolist() == ["Firm: gross margin", "Win back: offer success rate"]
+    assert table.loc["Win back: offer success rate", "value"] == 0.15
+    assert table.loc["Firm: gross margin", "unit"] == "share of revenue at the market price"
     with pytest.raises(ValueError, match="'firm.nonsense' is not a setting"):
         report.settings_table(load_scenario("baseline"), ["firm.nonsense"])
 

@@ -107,3 +107,14 @@ def test_a_verdict_at_the_end_of_a_cell_is_not_shown_twice(capsys) -> None:
     verdict._ipython_display_()  # what a notebook calls for the last value of a cell
     assert capsys.readouterr().out == ""
     assert DisplayFormatter().format(verdict)[0] == {}  # nothing else to show either
+
+
+def test_a_verdict_ending_a_cell_shows_its_line_once(capsys) -> None:
+    guess = Prediction.choice("Which?", ["a", "b"])
+    guess.record("a")
+    verdict = check(guess, answer="a")
+    verdict._ipython_display_()  # what a notebook does with a cell's last value
+    assert capsys.readouterr().out == "✓ Right. It is a.\n"
+    quiet = check(guess, answer="b", quiet=True)
+    quiet._ipython_display_()
+    assert capsys.readouterr().out == "✗ Not a.\n"

@@ -17,14 +17,26 @@ Modules:
     retention, satisfaction, cohorts, CLV, one customer, the dashboard).
     ``study_figures``: figures of a study (comparison, paired differences,
     sweep, heat map, tornado).
-    ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live.
+    ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live;
+    :func:`clv_explorer`, the CLV spreadsheet made live.
     ``tables``: :func:`settings_table`, :func:`difference_table`,
     :func:`whale_table` and :func:`segment_profile`, for lessons.
+    ``lessons``: what the lessons show besides runs: CLV row by row, the textbook
+    market, a programme against its holdout, headline measures.
     ``style``: the colours, axis look, number format and labels every figure shares.
     ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
     ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
 """
 
+from crmsim.report.lessons import (
+    clv_by_horizon,
+    clv_spreadsheet,
+    headline_table,
+    plot_clv_build_up,
+    plot_clv_by_horizon,
+    plot_programme_holdout,
+    textbook_scenario,
+)
 from crmsim.report.run_figures import (
     plot_clv_distribution,
     plot_cohort_survival,
@@ -47,15 +59,25 @@ from crmsim.report.study_figures import (
     plot_sweep_heatmap,
     plot_tornado,
 )
+from crmsim.report.style import plain_label
 from crmsim.report.tables import difference_table, segment_profile, settings_table, whale_table
 from crmsim.report.teach import Prediction, Verdict, check
-from crmsim.report.widgets import lifecycle_explorer
+from crmsim.report.widgets import clv_explorer, lifecycle_explorer
 
 __all__ = [
     "difference_table",
+    "clv_by_horizon",
+    "clv_spreadsheet",
+    "headline_table",
+    "plain_label",
+    "plot_clv_build_up",
+    "plot_clv_by_horizon",
+    "plot_programme_holdout",
+    "textbook_scenario",
     "Prediction",
     "Verdict",
     "check",
+    "clv_explorer",
     "lifecycle_explorer",
     "plot_clv_distribution",
     "plot_cohort_survival",

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from crmsim.config.fields import Field
-from crmsim.config.schema import SCHEMA
+from crmsim.config.schema import CHANNEL_FIELDS, SCHEMA
 from crmsim.strategies import COMPETITOR_REGISTRY
 from crmsim.strategies import REGISTRY as STRATEGY_REGISTRY
 
@@ -171,20 +171,49 @@ def setting_label(path: str) -> str:
     return literal(f"{label} ({spec.unit})" if spec is not None and spec.unit else label)
 
 
+def plain_label(path: str) -> str:
+    """A setting's name as a student reads it: ``"firm.gross_margin"`` -> ``"Firm: gross margin"``.
+
+    The section says whose setting it is (the firm's, the competitor's, the market's...);
+    a channel's setting names its channel (``"Acquisition, mass channel: conversion
+    rate"``), a strategy's its strategy (``"Loyalty program: reward rate"``).
+
+    Args:
+        path: The setting's dotted path in a scenario.
+
+    Returns:
+        The label, capitalised, with spaces for underscores and 1,000 written so.
+    """
+    parts = [part.replace("_", " ") for part in path.split(".")]
+    if len(parts) == 4 and parts[:2] == ["acquisition", "channels"]:
+        label = f"acquisition, {parts[2]} channel: {parts[3]}"
+    elif len(parts) == 3 and parts[0] == "strategies":
+        label = f"{parts[1]}: {parts[2]}"
+    elif len(parts) >= 2:
+        label = f"{parts[0]}: {' '.join(parts[1:])}"
+    else:
+        label = parts[0]
+    label = label.replace(" 1000 ", " 1,000 ").removesuffix(" 1000")
+    return label[:1].upper() + label[1:]
+
+
 def setting_field(path: str) -> Field | None:
     """The declared field of a setting, or None when the path names none.
 
     Args:
-        path: ``section.setting`` (e.g. ``"firm.gross_margin"``) or
+        path: ``section.setting`` (e.g. ``"firm.gross_margin"``),
+            ``acquisition.channels.<channel>.<setting>`` or
             ``strategies.<name>.<parameter>`` (also ``competitor_strategies``).
 
     Returns:
-        The field (kind, default, unit, meaning) from the scenario schema or the
-        strategy's declared parameters.
+        The field (kind, default, unit, meaning) from the scenario schema, the channel
+        fields or the strategy's declared parameters.
     """
     parts = path.split(".")
     if len(parts) == 2 and isinstance(SCHEMA.get(parts[0], {}).get(parts[1]), Field):
         return SCHEMA[parts[0]][parts[1]]
+    if len(parts) == 4 and parts[:2] == ["acquisition", "channels"]:
+        return CHANNEL_FIELDS.get(parts[3])
     if len(parts) == 3 and parts[0] in ("strategies", "competitor_strategies"):
         registry = STRATEGY_REGISTRY if parts[0] == "strategies" else COMPETITOR_REGISTRY
         if parts[1] in registry:
@@ -229,6 +258,7 @@ __all__ = [
     "new_figure",
     "pretty_name",
     "setting_label",
+    "plain_label",
     "setting_field",
     "style_axes",
 ]

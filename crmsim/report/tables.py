@@ -14,45 +14,47 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.economics import whale_summary
 from crmsim.measures import HIGHER, LOWER, run_measure
-from crmsim.report.style import setting_field
+from crmsim.report.style import plain_label, setting_field
 
 if TYPE_CHECKING:
-    from crmsim.config.scenario import Scenario
     from crmsim.study.compare import Comparison
 
 
-def settings_table(scenario: Scenario, paths: Sequence[str]) -> pd.DataFrame:
+def settings_table(
+    scenario: Scenario | str, paths: Sequence[str], labels: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The settings of a scenario as a lesson shows them: plain label, value, unit, meaning.
 
-    A strategy's parameter is labelled with the strategy's name first
-    (``"win back: offer success rate"``); a setting of the market, the firm and so on
-    by its section (``"firm: gross margin"``).
-
     Args:
-        scenario: The scenario whose values are shown.
-        paths: Dotted paths of the settings, e.g. ``"firm.gross_margin"`` or
+        scenario: A scenario, or the name or path of one.
+        paths: Dotted paths of the settings: ``"firm.gross_margin"``,
+            ``"acquisition.channels.mass.conversion_rate"``,
             ``"strategies.win_back.offer_success_rate"``.
+        labels: Labels to use instead of :func:`crmsim.report.style.plain_label`'s
+            (``"Win back: offer success rate"``), by path.
 
     Returns:
-        One row per setting, indexed by its label; columns ``value``, ``unit`` and
-        ``meaning`` (from the scenario schema or the strategy's declared parameters).
+        One row per setting, indexed by its label; columns ``value`` (a list or a mapping
+        shown as text), ``unit`` and ``meaning`` (from the scenario schema, the channel
+        fields or the strategy's declared parameters).
 
     Raises:
         ValueError: A path names no declared setting (the message names it).
     """
+    chosen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     rows = []
     for path in paths:
         spec = setting_field(path)
         if spec is None:
             raise ValueError(
-                f"{path!r} is not a setting: give section.setting (e.g. firm.gross_margin) "
-                "or strategies.<strategy>.<parameter> of a known strategy"
+                f"{path!r} is not a setting: give section.setting (e.g. firm.gross_margin), "
+                "acquisition.channels.<channel>.<setting> or strategies.<strategy>.<parameter> "
+                "of a known strategy"
             )
-        parts = path.split(".")
-        owner = parts[-2].replace("_", " ")
-        value = scenario.get(path)
+        value = chosen.get(path)
         if isinstance(value, dict):
             value = ", ".join(
                 f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}" for k, v in value.items()
@@ -63,7 +65,7 @@ def settings_table(scenario: Scenario, paths: Sequence[str]) -> pd.DataFrame:
             value = "none"
         rows.append(
             {
-                "setting": f"{owner}: {parts[-1].replace('_', ' ')}",
+                "setting": (labels or {}).get(path, plain_label(path)),
                 "value": value,
                 "unit": spec.unit,
                 "meaning": spec.doc,

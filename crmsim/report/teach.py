@@ -129,20 +129,26 @@ class Prediction:
 class Verdict:
     """What :func:`check` found.
 
+    In a notebook a verdict left as the last line of a cell shows its message once:
+    not at all when :func:`check` has printed it already, so a lesson can end a cell
+    with ``check(...)`` and the student reads one line, not a ``Verdict(...)`` repr.
+
     Attributes:
         passed: Whether the prediction was right.
         message: The line printed for the student.
+        printed: Whether :func:`check` printed the message.
     """
 
     passed: bool
     message: str
+    printed: bool = False
 
     def __bool__(self) -> bool:
         return self.passed
 
     def _ipython_display_(self) -> None:
-        """Show nothing: :func:`check` has printed the line already, so a check at the end
-        of a notebook cell shows it once, not again as ``Verdict(...)``."""
+        if not self.printed:
+            print(self.message)
 
 
 def check(prediction: Prediction | Any, answer: Any, *, quiet: bool = False) -> Verdict:
@@ -169,7 +175,7 @@ def check(prediction: Prediction | Any, answer: Any, *, quiet: bool = False) -> 
         message = f"{WRONG} {why}" + (f" Hint: {hint}" if hint else "")
     if not quiet:
         print(message)
-    return Verdict(passed, message)
+    return Verdict(passed, message, printed=not quiet)
 
 
 _NO_ANSWER = "No prediction yet: answer above first, then run this cell again."

@@ -19,9 +19,12 @@ import pandas as pd
 from IPython.display import display
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from crmsim.analytic import margin_multiple
 from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.economics import monthly_discount_rate
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
+from crmsim.report.lessons import clv_spreadsheet, plot_clv_build_up
 from crmsim.report.style import format_thousands, literal, new_figure
 
 
@@ -291,4 +294,105 @@ def lifecycle_explorer(
     return widgets.VBox([columns, output])
 
 
-__all__ = ["LEVERS", "Lever", "lifecycle_explorer"]
+def clv_text(
+    margin_per_month: float, retention_per_month: float, discount_rate_per_year: float
+) -> str:
+    """What :func:`clv_explorer` prints under its figure: the multiple and the CLV.
+
+    Args:
+        margin_per_month: Margin per customer and month (currency units).
+        retention_per_month: Chance of staying another month, 0 <= r < 1.
+        discount_rate_per_year: Yearly discount rate.
+
+    Returns:
+        Two lines: the margin multiple (months of margin) and the CLV (currency units),
+        customers paying at the start of each month.
+    """
+    rate = monthly_discount_rate(discount_rate_per_year)
+    multiple = margin_multiple(retention_per_month, rate, "start")
+    return (
+        f"Margin multiple: {multiple:,.1f} months of margin "
+        f"(retention {retention_per_month:.1%} a month, discount {rate:.2%} a month)\n"
+        f"CLV: {margin_per_month:,.2f} x {multiple:,.1f} = {margin_per_month * multiple:,.2f} "
+        "currency units per customer"
+    )
+
+
+def clv_explorer(
+    margin_per_month: float = 14.0,
+    retention_per_month: float = 0.95,
+    discount_rate_per_year: float = 0.10,
+    months: int = 120,
+) -> widgets.VBox:
+    """Sliders for the three numbers of a CLV spreadsheet, redrawing its build-up live.
+
+    Margin, monthly retention and the yearly discount rate; each release of a
+    slider rebuilds the sheet (:func:`crmsim.report.lessons.clv_spreadsheet`, customers
+    paying at the start of each month), redraws :func:`plot_clv_build_up` with the
+    lifetime value of the margin multiple and prints :func:`clv_text`. Nothing is
+    simulated: it is the spreadsheet of lesson 02, made live.
+
+    Args:
+        margin_per_month: Starting margin (currency units per customer-month).
+        retention_per_month: Starting retention (share per month).
+        discount_rate_per_year: Starting discount rate (per year).
+        months: Rows of the sheet drawn.
+
+    Returns:
+        The widget (display it, or leave it as the last line of a cell).
+    """
+    style = {"description_width": "210px"}
+    layout = widgets.Layout(width="480px")
+    margin = widgets.FloatSlider(
+        value=margin_per_month,
+        min=1.0,
+        max=50.0,
+        step=1.0,
+        readout_format=",.0f",
+        description="Margin (currency units / month)",
+        continuous_update=False,
+        style=style,
+        layout=layout,
+    )
+    retention = widgets.FloatSlider(
+        value=retention_per_month,
+        min=0.5,
+        max=0.99,
+        step=0.01,
+        readout_format=".0%",
+        description="Retention (per month)",
+        continuous_update=False,
+        style=style,
+        layout=layout,
+    )
+    discount = widgets.FloatSlider(
+        value=discount_rate_per_year,
+        min=0.0,
+        max=0.5,
+        step=0.01,
+        readout_format=".0%",
+        description="Discount rate (per year)",
+        continuous_update=False,
+        style=style,
+        layout=layout,
+    )
+    output = widgets.Output()
+
+    def redraw(_change: Any = None) -> None:
+        rate = monthly_discount_rate(discount.value)
+        sheet = clv_spreadsheet(margin.value, retention.value, rate, months)
+        lifetime = margin.value * margin_multiple(retention.value, rate, "start")
+        with output:
+            output.clear_output(wait=True)
+            fig = plot_clv_build_up(sheet, lifetime_value=lifetime)
+            display(fig)
+            plt.close(fig)
+            print(clv_text(margin.value, retention.value, discount.value))
+
+    for slider in (margin, retention, discount):
+        slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([margin, retention, discount, output])
+
+
+__all__ = ["LEVERS", "Lever", "clv_explorer", "clv_text", "lifecycle_explorer"]

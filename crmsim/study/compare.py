@@ -103,6 +103,50 @@ class Comparison:
         scenarios = list(dict.fromkeys(self.table["scenario"]))
         return wide.loc[scenarios, order]
 
+    def subset(self, scenarios: Sequence[str]) -> Comparison:
+        """The same comparison kept to some of its scenarios (the reference always kept).
+
+        One study can hold several families of options against one baseline; a
+        figure or table of one family takes its subset, without running the
+        baseline again. Nothing is recomputed: the intervals and paired
+        differences are those of the whole study.
+
+        Args:
+            scenarios: Names of the scenarios to keep, in the order to show them.
+
+        Returns:
+            A comparison of the reference and ``scenarios``.
+
+        Raises:
+            StudyError: A name that is not a scenario of this comparison (the message
+                lists them).
+        """
+        present = list(dict.fromkeys(self.table["scenario"]))
+        unknown = [name for name in scenarios if name not in present]
+        if unknown:
+            raise StudyError(
+                f"not scenarios of this comparison: {', '.join(map(repr, unknown))}; "
+                f"it has {', '.join(map(repr, present))}"
+            )
+        reference = self.reference or present[0]
+        kept = [reference, *(name for name in scenarios if name != reference)]
+
+        def keep(frame: pd.DataFrame) -> pd.DataFrame:
+            if frame.empty or "scenario" not in frame:
+                return frame
+            rows = frame[frame["scenario"].isin(kept)]
+            order = rows["scenario"].map({name: k for k, name in enumerate(kept)})
+            return rows.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+        return Comparison(
+            runs=keep(self.runs),
+            table=keep(self.table),
+            monthly=keep(self.monthly),
+            differences=keep(self.differences),
+            segments={split: keep(frame) for split, frame in self.segments.items()},
+            reference=self.reference,
+        )
+
 
 def compare(
     scenarios: Sequence[Scenario | str],

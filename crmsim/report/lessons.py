@@ -1,0 +1,409 @@
+"""What the lessons show besides the run figures: settings in plain words, CLV row by row.
+
+A lesson keeps its code short and its prose long, so the tables and figures it
+needs live here:
+
+- :func:`settings_table`: a scenario's settings with plain labels, values, units
+  and meanings (never a dotted code path in front of a student);
+- :func:`clv_spreadsheet` and :func:`plot_clv_build_up`: customer lifetime value
+  built month by month, as in the classic spreadsheet exercise, for one customer
+  or a cohort;
+- :func:`textbook_scenario`: the market of the textbook formula (one cohort,
+  the same bill and the same chance of leaving for everyone, nobody won or won
+  back), in which the lab must agree with the margin multiple;
+- :func:`plot_programme_holdout`: a loyalty programme's members against the
+  would-be members of its holdout, and the effect measured against the one applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from crmsim.analytic import margin_multiple
+from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.engine.model import CRMModel
+from crmsim.measures import run_measure
+from crmsim.report.style import TIER_COLORS, empty_panel, format_thousands, new_figure
+
+SPREADSHEET_COLUMNS: dict[str, str] = {
+    "month": "months since the first purchase (0 = the month of the first purchase)",
+    "survival": "share of the customers still with the firm that month (retention ** month)",
+    "customers": "expected customers still with the firm (cohort size x survival)",
+    "margin": "margin per customer still with the firm (currency per customer-month)",
+    "discount factor": "1 / (1 + monthly discount rate) ** month",
+    "discounted margin": "customers x margin x discount factor (currency)",
+    "cumulative": "discounted margins summed up to this month (currency)",
+}
+"""The columns of :func:`clv_spreadsheet` and what each holds, with its unit."""
+
+HOLDOUT_MEASURES: tuple[str, ...] = (
+    "loyalty_program_retention_members",
+    "loyalty_program_retention_holdout",
+    "loyalty_program_churn_reduction",
+    "loyalty_program_true_churn_reduction",
+)
+"""The loyalty programme's monthly measures :func:`plot_programme_holdout` draws."""
+
+
+def clv_spreadsheet(
+    margin_per_month: float,
+    retention_per_month: float,
+    discount_rate_per_month: float,
+    months: int,
+    customers: float = 1.0,
+    margin_timing: str = "start",
+) -> pd.DataFrame:
+    """Customer lifetime value built month by month, as in the classic spreadsheet.
+
+    Each row is a month of the relationship. A share ``retention ** month`` of the
+    customers is still there (constant retention); each pays ``margin_per_month``;
+    a margin ``month`` months away is worth ``1 / (1 + i) ** month`` today. The
+    discounted margins, summed, are the cohort's value; divided by ``customers``,
+    one customer's CLV. With ``margin_timing="start"`` (the lab's default)
+    customers pay at the start of each month, the month of the first purchase
+    included; with ``"end"`` they pay at its end, only if they stayed, so the
+    first row is month 1 and its survival already ``retention``.
+
+    Summed over an endless horizon the rows give ``margin x`` the margin multiple
+    (:func:`crmsim.analytic.margin_multiple`); a finite sheet falls short of it by
+    the margins beyond its last row.
+
+    Args:
+        margin_per_month: Margin per customer and month (currency per customer-month).
+        retention_per_month: Chance a customer stays another month, 0 <= r < 1.
+        discount_rate_per_month: Monthly discount rate, >= 0.
+        months: Rows of the sheet (months of margins), >= 1.
+        customers: Size of the cohort at its first purchase (1 = one customer).
+        margin_timing: ``"start"`` or ``"end"``.
+
+    Returns:
+        One row per month, the columns of :data:`SPREADSHEET_COLUMNS`.
+
+    Raises:
+        ValueError: A retention outside [0, 1), a negative discount rate, fewer than
+            one month or cohort member, or an unknown timing.
+    """
+    # margin_multiple checks the rates and the timing with the closed form's own messages.
+    margin_multiple(retention_per_month, discount_rate_per_month, margin_timing)  # type: ignore[arg-type]
+    if isinstance(months, bool) or int(months) != months or months < 1:
+        raise ValueError(f"months must be a whole number >= 1, got {months!r}")
+    if not customers > 0:
+        raise ValueError(f"customers must be > 0, got {customers!r}")
+    first = 0 if margin_timing == "start" else 1
+    month = np.arange(first, first + int(months))
+    survival = retention_per_month**month
+    factor = 1.0 / (1.0 + discount_rate_per_month) ** month
+    discounted = customers * survival * margin_per_month * factor
+    return pd.DataFrame(
+        {
+            "month": month,
+            "survival": survival,
+            "customers": customers * survival,
+            "margin": np.full(month.size, float(margin_per_month)),
+            "discount factor": factor,
+            "discounted margin": discounted,
+            "cumulative": np.cumsum(discounted),
+        }
+    )
+
+
+def plot_clv_build_up(sheet: pd.DataFrame, lifetime_value: float | None = None) -> Figure:
+    """How the discounted margins of :func:`clv_spreadsheet` add up to the lifetime value.
+
+    Bars: each month's discounted margin (it shrinks as customers leave and the
+    future is discounted). Line: the running total, which levels off towards the
+    lifetime value (dashed, when given).
+
+    Args:
+        sheet: A table from :func:`clv_spreadsheet`.
+        lifetime_value: The value of the endless sheet (the closed form), drawn as a
+            dashed line; None draws none.
+
+    Returns:
+        The figure, two panels.
+    """
+    fig, (bars, total) = new_figure(1, 2, figsize=(12.0, 4.2))
+    per = "per customer" if np.isclose(sheet["customers"].iloc[0], 1.0) else "for the cohort"
+    bars.bar(sheet["month"], sheet["discounted margin"], color="#2171b5", width=0.85)
+    bars.set(
+        title=f"Each month's discounted margin, {per}",
+        xlabel="Months since the first purchase",
+        ylabel="Discounted margin (currency)",
+    )
+    total.plot(
+        sheet["month"],
+        sheet["cumulative"],
+        color="#2171b5",
+        linewidth=2.2,
+        label="running total of the sheet",
+    )
+    if lifetime_value is not None:
+        total.axhline(
+            lifetime_value,
+            color="#333333",
+            linestyle="--",
+            linewidth=1.3,
+            label="lifetime value (endless horizon, closed form)",
+        )
+    total.set(
+        title=f"CLV adds up, {per}",
+        xlabel="Months since the first purchase",
+        ylabel="Discounted margins so far (currency)",
+    )
+    total.set_ylim(bottom=0)
+    for ax in (bars, total):
+        ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    total.legend(frameon=False, loc="lower right")
+    return fig
+
+
+def textbook_scenario(
+    churn_per_month: float = 0.05,
+    monthly_bill: float = 40.0,
+    gross_margin: float = 0.35,
+    discount_rate_per_year: float = 0.10,
+    name: str = "textbook",
+) -> Scenario:
+    """The market the textbook CLV formula assumes, as a scenario the lab can run.
+
+    One cohort, all of them new customers at month 0; every customer pays the same
+    bill and has the same chance of leaving each month; nobody is acquired, enters,
+    is referred, poached, lost to the market or won back; every rung of the ladder
+    behaves alike and serving costs nothing. Its customers' mean CLV must then
+    agree with the margin multiple (``tests/test_docking.py`` checks the model in
+    this market to four standard errors).
+
+    Args:
+        churn_per_month: Every customer's chance of leaving each month.
+        monthly_bill: Every customer's bill (currency per month).
+        gross_margin: Share of the bill the firm keeps.
+        discount_rate_per_year: The firm's discount rate per year.
+        name: The scenario's name.
+
+    Returns:
+        The scenario (validated; a setting out of range raises its usual message).
+    """
+    return load_scenario("baseline").with_changes(
+        {
+            "market.initial_active_share": 1.0,
+            "market.warm_start_months": 0,
+            "market.entry_rate_per_month": 0.0,
+            "market.exit_rate_per_month": 0.0,
+            "market.obsolescence_rate_per_month": 0.0,
+            "market.technology_shock_month": None,
+            "customers.churn_probability_mean": churn_per_month,
+            "customers.churn_probability_polarization": 0.0,
+            "customers.order_value_mean": monthly_bill,
+            "customers.order_value_spread": 0.0,
+            "customers.share_of_wallet_polarization": 0.0,
+            "ladder.churn_multiplier": [1.0] * 5,
+            "ladder.spend_multiplier": [1.0] * 5,
+            "ladder.price_sensitivity_multiplier": [1.0] * 5,
+            "ladder.referrals_per_month": [0.0] * 5,
+            "firm.gross_margin": gross_margin,
+            "firm.discount_rate_per_year": discount_rate_per_year,
+            "firm.cost_to_serve_per_month": 0.0,
+            "firm.service_defection_sensitivity": 0.0,
+            "firm.organisational_failure_rate_per_month": 0.0,
+            "acquisition.budget_per_month_per_1000_people": 0.0,
+            "acquisition.deterrence_per_defector": 0.0,
+            "competitor.reach_per_month": 0.0,
+            "competitor.product_advantage_rate_per_month": 0.0,
+            "reacquisition.return_probability_per_month": 0.0,
+        },
+        name=name,
+    )
+
+
+def plot_programme_holdout(series: pd.DataFrame) -> Figure:
+    """A loyalty programme measured against its holdout, month by month.
+
+    Left: monthly retention of members and of would-be members (customers held
+    out at random, who "join" but get nothing), pooled since the programme
+    started. Right: the churn reduction this comparison measures, beside the one
+    the model applied to members (which no firm can see).
+
+    Args:
+        series: The monthly series of a run with the ``loyalty_program`` strategy
+            (``model.monthly_series()``).
+
+    Returns:
+        The figure, two panels; a panel says so when the programme has no holdout
+        or has not started.
+    """
+    fig, (left, right) = new_figure(1, 2, figsize=(12.0, 4.2))
+    left.set(
+        title="Retention: members and would-be members (pooled)",
+        xlabel="Month",
+        ylabel="Retention (% per month)",
+    )
+    right.set(
+        title="Churn reduction: measured and applied",
+        xlabel="Month",
+        ylabel="Churn reduction (% of churn)",
+    )
+    missing = [name for name in HOLDOUT_MEASURES if name not in series.columns]
+    shown = series.dropna(subset=[n for n in HOLDOUT_MEASURES if n in series.columns])
+    if missing or shown.empty:
+        why = (
+            "The run has no loyalty programme."
+            if missing
+            else "No month with members and would-be members yet (no holdout, or not started)."
+        )
+        empty_panel(left, why)
+        empty_panel(right, why)
+        return fig
+    month = shown["month"]
+    left.plot(
+        month,
+        100 * shown["loyalty_program_retention_members"],
+        color=TIER_COLORS["member"],
+        linewidth=2.2,
+        label="members",
+    )
+    left.plot(
+        month,
+        100 * shown["loyalty_program_retention_holdout"],
+        color="#969696",
+        linewidth=2.2,
+        label="would-be members (holdout)",
+    )
+    right.plot(
+        month,
+        100 * shown["loyalty_program_churn_reduction"],
+        color="#2171b5",
+        linewidth=2.2,
+        label="measured: 1 - churn of members / churn of holdout",
+    )
+    right.plot(
+        month,
+        100 * shown["loyalty_program_true_churn_reduction"],
+        color="#333333",
+        linestyle="--",
+        linewidth=1.5,
+        label="applied by the model (hidden from the firm)",
+    )
+    right.axhline(0, color="#999999", linewidth=0.8)
+    for ax in (left, right):
+        ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
+        ax.legend(frameon=False, loc="lower right", fontsize=9)
+    return fig
+
+
+def headline_table(summary: Mapping[str, object], names: Sequence[str]) -> pd.DataFrame:
+    """A run's headline measures as a student reads them: label, value, unit.
+
+    Args:
+        summary: ``model.summary()`` of a run.
+        names: Run measures to show (names of :data:`crmsim.measures.RUN_MEASURES`).
+
+    Returns:
+        One row per measure, indexed by its label, with the value formatted in the
+        measure's shown unit (a retention rate in %) and the unit.
+
+    Raises:
+        KeyError: A name that is not a run measure (the registry's message).
+    """
+    rows = []
+    for name in names:
+        measure = run_measure(name)
+        shown_unit = measure.unit if measure.scale == 1.0 else measure.unit.replace("share", "%")
+        rows.append(
+            {
+                "measure": measure.label,
+                "value": measure.format(summary[name]),  # type: ignore[arg-type]
+                "unit": shown_unit,
+            }
+        )
+    return pd.DataFrame(rows).set_index("measure")
+
+
+def clv_by_horizon(
+    scenario: Scenario | str, horizons: Sequence[int], seed: int, customers: int
+) -> pd.DataFrame:
+    """Realised and lifetime CLV of the firm's customers at month 0, as the run grows longer.
+
+    The same market (same seed) is run for each horizon. Realised value counts only
+    the margins and costs up to the end of the run, so it grows with the horizon;
+    lifetime CLV adds what each customer still active is expected to bring, so it
+    should hardly move. Both are the mean over the customers of month 0 (the initial
+    base), who are the same people whatever the horizon.
+
+    Args:
+        scenario: A scenario, or the name or path of one.
+        horizons: Lengths of the run, in months.
+        seed: The seed of every run.
+        customers: People in the market at month 0.
+
+    Returns:
+        One row per horizon: ``months``, ``realised`` and ``lifetime`` (currency per
+        customer), and ``still active`` (share of the initial base active at the end).
+    """
+    rows = []
+    for months in horizons:
+        model = CRMModel(scenario, rng=seed, customers=customers).run(int(months))
+        base = model.customer_frame().query("source == 'initial_base'")
+        rows.append(
+            {
+                "months": int(months),
+                "realised": float(base["realised_clv"].mean()),
+                "lifetime": float(base["lifetime_clv"].mean()),
+                "still active": float((base["stage"] == "active").mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_clv_by_horizon(table: pd.DataFrame) -> Figure:
+    """Realised against lifetime CLV as the run grows longer (:func:`clv_by_horizon`).
+
+    Args:
+        table: The table of :func:`clv_by_horizon`.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = new_figure(figsize=(8.0, 4.2))
+    ax.plot(
+        table["months"],
+        table["realised"],
+        "o-",
+        color="#2171b5",
+        linewidth=2,
+        label="realised CLV (margins and costs so far)",
+    )
+    ax.plot(
+        table["months"],
+        table["lifetime"],
+        "s--",
+        color="#333333",
+        linewidth=1.5,
+        label="lifetime CLV (so far + expected to come)",
+    )
+    ax.set(
+        title="The firm's customers at month 0: CLV measured at the end of runs of each length",
+        xlabel="Length of the run (months)",
+        ylabel="Mean CLV (currency per customer)",
+    )
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    ax.legend(frameon=False, loc="lower right")
+    return fig
+
+
+__all__ = [
+    "HOLDOUT_MEASURES",
+    "SPREADSHEET_COLUMNS",
+    "clv_by_horizon",
+    "clv_spreadsheet",
+    "headline_table",
+    "plot_clv_build_up",
+    "plot_clv_by_horizon",
+    "plot_programme_holdout",
+    "textbook_scenario",
+]

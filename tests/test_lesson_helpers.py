@@ -1,0 +1,174 @@
+"""The lessons' helpers: settings in plain words, CLV row by row against the closed form,
+the textbook market, and a programme measured against its holdout."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmsim.analytic import expected_clv_constant_retention, margin_multiple
+from crmsim.config.scenario import load_scenario
+from crmsim.engine.model import CRMModel
+from crmsim.report import (
+    clv_by_horizon,
+    clv_spreadsheet,
+    headline_table,
+    plain_label,
+    plot_clv_build_up,
+    plot_clv_by_horizon,
+    plot_programme_holdout,
+    settings_table,
+    textbook_scenario,
+)
+from crmsim.report.lessons import SPREADSHEET_COLUMNS
+
+
+def test_settings_show_plain_labels_values_and_units() -> None:
+    table = settings_table(
+        "loyalty_program",
+        [
+            "firm.gross_margin",
+            "acquisition.channels.mass.conversion_rate",
+            "strategies.loyalty_program.reward_rate",
+            "ladder.churn_multiplier",
+        ],
+    )
+    assert list(table.index) == [
+        "Firm: gross margin",
+        "Acquisition, mass channel: conversion rate",
+        "Loyalty program: reward rate",
+        "Ladder: churn multiplier",
+    ]
+    assert table.loc["Firm: gross margin", "value"] == 0.35
+    assert table.loc["Loyalty program: reward rate", "unit"] == "share of member spend"
+    assert table.loc["Ladder: churn multiplier", "value"] == "1.4, 1, 0.8, 0.6, 0.45"
+    assert not any("." in label or "_" in label for label in table.index)
+    assert plain_label("firm.cost_to_serve_per_month") == "Firm: cost to serve per month"
+    assert (
+        plain_label("acquisition.budget_per_month_per_1000_people")
+        == "Acquisition: budget per month per 1,000 people"
+    )
+    with pytest.raises(ValueError, match="no_such"):
+        settings_table("baseline", ["firm.no_such"])
+
+
+@pytest.mark.parametrize("timing", ["start", "end"])
+def test_the_spreadsheet_adds_up_to_the_closed_form(timing: str) -> None:
+    margin, retention, rate = 14.0, 0.95, 0.008
+    sheet = clv_spreadsheet(margin, retention, rate, months=36, margin_timing=timing)
+    assert list(sheet.columns) == list(SPREADSHEET_COLUMNS)
+    assert sheet["month"].iloc[0] == (0 if timing == "start" else 1)
+    finite = expected_clv_constant_retention(margin, retention, rate, timing, horizon_periods=36)
+    assert math.isclose(sheet["cumulative"].iloc[-1], finite, rel_tol=1e-12)
+    # A long enough sheet reaches the margin multiple; a cohort is that many customers.
+    endless = margin * margin_multiple(retention, rate, timing)
+    long = clv_spreadsheet(margin, retention, rate, months=2_000, margin_timing=timing)
+    assert math.isclose(long["cumulative"].iloc[-1], endless, rel_tol=1e-9)
+    cohort = clv_spreadsheet(
+        margin, retention, rate, months=36, customers=1_000, margin_timing=timing
+    )
+    assert np.allclose(cohort["discounted margin"], 1_000 * sheet["discounted margin"])
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((10.0, 1.0, 0.01, 12), "retention"),
+        ((10.0, 0.9, -0.1, 12), "discount"),
+        ((10.0, 0.9, 0.01, 0), "months"),
+        ((10.0, 0.9, 0.01, 2.5), "months"),
+    ],
+)
+def test_the_spreadsheet_refuses_impossible_inputs(args: tuple, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        clv_spreadsheet(*args)
+
+
+def test_the_textbook_market_agrees_with_the_margin_multiple() -> None:
+    """Mean lifetime CLV of the cohort within 4 standard errors of the closed form."""
+    scenario = textbook_scenario(churn_per_month=0.05, monthly_bill=40.0, gross_margin=0.35)
+    model = CRMModel(scenario, rng=11, customers=20_000).run(120)
+    clv = model.customer_frame()["lifetime_clv"].to_numpy()
+    assert clv.size == 20_000  # one cohort, nobody else
+    expected = 40.0 * 0.35 * margin_multiple(0.95, model.monthly_discount_rate, "start")
+    se = clv.std(ddof=1) / math.sqrt(clv.size)
+    assert abs(clv.mean() - expected) < 4 * se, (clv.mean(), expected, se)
+    assert model.monthly_series()["acquired"].sum() == 0
+
+
+def test_the_figures_have_titles_and_labelled_axes() -> None:
+    sheet = clv_spreadsheet(14.0, 0.95, 0.008, months=60)
+    run = CRMModel("loyalty_program", rng=3, customers=2_000).run(30)
+    for fig in (
+        plot_clv_build_up(sheet, lifetime_value=250.0),
+        plot_programme_holdout(run.monthly_series()),
+        plot_programme_holdout(CRMModel("baseline", rng=3, customers=500).run(3).monthly_series()),
+    ):
+        for ax in fig.axes:
+            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        plt.close(fig)
+
+
+def test_headlines_carry_the_registry_labels_and_units() -> None:
+    model = CRMModel("baseline", rng=5, customers=1_000).run(12)
+    summary = model.summary()
+    table = headline_table(summary, ["active_customers", "retention_rate"])
+    assert list(table.index) == ["Active customers at the end", "Retention rate"]
+    assert table.loc["Active customers at the end", "value"] == f"{summary['active_customers']:,}"
+    assert "%" in table.loc["Retention rate", "unit"]
+    with pytest.raises(KeyError):
+        headline_table(summary, ["no_such_measure"])
+
+
+def test_realised_value_grows_with_the_horizon_and_lifetime_value_much_less() -> None:
+    table = clv_by_horizon("baseline", [12, 120], seed=5, customers=3_000)
+    realised, lifetime = table["realised"].to_numpy(), table["lifetime"].to_numpy()
+    assert realised[1] > 2 * realised[0]  # ten times the months: margins pile up
+    assert np.all(lifetime > realised)  # the active still have value to come
+    # Lifetime CLV is horizon-free: the same people, far closer than realised value.
+    assert abs(lifetime[1] - lifetime[0]) < 0.2 * abs(realised[1] - realised[0])
+    fig = plot_clv_by_horizon(table)
+    assert fig.axes[0].get_title() and fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
+    plt.close(fig)
+
+
+def test_a_comparison_keeps_a_subset_of_its_scenarios_with_the_reference() -> None:
+    from crmsim.study import StudyError, compare
+
+    base = "baseline"
+    options = [
+        load_scenario(base).with_changes({"firm.gross_margin": m}, name=f"margin {m}")
+        for m in (0.3, 0.4)
+    ]
+    whole = compare([base, *options], replications=2, customers=500, months=6)
+    part = whole.subset(["margin 0.4"])
+    assert list(dict.fromkeys(part.table["scenario"])) == ["baseline", "margin 0.4"]
+    assert set(part.differences["scenario"]) == {"margin 0.4"}
+    assert set(part.runs["scenario"]) == set(part.monthly["scenario"]) == {base, "margin 0.4"}
+    kept = whole.differences.query("scenario == 'margin 0.4'").reset_index(drop=True)
+    pd.testing.assert_frame_equal(part.differences, kept)  # nothing recomputed
+    with pytest.raises(StudyError, match="'margin 0.5'.*'margin 0.3'"):
+        whole.subset(["margin 0.5"])
+
+
+def test_the_clv_explorer_redraws_the_sheet_when_a_slider_moves(capsys) -> None:
+    import ipywidgets
+
+    from crmsim.report import clv_explorer
+    from crmsim.report.widgets import clv_text
+
+    # Outside a kernel the explorer's output area passes its lines through to stdout.
+    box = clv_explorer(margin_per_month=14.0, retention_per_month=0.95, months=24)
+    margin, retention, discount, output = box.children
+    assert isinstance(output, ipywidgets.Output)
+    assert clv_text(14.0, 0.95, 0.10) in capsys.readouterr().out
+    retention.value = 0.97
+    shown = capsys.readouterr().out
+    assert clv_text(14.0, 0.97, 0.10) in shown
+    rate = (1.10) ** (1 / 12) - 1
+    assert f"{14.0 * (1 + rate) / (1 + rate - 0.97):,.2f} currency units" in shown
+    plt.close("all")
