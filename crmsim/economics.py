@@ -113,29 +113,22 @@ def realised_clv(table: CustomerTable, monthly_rate: float) -> np.ndarray:
 
 
 def expected_remaining_value(model: CRMModel) -> np.ndarray:
-    """Each person's expected CLV at the end of the run discounted to their first purchase,
-    currency: 0 for those not active at the end.
+    """Each person's expected value still to come at the end of the run, discounted to
+    their first purchase, currency: 0 for those who never bought.
 
-    The expected CLV of an active customer (:func:`expected_clv`) is valued at the end
-    of the run, month T (the months simulated); a customer who first bought in month a
-    gets it discounted by (1 + i)^-(T - a), the time origin of their realised value.
-    The values are those the month's customer equity summed (``MonthRecord.month_end_clv``),
-    or, before the first month, the expected CLVs as things stand.
+    The value to come is what the model's own rules will still bring from each customer
+    active at the end, and from each customer lost by then who may come back
+    (``CRMModel.value_to_come``, a run-off of the market without new customers,
+    ``crmsim.engine.run_off``), valued at the end of the run, month T (the months
+    simulated); a customer who first bought in month a gets it discounted by
+    (1 + i)^-(T - a), the time origin of their realised value. Summed undiscounted, the
+    values are the customer equity of the run summary.
     """
     table = model.customers
-    rows, clv = _values_at_the_end(model)
-    age = int(model.month) - table.acquired_month[rows].astype(np.int64)
-    remaining = np.zeros(table.size, np.float64)
-    remaining[rows] = clv.astype(np.float64) * (1.0 + model.monthly_discount_rate) ** -age
-    return remaining
-
-
-def _values_at_the_end(model: CRMModel) -> tuple[np.ndarray, np.ndarray]:
-    kept = model.record.month_end_clv
-    if model.month > 0 and kept is not None:
-        return kept
-    active = np.flatnonzero(model.customers.stage == ACTIVE)
-    return active, model.expected_clv(active)
+    value = model.value_to_come().value_at_end
+    bought = table.acquired_month >= 0
+    age = int(model.month) - table.acquired_month.astype(np.int64)
+    return np.where(bought, value * (1.0 + model.monthly_discount_rate) ** -age, 0.0)
 
 
 def lifetime_clv(model: CRMModel) -> np.ndarray:
@@ -370,7 +363,8 @@ def summary(model: CRMModel) -> dict[str, Any]:
     # A year of keeping a customer, to compare with the one-off cost of winning one.
     cost_per_retained_year = 12 * retention_spend / retained if retained else float("nan")
     share = model.share_of_wallet(active)
-    equity = float(series["customer_equity"].iloc[-1]) if months else model.customer_equity(active)
+    # The value still to come from the current customers and those who may come back.
+    equity = float(model.value_to_come().value_at_end.sum())
     value_of_base = (
         float(model.books.profit_pv) + equity * (1.0 + model.monthly_discount_rate) ** -months
     )

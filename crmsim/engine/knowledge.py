@@ -222,7 +222,8 @@ class FirmKnowledge:
 
 
 def _widened(counts: np.ndarray, length: int) -> np.ndarray:
-    """``counts`` with at least ``length`` columns (new ones zero)."""
+    """``counts`` with at least ``length`` columns (new ones zero), at least doubled when
+    widened, so a market run on month after month does not widen it every month."""
     if length <= counts.shape[1]:
         return counts
-    return np.pad(counts, ((0, 0), (0, length - counts.shape[1])))
+    return np.pad(counts, ((0, 0), (0, max(length, 2 * counts.shape[1]) - counts.shape[1])))
