@@ -9,12 +9,18 @@ table and the monthly series the model collects:
   with the horizon, so it is never the headline;
 - **expected CLV** of each active customer: their expected monthly margin times
   the margin multiple r / (1 + i - r) of their own retention r (the model
-  supplies the margin, which depends on what the strategies do);
-- **lifetime CLV** of each customer: realised value plus, for those still active
-  at the end, their expected CLV then discounted to their first purchase (the same
-  time origin): a value of the whole relationship that does not depend on where
-  the run stops (:func:`lifetime_clv`);
-- **customer equity**: the summed expected CLV of the active customers, and
+  supplies the margin, which depends on what the strategies do): the value as
+  things stand, today's margin and retention taken to last, which the monthly
+  record sums every month and the firm decides with (its own estimate of r);
+- **the value still to come** of each customer at the end of the run: what the
+  model's own rules will still bring from them (climbing the ladder, drifting
+  satisfaction, coming back after leaving), from a run-off of the market without
+  new customers (``crmsim.engine.run_off``), for those active at the end and
+  for those lost who may come back (:func:`expected_remaining_value`);
+- **lifetime CLV** of each customer: realised value plus the value still to come,
+  discounted to their first purchase (the same time origin): a value of the whole
+  relationship that does not depend on where the run stops (:func:`lifetime_clv`);
+- **customer equity**: the summed value still to come at the end, and
   **customer equity including future cohorts** (:func:`future_cohorts_value`);
 - retention and churn per month, cohort survival, funnel conversion rates,
   reacquisition rate, defections by reason, share of wallet, the Pareto share,
@@ -134,12 +140,13 @@ def expected_remaining_value(model: CRMModel) -> np.ndarray:
 def lifetime_clv(model: CRMModel) -> np.ndarray:
     """Lifetime CLV of every person, discounted to their first purchase, currency.
 
-    Realised value to date (:func:`realised_clv`) plus, for customers still active at the
-    end, the expected value still to come (:func:`expected_remaining_value`); those who
-    left have only their realised value (a later return is not expected). The expected
-    part uses the model's own retention and margins, so the lifetime CLV of a customer
-    does not depend on the horizon, apart from what the firm's expectation misses.
-    People who never bought have 0.
+    Realised value to date (:func:`realised_clv`) plus the expected value still to come
+    (:func:`expected_remaining_value`): from customers still active at the end, and from
+    those who left and may come back (those the firm ended never do). The value to come
+    follows the model's own rules (``crmsim.engine.run_off``), so the lifetime CLV of a
+    customer does not depend on where the run stops, apart from the run-off's Monte
+    Carlo noise (the baseline's customers acquired in months 0-119 are worth the same
+    at month 120 and at month 240 within 1 SE). People who never bought have 0.
     """
     return realised_clv(model.customers, model.monthly_discount_rate) + expected_remaining_value(
         model
@@ -182,12 +189,12 @@ def future_cohorts_value(
 
         F (1 + i) / i,
 
-    i the monthly discount rate. Added to the customer equity (the current customers'
-    expected CLV, valued at the end too) it gives the customer equity including future
-    cohorts. Assumptions: acquisitions go on forever at the recent rate, with the recent
-    customers' value and cost (no growth, no saturation of the market, no change in the
-    competition), and the recent customers' lifetime CLVs are what later ones will be
-    worth.
+    i the monthly discount rate. Added to the customer equity (the current and lost
+    customers' value still to come, valued at the end too) it gives the customer equity
+    including future cohorts. Assumptions: acquisitions go on forever at the recent
+    rate, with the recent customers' value and cost (no growth, no saturation of the
+    market, no change in the competition), and the recent customers' lifetime CLVs are
+    what later ones will be worth.
 
     Args:
         model: The model at the end of the run.
@@ -332,8 +339,11 @@ def summary(model: CRMModel) -> dict[str, Any]:
     the run (``mean_lifetime_clv``, its Pareto share and its total per person in the
     market) and, apart, over the initial base (valued from month 0: what they brought
     before is not counted). Realised value to date is over everyone ever a customer.
-    Customer equity, with and without future cohorts (:func:`future_cohorts_value`),
-    is valued at the end of the run; the value of the customer base at month 0. Totals
+    Customer equity (the value still to come from current and lost customers,
+    :func:`expected_remaining_value`, undiscounted to their first purchase), with and
+    without future cohorts (:func:`future_cohorts_value`), is valued at the end of the
+    run; the value of the customer base at month 0. The firm's customer equity is its
+    own reckoning of its active customers (``firm.knowledge``), as things stand. Totals
     are also given per person in the market.
 
     A measure the run leaves undefined is NaN: a mean over nobody (no customer

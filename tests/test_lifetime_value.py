@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import docking_scenario
 
@@ -270,3 +271,24 @@ def test_segments_by_cohort_and_channel_give_the_clv_at_acquisition(baseline: CR
         assert weighted / len(acquired) == pytest.approx(acquired["lifetime_clv"].mean())
     year_one = acquired[acquired["acquired_month"] < 12]["lifetime_clv"].mean()
     assert tables["cohort"].loc["year 1", "mean_lifetime_clv"] == pytest.approx(year_one)
+
+
+def test_the_value_to_come_leaves_the_run_alone_and_is_reproducible() -> None:
+    """The run-off draws from streams of its own: asking for the value to come changes
+    nothing of the run that goes on, and the same seed and month give the same value."""
+    scenario = load_scenario("baseline").with_changes({"simulation.customers": 2_000})
+    asked = CRMModel(scenario, rng=2).run(24)
+    value = asked.value_to_come().value_at_end.copy()
+    again = CRMModel(scenario, rng=2).run(24)
+    np.testing.assert_array_equal(again.value_to_come().value_at_end, value)
+    # Nobody is acquired in a run-off: people who never bought bring nothing.
+    never = asked.customers.acquired_month < 0
+    assert np.all(value[never] == 0) and np.any(value[~never] != 0)
+    unasked = CRMModel(scenario, rng=2).run(24)
+    asked.run(12)
+    unasked.run(12)
+    pd.testing.assert_frame_equal(asked.monthly_series(), unasked.monthly_series())
+    np.testing.assert_array_equal(asked.customers.value_at_start, unasked.customers.value_at_start)
+    # Asked again a year on, it is the value to come then.
+    assert asked.value_to_come().month == 36
+    assert not np.array_equal(asked.value_to_come().value_at_end, value)
