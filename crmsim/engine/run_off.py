@@ -28,7 +28,10 @@ Two ways to count those rules were weighed:
   acquiring: its base would keep its mix, so the competitor courts the run-off's
   customers as it courts the base now (``Competitor.hold_attention``; a base
   left to age keeps its richer survivors and would draw ever more poaching,
-  which undervalued the baseline's customers by about 1 a head). Entrants,
+  which undervalued the baseline's customers by about 1 a head); for the same
+  reason a strategy that treats a share of the base (firing the bottom share,
+  serving the top share as clients) holds the value line that share stands at
+  now (``Strategy.hold_for_run_off``). Entrants,
   prospects and referrals bring nobody in a run-off, so the value a customer's
   referrals bring is not in their value to come (it is the customers they
   refer who carry it). What each customer brings in those months is
@@ -149,9 +152,10 @@ def _copy_for_run_off(model: CRMModel, seed: int) -> CRMModel:
     from streams of its own (the strategies' streams included)."""
     market = copy.deepcopy(model)
     market.streams = RandomStreams(seed)
+    market.funnel.close()
+    market.competitor.hold_attention((market.customers.stage == ACTIVE).nonzero()[0])
     for player in (market.firm, market.competitor):
         for strategy, view in zip(player.strategies, player.views, strict=True):
             view.rng = market.strategy_rng(f"{player.stream_prefix}{strategy.name}")
-    market.funnel.close()
-    market.competitor.hold_attention((market.customers.stage == ACTIVE).nonzero()[0])
+            strategy.hold_for_run_off(view)
     return market

@@ -62,19 +62,34 @@ class FireMarginalCustomers(Strategy):
         ),
     }
 
+    held_threshold: float | None = None
+    """The expected CLV below which ``bottom_share`` falls now, held in a run-off."""
+
+    def _reviewed(self, view: MarketView) -> np.ndarray:
+        table = view.customers
+        return np.flatnonzero(
+            (table.stage == ACTIVE) & (table.tenure_months >= self.params["min_tenure_months"])
+        )
+
+    def hold_for_run_off(self, view: MarketView) -> None:
+        """Fire below the expected CLV that ``bottom_share`` of the base falls under now."""
+        reviewed = self._reviewed(view)
+        n = int(round(self.params["bottom_share"] * reviewed.size))
+        if self.params["clv_threshold"] is None and 0 < n < reviewed.size:
+            self.held_threshold = float(np.sort(view.expected_clv(reviewed))[n])
+
     def act(self, view: MarketView) -> None:
         """On review months, end the relationships with the least valuable customers."""
         months_running = view.month - self.start_month
         if months_running % self.params["review_every_months"] != 0:
             return
-        table = view.customers
-        reviewed = np.flatnonzero(
-            (table.stage == ACTIVE) & (table.tenure_months >= self.params["min_tenure_months"])
-        )
+        reviewed = self._reviewed(view)
         if reviewed.size == 0:
             return
         value = view.expected_clv(reviewed)
         threshold = self.params["clv_threshold"]
+        if threshold is None:
+            threshold = self.held_threshold
         if threshold is not None:
             fired = reviewed[value < threshold]
         else:
