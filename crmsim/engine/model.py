@@ -158,6 +158,9 @@ class CRMModel(mesa.Model):
         self._own_effects: dict[int, Effects | None] = {}
         self._joining = self._leaving = np.zeros(0, np.float32)
         self._value_to_come: ValueToCome | None = None
+        self.recording = True
+        """Whether each month's measures are recorded (a run-off of the market, which only
+        values its customers, records none: ``crmsim.engine.run_off``)."""
         self.relationships.open_with_initial_base(
             p.market.initial_active_share, p.market.warm_start_months
         )
@@ -344,6 +347,8 @@ class CRMModel(mesa.Model):
     def _close_month(self) -> None:
         self.knowledge.month_closed(self.month)
         profit = self.books.close_month()
+        if not self.recording:
+            return
         active = (self.customers.stage == ACTIVE).nonzero()[0]
         close_month(self, profit, active)
         self._followed.keep(self.customers, self.month)

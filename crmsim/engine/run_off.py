@@ -136,7 +136,8 @@ def value_to_come(
         for _ in range(months):
             market.step()
         booked += market.customers.value_at_start - before
-        rows, clv = market.record.month_end_clv
+        rows = (market.customers.stage == ACTIVE).nonzero()[0]
+        clv = market.month_end_clv(rows)
         # The month-end expected CLV of the run-off's last month is valued at its end.
         closing[rows] += clv.astype(np.float64) * (1.0 + rate) ** -(end + months)
     # Discounted to month 0 by the books; valued at the end of the run instead.
@@ -151,6 +152,7 @@ def _copy_for_run_off(model: CRMModel, seed: int) -> CRMModel:
     """A copy of the market that goes on with no new people and no acquisitions, drawing
     from streams of its own (the strategies' streams included)."""
     market = copy.deepcopy(model)
+    market.recording = False  # it values the customers; its months are nobody's record
     market.streams = RandomStreams(seed)
     market.funnel.close()
     market.competitor.hold_attention((market.customers.stage == ACTIVE).nonzero()[0])
