@@ -52,11 +52,18 @@ cent of a discounted 0.15).
 The value to come of one customer is the mean over :data:`RUN_OFF_PATHS` run-offs,
 an unbiased estimate of their expectation under the model's rules with Monte
 Carlo noise of its own; totals and means over many customers (customer
-equity, mean lifetime CLV) are precise, one customer's value is not. The cost
-is that of running the market on for RUN_OFF_PATHS x RUN_OFF_MONTHS months,
-paid once, when the value to come is first asked for at the end of a run (the
+equity, mean lifetime CLV) are precise, one customer's value is not, and a
+measure of their spread carries the noise: on the baseline (20,000 people, 120
+months, seed 1) the top 20%'s share of lifetime CLV is 0.876 with one run-off,
+0.870 with two, 0.864 with eight, while the mean moves by less than 1.
+
+The cost is that of running the market on for RUN_OFF_PATHS x RUN_OFF_MONTHS
+months without acquisition or a monthly record (about twice a 120-month run of
+the same market), paid once, when the value to come is first asked for (the run
+summary, the customer table); the run itself is as fast as before, and the
 monthly record's customer equity stays the margin multiple, computed every
-month, see ``crmsim.engine.record``).
+month (``crmsim.engine.record``): a run-off every month would cost the run's
+months times as much. The copy holds a second customer table while it runs.
 """
 
 from __future__ import annotations
