@@ -128,7 +128,7 @@ RUN_MEASURES: tuple[Measure, ...] = (
     # returns of lost customers), from a run-off of the market (crmsim.engine.run_off).
     _run(
         "customer_equity",
-        "Customer equity at the end (current and lost customers, all still to come)",
+        "Customer equity at the end (all still to come)",
         "currency",
         HIGHER,
         short="customer equity",

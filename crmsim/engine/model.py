@@ -460,6 +460,7 @@ class CRMModel(mesa.Model):
         self._joining = self._leaving = None
         self._effects = NO_EFFECTS
         self._own_effects = {}
+        self._value_to_come = None
         self.streams.release()
         # Strategies keep per-person arrays of their own.
         for player in (self.firm, self.competitor):
