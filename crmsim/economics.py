@@ -9,12 +9,18 @@ table and the monthly series the model collects:
   with the horizon, so it is never the headline;
 - **expected CLV** of each active customer: their expected monthly margin times
   the margin multiple r / (1 + i - r) of their own retention r (the model
-  supplies the margin, which depends on what the strategies do);
-- **lifetime CLV** of each customer: realised value plus, for those still active
-  at the end, their expected CLV then discounted to their first purchase (the same
-  time origin): a value of the whole relationship that does not depend on where
-  the run stops (:func:`lifetime_clv`);
-- **customer equity**: the summed expected CLV of the active customers, and
+  supplies the margin, which depends on what the strategies do): the value as
+  things stand, today's margin and retention taken to last, which the monthly
+  record sums every month and the firm decides with (its own estimate of r);
+- **the value still to come** of each customer at the end of the run: what the
+  model's own rules will still bring from them (climbing the ladder, drifting
+  satisfaction, coming back after leaving), from a run-off of the market without
+  new customers (``crmsim.engine.run_off``), for those active at the end and
+  for those lost who may come back (:func:`expected_remaining_value`);
+- **lifetime CLV** of each customer: realised value plus the value still to come,
+  discounted to their first purchase (the same time origin): a value of the whole
+  relationship that does not depend on where the run stops (:func:`lifetime_clv`);
+- **customer equity**: the summed value still to come at the end, and
   **customer equity including future cohorts** (:func:`future_cohorts_value`);
 - retention and churn per month, cohort survival, funnel conversion rates,
   reacquisition rate, defections by reason, share of wallet, the Pareto share,
@@ -113,40 +119,34 @@ def realised_clv(table: CustomerTable, monthly_rate: float) -> np.ndarray:
 
 
 def expected_remaining_value(model: CRMModel) -> np.ndarray:
-    """Each person's expected CLV at the end of the run discounted to their first purchase,
-    currency: 0 for those not active at the end.
+    """Each person's expected value still to come at the end of the run, discounted to
+    their first purchase, currency: 0 for those who never bought.
 
-    The expected CLV of an active customer (:func:`expected_clv`) is valued at the end
-    of the run, month T (the months simulated); a customer who first bought in month a
-    gets it discounted by (1 + i)^-(T - a), the time origin of their realised value.
-    The values are those the month's customer equity summed (``MonthRecord.month_end_clv``),
-    or, before the first month, the expected CLVs as things stand.
+    The value to come is what the model's own rules will still bring from each customer
+    active at the end, and from each customer lost by then who may come back
+    (``CRMModel.value_to_come``, a run-off of the market without new customers,
+    ``crmsim.engine.run_off``), valued at the end of the run, month T (the months
+    simulated); a customer who first bought in month a gets it discounted by
+    (1 + i)^-(T - a), the time origin of their realised value. Summed undiscounted, the
+    values are the customer equity of the run summary.
     """
     table = model.customers
-    rows, clv = _values_at_the_end(model)
-    age = int(model.month) - table.acquired_month[rows].astype(np.int64)
-    remaining = np.zeros(table.size, np.float64)
-    remaining[rows] = clv.astype(np.float64) * (1.0 + model.monthly_discount_rate) ** -age
-    return remaining
-
-
-def _values_at_the_end(model: CRMModel) -> tuple[np.ndarray, np.ndarray]:
-    kept = model.record.month_end_clv
-    if model.month > 0 and kept is not None:
-        return kept
-    active = np.flatnonzero(model.customers.stage == ACTIVE)
-    return active, model.expected_clv(active)
+    value = model.value_to_come().value_at_end
+    bought = table.acquired_month >= 0
+    age = int(model.month) - table.acquired_month.astype(np.int64)
+    return np.where(bought, value * (1.0 + model.monthly_discount_rate) ** -age, 0.0)
 
 
 def lifetime_clv(model: CRMModel) -> np.ndarray:
     """Lifetime CLV of every person, discounted to their first purchase, currency.
 
-    Realised value to date (:func:`realised_clv`) plus, for customers still active at the
-    end, the expected value still to come (:func:`expected_remaining_value`); those who
-    left have only their realised value (a later return is not expected). The expected
-    part uses the model's own retention and margins, so the lifetime CLV of a customer
-    does not depend on the horizon, apart from what the firm's expectation misses.
-    People who never bought have 0.
+    Realised value to date (:func:`realised_clv`) plus the expected value still to come
+    (:func:`expected_remaining_value`): from customers still active at the end, and from
+    those who left and may come back (those the firm ended never do). The value to come
+    follows the model's own rules (``crmsim.engine.run_off``), so the lifetime CLV of a
+    customer does not depend on where the run stops, apart from the run-off's Monte
+    Carlo noise (the baseline's customers acquired in months 0-119 are worth the same
+    at month 120 and at month 240 within 1 SE). People who never bought have 0.
     """
     return realised_clv(model.customers, model.monthly_discount_rate) + expected_remaining_value(
         model
@@ -189,12 +189,12 @@ def future_cohorts_value(
 
         F (1 + i) / i,
 
-    i the monthly discount rate. Added to the customer equity (the current customers'
-    expected CLV, valued at the end too) it gives the customer equity including future
-    cohorts. Assumptions: acquisitions go on forever at the recent rate, with the recent
-    customers' value and cost (no growth, no saturation of the market, no change in the
-    competition), and the recent customers' lifetime CLVs are what later ones will be
-    worth.
+    i the monthly discount rate. Added to the customer equity (the current and lost
+    customers' value still to come, valued at the end too) it gives the customer equity
+    including future cohorts. Assumptions: acquisitions go on forever at the recent
+    rate, with the recent customers' value and cost (no growth, no saturation of the
+    market, no change in the competition), and the recent customers' lifetime CLVs are
+    what later ones will be worth.
 
     Args:
         model: The model at the end of the run.
@@ -422,8 +422,11 @@ def summary(model: CRMModel) -> dict[str, Any]:
     the run (``mean_lifetime_clv``, its Pareto share and its total per person in the
     market) and, apart, over the initial base (valued from month 0: what they brought
     before is not counted). Realised value to date is over everyone ever a customer.
-    Customer equity, with and without future cohorts (:func:`future_cohorts_value`),
-    is valued at the end of the run; the value of the customer base at month 0. Totals
+    Customer equity (the value still to come from current and lost customers,
+    :func:`expected_remaining_value`, undiscounted to their first purchase), with and
+    without future cohorts (:func:`future_cohorts_value`), is valued at the end of the
+    run; the value of the customer base at month 0. The firm's customer equity is its
+    own reckoning of its active customers (``firm.knowledge``), as things stand. Totals
     are also given per person in the market.
 
     A measure the run leaves undefined is NaN: a mean over nobody (no customer
@@ -453,7 +456,8 @@ def summary(model: CRMModel) -> dict[str, Any]:
     # A year of keeping a customer, to compare with the one-off cost of winning one.
     cost_per_retained_year = 12 * retention_spend / retained if retained else float("nan")
     share = model.share_of_wallet(active)
-    equity = float(series["customer_equity"].iloc[-1]) if months else model.customer_equity(active)
+    # The value still to come from the current customers and those who may come back.
+    equity = float(model.value_to_come().value_at_end.sum())
     value_of_base = (
         float(model.books.profit_pv) + equity * (1.0 + model.monthly_discount_rate) ** -months
     )

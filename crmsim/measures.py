@@ -90,6 +90,8 @@ def _month(name: str, label: str, unit: str, direction: str = NEITHER, **options
 
 
 RUN_MEASURES: tuple[Measure, ...] = (
+    # Lifetime CLV = realised value to date + the value still to come (horizon-free), both
+    # discounted to the first purchase (crmsim.economics.lifetime_clv).
     _run(
         "mean_lifetime_clv",
         "Mean lifetime CLV of customers acquired",
@@ -122,9 +124,11 @@ RUN_MEASURES: tuple[Measure, ...] = (
         short="value of the base/person",
         study=True,
     ),
+    # Horizon-free: the value still to come by the model's own rules (ladder, satisfaction,
+    # returns of lost customers), from a run-off of the market (crmsim.engine.run_off).
     _run(
         "customer_equity",
-        "Customer equity at the end",
+        "Customer equity at the end (all still to come)",
         "currency",
         HIGHER,
         short="customer equity",
@@ -295,7 +299,16 @@ MONTHLY_MEASURES: tuple[Measure, ...] = (
         for kind in COST_KINDS
     ),
     _month("profit", "Profit", "currency", HIGHER),
-    _month("customer_equity", "Customer equity", "currency", HIGHER),
+    # The month's reckoning at today's margin and retention (the margin multiple), cheap
+    # enough for every month; the run's customer equity (a run measure) is horizon-free,
+    # from a run-off of the market at the end (crmsim.engine.run_off).
+    _month(
+        "customer_equity",
+        "Customer equity at today's margin and retention",
+        "currency",
+        HIGHER,
+        short="customer equity",
+    ),
     *(_month(stage, f"{stage.capitalize()}s", "people") for stage in STAGES),
     *(
         _month(

@@ -240,25 +240,11 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
         model.books.profit_pv, rel=1e-6, abs=1e-6 * scale
     )
 
-    # Lifetime CLV adds to the realised value of each customer active at the end the
-    # expected CLV that month's equity summed, discounted to the first purchase, so it is
-    # at least the realised value wherever that expected CLV (the margins to come) is
-    # positive; brought back to month 0, the lifetime CLVs and the costs that reached no
-    # one give the value of the customer base.
-    lifetime = economics.lifetime_clv(model)
+    # The month's customer equity sums the expected CLV (at today's margin and retention)
+    # of the customers active at its end.
     rows, expected = model.record.month_end_clv
     assert np.array_equal(rows, np.flatnonzero(table.stage == ACTIVE))
     assert expected.sum(dtype=np.float64) == stats["customer_equity"]
-    to_come = economics.expected_remaining_value(model)
-    assert np.array_equal(lifetime, clv + to_come)
-    assert np.all(to_come[table.stage != ACTIVE] == 0)
-    assert np.all(np.sign(to_come[rows]) == np.sign(expected))
-    assert np.all(lifetime[rows][expected > 0] >= clv[rows][expected > 0])
-    rate = model.monthly_discount_rate
-    value_of_base = model.books.profit_pv + stats["customer_equity"] * (1 + rate) ** -model.month
-    assert (lifetime * discount).sum() + model.books.unattributed_pv == pytest.approx(
-        value_of_base, rel=1e-6, abs=1e-6 * (scale + abs(stats["customer_equity"]))
-    )
 
     # Stages and the table agree: once a customer, never a suspect or prospect again; nobody
     # outside the market has bought.
@@ -301,6 +287,38 @@ def _check_month(model: CRMModel, before: dict[str, int], totals: dict[str, floa
         assert np.all(table.purchases_left[active] >= 1)  # those at 0 have dropped out
 
 
+def _check_lifetime(model: CRMModel) -> None:
+    """At the end of a run: lifetime CLV adds to each customer's realised value the value
+    still to come (the run-off of the market, ``crmsim.engine.run_off``), discounted to the
+    first purchase; nothing is to come from people who never bought or customers the firm
+    ended; brought back to month 0, the lifetime CLVs and the costs that reached no one
+    give the value of the customer base, and brought to the end the values to come are the
+    customer equity."""
+    table = model.customers
+    rate = model.monthly_discount_rate
+    clv = economics.realised_clv(table, rate)
+    lifetime = economics.lifetime_clv(model)
+    to_come = economics.expected_remaining_value(model)
+    assert np.array_equal(lifetime, clv + to_come)
+    assert np.all(to_come[table.acquired_month < 0] == 0)
+    assert np.all(to_come[table.defection_reason == FIRED] == 0)
+    summary = model.summary()
+    bought = table.acquired_month >= 0
+    at_end = to_come * (1 + rate) ** (model.month - np.maximum(table.acquired_month, 0))
+    equity = summary["customer_equity"]
+    assert at_end[bought].sum() == pytest.approx(equity, rel=1e-9, abs=1e-9)
+    discount = (1.0 + rate) ** -np.maximum(table.acquired_month, 0)
+    scale = (
+        abs(model.books.profit_pv)
+        + abs(model.books.unattributed_pv)
+        + table.revenue_total.sum(dtype=np.float64)
+        + 1.0
+    )
+    assert (lifetime * discount).sum() + model.books.unattributed_pv == pytest.approx(
+        summary["value_of_customer_base"], rel=1e-6, abs=1e-6 * (scale + abs(equity))
+    )
+
+
 @settings(
     max_examples=15,
     deadline=None,
@@ -320,6 +338,7 @@ def test_month_by_month_invariants(scenario: Scenario, seed: int) -> None:
         model.step()
         _check_month(model, before, totals)
         before = {stage: model.record.stats[stage] for stage in STAGES}
+    _check_lifetime(model)
     series = model.monthly_series()
     assert len(series) == MONTHS
     assert series["month"].tolist() == list(range(MONTHS))
@@ -356,6 +375,7 @@ def test_invariants_in_baseline_variants(
         model.step()
         _check_month(model, before, totals)
         before = {stage: model.record.stats[stage] for stage in STAGES}
+    _check_lifetime(model)
     if strategies:
         series = model.monthly_series()
         assert series["defections_fired"].sum() > 0

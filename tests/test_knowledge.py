@@ -122,7 +122,8 @@ def _fit_se_by_decile(model: CRMModel, rows: np.ndarray, clv: np.ndarray) -> np.
 
     def clv_at(alpha: float, beta: float) -> np.ndarray:
         derl = np.asarray(expected_derl(rate, alpha, beta, tenure))
-        multiple = 1.0 + derl if model.knowledge.timing == "start" else derl / (1.0 + rate)
+        after_this_month = derl / (1.0 + rate)
+        multiple = after_this_month + (model.knowledge.timing == "start")
         return margin * multiple
 
     a, b = fit.params["alpha"], fit.params["beta"]
@@ -180,10 +181,12 @@ def test_the_views_answer_for_the_same_customers() -> None:
     p = sbg.params
     derl = expected_derl(model.monthly_discount_rate, p["alpha"], p["beta"], tenure)
     np.testing.assert_allclose(knowledge.expected_residual_lifetime(rows), derl, rtol=1e-12)
-    # Margins at month start: the next one is certain and due now.
+    # Margins at month start: this month's is certain and due now; DERL counts the next
+    # one undiscounted, a month on.
+    rate = model.monthly_discount_rate
     np.testing.assert_allclose(
         model.firm_valuation.expected_clv(rows),
-        model.expected_margin_per_month(rows) * (1.0 + derl),
+        model.expected_margin_per_month(rows) * (1.0 + derl / (1.0 + rate)),
         rtol=1e-5,
     )
     # Asked after the refit at the end of month 11; the month-0 records were never needed.
@@ -278,3 +281,25 @@ def test_the_firm_fits_its_records_when_it_needs_its_view() -> None:
     reviews = 36 // 6
     # One fit per review at most (reviews on the same records share one), and the summary's.
     assert 2 <= fits <= reviews + 1
+
+
+@pytest.mark.parametrize("timing", ["start", "end"])
+def test_with_no_spread_in_churn_the_firm_values_as_the_oracle_does(timing: str) -> None:
+    """Records with one churn chance for everyone fit the sBG's geometric limit; the firm's
+    margin multiple is then the oracle's at the retention the firm estimates, whichever
+    month margins are paid in (this month's margin, certain at month start, counts once)."""
+    scenario = docking_scenario(
+        {
+            "simulation.customers": 20_000,
+            "customers.churn_probability_mean": 0.1,
+            "customers.churn_probability_polarization": 0.0,
+            "firm.margin_timing": timing,
+        }
+    )
+    model = CRMModel(scenario, rng=6).run(24)
+    rows = np.flatnonzero(model.customers.stage == ACTIVE)
+    assert "no spread in churn" in model.summary()["firm_knowledge"]["reason"]
+    knowledge = model.firm_valuation.knowledge
+    retention = knowledge.expected_retention(rows)
+    oracle = margin_multiple(retention, model.monthly_discount_rate, timing)
+    np.testing.assert_allclose(knowledge.margin_multiple(rows), oracle, rtol=1e-4)

@@ -9,6 +9,7 @@ names the parameter.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections.abc import Callable
@@ -584,3 +585,33 @@ def test_month_by_month_invariants_hold_under_these_strategies(behaviour: str, t
             model.step()
             _check_month(model, before, totals)
             before = {stage: model.record.stats[stage] for stage in STAGES}
+
+
+@pytest.mark.parametrize(
+    ("name", "share", "kept"),
+    [
+        ("fire_marginal_customers", "bottom_share", "held_threshold"),
+        ("focus_high_value", "client_share", "held_cutoff"),
+    ],
+)
+def test_a_share_of_the_base_is_held_as_a_value_line_in_a_run_off(
+    name: str, share: str, kept: str
+) -> None:
+    """Valuing customers by running the market on without new ones, a strategy that treats
+    a share of the base treats those beyond the value line that share stands at now: the
+    same customers now, and not a share of an ever older base."""
+    model = CRMModel(name, rng=3, customers=3_000).run(25)
+    market = copy.deepcopy(model)  # the run itself is left alone
+    strategy, view = the_strategy(market, name), the_view(market, name)
+    assert getattr(strategy, kept) is None
+    strategy.hold_for_run_off(view)
+    line = getattr(strategy, kept)
+    table = market.customers
+    rows = np.flatnonzero(table.stage == ACTIVE)
+    if name == "fire_marginal_customers":
+        rows = rows[table.tenure_months[rows] >= strategy.params["min_tenure_months"]]
+        beyond = view.expected_clv(rows) < line
+    else:
+        beyond = view.expected_clv(rows) >= line
+    assert beyond.sum() == round(strategy.params[share] * rows.size)
+    assert getattr(the_strategy(model, name), kept) is None

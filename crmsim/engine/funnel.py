@@ -58,6 +58,9 @@ class Funnel:
         self._price_elasticity = p.acquisition.conversion_price_elasticity
         self._channel_weights: list[np.ndarray | None] = []
         self.totals = {key: np.zeros(len(self.channels) + 1) for key in FUNNEL_TOTALS}
+        self.closed = False
+        """Whether the market takes no new people and the firm no new customers (a
+        run-off, ``crmsim.engine.run_off``)."""
 
     def weigh_the_market(self) -> None:
         """Each look-alike channel's weight of each person (once the traits are drawn)."""
@@ -77,6 +80,11 @@ class Funnel:
         self._model.record.add("deterred_prospects", deterred)
         return deterred
 
+    def close(self) -> None:
+        """From now on nobody enters the market and nobody makes a first purchase: the
+        funnel spends nothing and the month's customers are those already active."""
+        self.closed = True
+
     def renew(self) -> None:
         """New people enter the market at the start of the month, as suspects.
 
@@ -87,7 +95,7 @@ class Funnel:
         """
         model = self._model
         table = model.customers
-        if table.people == table.size:
+        if self.closed or table.people == table.size:
             return
         people = market_capacity(table.initial_people, self._entry_rate, model.month + 1)
         model.record.stats["entered"] = table.enter(people).size
@@ -101,6 +109,8 @@ class Funnel:
         """
         model = self._model
         table = model.customers
+        if self.closed:
+            return np.zeros(0, np.int64), (table.stage == ACTIVE).nonzero()[0]
         firm = model.firm
         plan = firm.plan
         # Prospects and suspects are different people, so one draw per person serves both

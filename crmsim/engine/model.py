@@ -55,6 +55,7 @@ from crmsim.engine.leaving import Leaving
 from crmsim.engine.players import Competitor, Firm
 from crmsim.engine.record import FollowedHistory, MonthRecord, close_month
 from crmsim.engine.relationships import Relationships
+from crmsim.engine.run_off import ValueToCome, value_to_come
 from crmsim.engine.streams import RandomStreams
 from crmsim.engine.valuation import Valuation
 from crmsim.rules import loyalty, purchasing, satisfaction
@@ -162,6 +163,10 @@ class CRMModel(mesa.Model):
         self._effects: Combined = NO_EFFECTS
         self._own_effects: dict[int, Effects | None] = {}
         self._joining = self._leaving = np.zeros(0, np.float32)
+        self._value_to_come: ValueToCome | None = None
+        self.recording = True
+        """Whether each month's measures are recorded (a run-off of the market, which only
+        values its customers, records none: ``crmsim.engine.run_off``)."""
         self.relationships.open_with_initial_base(
             p.market.initial_active_share, p.market.warm_start_months
         )
@@ -358,6 +363,8 @@ class CRMModel(mesa.Model):
     def _close_month(self) -> None:
         self.knowledge.month_closed(self.month)
         profit = self.books.close_month()
+        if not self.recording:
+            return
         active = (self.customers.stage == ACTIVE).nonzero()[0]
         close_month(self, profit, active)
         self._followed.keep(self.customers, self.month)
@@ -415,6 +422,14 @@ class CRMModel(mesa.Model):
         """Share of each customer's category spend the firm gets now (ladder and strategies)."""
         return self.valuation.share_of_wallet(rows)
 
+    def value_to_come(self) -> ValueToCome:
+        """The discounted value every person will still bring, valued now, by the model's
+        own rules (``crmsim.engine.run_off``): run once per month valued, when first
+        asked for (the lifetime CLVs and customer equity of the run summary)."""
+        if self._value_to_come is None or self._value_to_come.month != self.month:
+            self._value_to_come = value_to_come(self)
+        return self._value_to_come
+
     def month_end_clv(self, active: np.ndarray) -> np.ndarray:
         """Expected CLV of the customers active at month end (the month's customers with the
         effects the books used)."""
@@ -461,6 +476,7 @@ class CRMModel(mesa.Model):
         self._joining = self._leaving = None
         self._effects = NO_EFFECTS
         self._own_effects = {}
+        self._value_to_come = None
         self.streams.release()
         # Strategies keep per-person arrays of their own.
         for player in (self.firm, self.competitor):

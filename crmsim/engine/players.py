@@ -171,6 +171,8 @@ class Competitor(Player):
         self.product_advantage_rate_per_month: float = rival.product_advantage_rate_per_month
         self.value_focus: float = rival.value_focus
         self.poached_total = 0
+        self.held_attention: float | None = None
+        """The attention held whatever the base becomes (a run-off, ``hold_attention``)."""
 
     def attention(self, rows: np.ndarray) -> float:
         """How much more the competitor goes after this firm's customers than an average base.
@@ -179,11 +181,23 @@ class Competitor(Player):
         active customers against the market's), the harder it is courted, to the power
         ``value_focus``. A base of only high-value customers draws more poaching.
         """
+        if self.held_attention is not None:
+            return self.held_attention
         model = self.model
         if self.value_focus == 0 or rows.size == 0 or model.market_mean_order_value <= 0:
             return 1.0
         base = float(np.add.reduce(model.customers.order_value[rows], dtype=np.float64) / rows.size)
         return (base / model.market_mean_order_value) ** self.value_focus
+
+    def hold_attention(self, rows: np.ndarray) -> None:
+        """From now on the competitor courts the firm's customers as it courts ``rows`` now.
+
+        A market run on without new customers (``crmsim.engine.run_off``) keeps its
+        survivors, a richer base than a firm that goes on acquiring keeps, which would
+        draw ever more poaching; the firm goes on acquiring, so its base's mix, and the
+        competitor's interest in it, are held as they stand.
+        """
+        self.held_attention = self.attention(rows)
 
     @property
     def poaching_chance(self) -> float:

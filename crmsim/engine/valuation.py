@@ -13,8 +13,8 @@ expected margin, retention and CLV of a customer are computed in one place:
 - **expected CLV** = margin x the margin multiple, the expected discounted
   months of margin still to come, first as the firm's ``margin_timing`` says.
   With ``firm.knowledge: estimated`` the firm's sBG fit gives it from each
-  customer's renewals n: 1 + DERL(n) when margins are paid at month start,
-  DERL(n) / (1 + i) at month end. With ``oracle`` it is the truth's constant
+  customer's renewals n: 1 + DERL(n) / (1 + i) when margins are paid at month
+  start, DERL(n) / (1 + i) at month end. With ``oracle`` it is the truth's constant
   retention r: (1 + i) / (1 + i - r) at month start, r / (1 + i - r) at month
   end (``crmsim.economics.expected_clv``). A retailer that estimates reckons from
   its sales records instead (BG/NBD and Gamma-Gamma): expected margin from its

@@ -118,6 +118,13 @@ class Strategy:
         """This month's price and acquisition terms (None = no change)."""
         return None
 
+    def hold_for_run_off(self, view: MarketView) -> None:
+        """The market is about to run on without new customers, to value the ones it has
+        (``crmsim.engine.run_off``): hold what the strategy sets relative to the whole
+        base (a share of it) at the level it stands at now, as a firm that goes on
+        acquiring would keep it; otherwise a share of an ageing base falls ever more on
+        the customers being valued."""
+
     def act(self, view: MarketView) -> None:
         """Act at the start of the month (enrol, review, end relationships...)."""
 

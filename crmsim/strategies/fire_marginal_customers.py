@@ -66,17 +66,33 @@ class FireMarginalCustomers(Strategy):
         ),
     }
 
+    held_threshold: float | None = None
+    """The expected CLV below which ``bottom_share`` falls now, held in a run-off."""
+
+    def _reviewed(self, view: MarketView) -> np.ndarray:
+        """The customers the firm knows of who have been with it long enough to review."""
+        known = view.firm_customers()
+        return known[view.months_as_customer(known) >= self.params["min_tenure_months"]]
+
+    def hold_for_run_off(self, view: MarketView) -> None:
+        """Fire below the expected CLV that ``bottom_share`` of the base falls under now."""
+        reviewed = self._reviewed(view)
+        n = int(round(self.params["bottom_share"] * reviewed.size))
+        if self.params["clv_threshold"] is None and 0 < n < reviewed.size:
+            self.held_threshold = float(np.sort(view.expected_clv(reviewed))[n])
+
     def act(self, view: MarketView) -> None:
         """On review months, end the relationships with the least valuable customers."""
         months_running = view.month - self.start_month
         if months_running % self.params["review_every_months"] != 0:
             return
-        known = view.firm_customers()
-        reviewed = known[view.months_as_customer(known) >= self.params["min_tenure_months"]]
+        reviewed = self._reviewed(view)
         if reviewed.size == 0:
             return
         value = view.expected_clv(reviewed)
         threshold = self.params["clv_threshold"]
+        if threshold is None:
+            threshold = self.held_threshold
         if threshold is not None:
             fired = reviewed[value < threshold]
         else:

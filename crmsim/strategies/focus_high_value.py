@@ -104,6 +104,17 @@ class FocusHighValue(Strategy):
         """Nobody is a client before the first review."""
         self.client = np.zeros(view.size, bool)
 
+    held_cutoff: float | None = None
+    """The expected CLV that puts a customer in the top ``client_share`` now, held in a
+    run-off."""
+
+    def hold_for_run_off(self, view: MarketView) -> None:
+        """Choose as clients those worth at least what the top ``client_share`` is worth now."""
+        active = view.firm_customers()
+        n = int(round(self.params["client_share"] * active.size))
+        if 0 < n:
+            self.held_cutoff = float(np.sort(view.expected_clv(active))[::-1][n - 1])
+
     def act(self, view: MarketView) -> None:
         """Clients who left are clients no more; on review months, choose the clients again."""
         known = view.firm_customers()
@@ -117,7 +128,9 @@ class FocusHighValue(Strategy):
         active = known
         n = int(round(self.params["client_share"] * active.size))
         chosen = np.zeros(view.size, bool)
-        if n > 0:
+        if self.held_cutoff is not None:
+            chosen[active[view.expected_clv(active) >= self.held_cutoff]] = True
+        elif n > 0:
             value = view.expected_clv(active)
             chosen[active[np.argsort(-value, kind="stable")[:n]]] = True
         self._new = int((chosen & ~client).sum())
