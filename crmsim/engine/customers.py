@@ -315,7 +315,7 @@ class Customer:
             realised_clv=float(clv),
             revenue_total=float(table.revenue_total[i]),
             costs={kind: float(getattr(table, f"{kind}_cost")[i]) for kind in COST_KINDS},
-            history=model.history.get(i, []),
+            history=model.history_of(i),
         )
 
     def story(self) -> str:

@@ -187,6 +187,10 @@ class CRMModel(mesa.Model):
         """The followed customers' month-by-month states, by row."""
         return self._followed.by_customer()
 
+    def history_of(self, i: int) -> list[dict[str, Any]]:
+        """Row ``i``'s month-by-month states (empty if they were not followed)."""
+        return self._followed.of_customer(i)
+
     @property
     def scenario(self) -> Scenario:
         """The crmsim scenario being run."""

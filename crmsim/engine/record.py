@@ -166,23 +166,29 @@ class FollowedHistory:
 
     def by_customer(self) -> dict[int, list[dict[str, Any]]]:
         """Each followed customer's history: one dict per month simulated."""
-        histories: dict[int, list[dict[str, Any]]] = {i: [] for i in self.rows}
+        return {i: self.of_customer(i) for i in self.rows}
+
+    def of_customer(self, i: int) -> list[dict[str, Any]]:
+        """Row ``i``'s history, one dict per month simulated (empty if not followed)."""
+        if i not in self.rows:
+            return []
+        k = self.rows.index(i)
+        history = []
         for month, state in zip(self._months, self._states, strict=True):
             stage, tier, satisfaction, expectation, revenue, hazard, member, reason = (
-                column.tolist() for column in state
+                column[k].item() for column in state
             )
-            for k, i in enumerate(self.rows):
-                histories[i].append(
-                    {
-                        "month": month,
-                        "stage": STAGE_NAMES[stage[k]],
-                        "tier": TIERS[tier[k]],
-                        "satisfaction": round(satisfaction[k], 4),
-                        "expectation": round(expectation[k], 4),
-                        "revenue": round(revenue[k] if stage[k] == ACTIVE else 0.0, 2),
-                        "churn_hazard": round(hazard[k], 5),
-                        "member": member[k],
-                        "defection_reason": REASONS[reason[k]] if stage[k] == DEFECTED else None,
-                    }
-                )
-        return histories
+            history.append(
+                {
+                    "month": month,
+                    "stage": STAGE_NAMES[stage],
+                    "tier": TIERS[tier],
+                    "satisfaction": round(satisfaction, 4),
+                    "expectation": round(expectation, 4),
+                    "revenue": round(revenue if stage == ACTIVE else 0.0, 2),
+                    "churn_hazard": round(hazard, 5),
+                    "member": member,
+                    "defection_reason": REASONS[reason] if stage == DEFECTED else None,
+                }
+            )
+        return history
