@@ -22,6 +22,16 @@ Hessian (``scipy.differentiate.hessian``) by the delta method. When the records 
 too few to estimate (fewer than ``MIN_CUSTOMERS`` customers or ``MIN_EVENTS``
 events), or the optimiser fails, the model falls back to its documented prior
 (``PRIOR``) and says why (``Fit.fell_back``, ``Fit.reason``).
+
+Why not a library: checked on 2026-12-07 against the pinned environment
+(``requirements/constraints.txt``, Python 3.12, numpy 2). ``btyd`` (0.1b3, 2022) does
+not install (it pins ``psutil<6``, and its other releases have no matching
+distributions); ``lifetimes`` is unmaintained; ``pymc-marketing`` resolves only to
+0.18.2 (not its current 1.x) and brings PyMC, PyTensor, numba, ArviZ, xarray and
+scikit-learn, about thirty packages, for fits that are Bayesian (posterior or maximum
+a posteriori) rather than the maximum likelihood with Hessian standard errors that the
+published estimates (and this lab's tests against them) report. The models here are
+short closed-form likelihoods with exact gradients on ``scipy.optimize``.
 """
 
 from crmsim.estimation.models import (
