@@ -72,9 +72,30 @@ leave, by its estimates and its own recency, so a silent dropout is reviewed,
 flagged or written off like a customer (an offer to them is spent for nothing; one
 written off leaves no second time, ``Relationships.end``); its win-back contacts
 the lapsed (no purchase for ``lapsed_after_months``), not the hidden defectors.
-Strategies that read the table's stages directly still see the truth in the retail
-setting: the enrolment, contact, cross-selling, referral and bonding programmes
-choose among the truly active customers.
+The programmes that reach customers choose among the same customers, so a retailer
+pays for silent dropouts it cannot tell apart, while the effects act only on
+customers still there (a strategy's ``effects`` are asked for the month's true
+customers; costs of reaching the rest are charged in its ``act``):
+
+- retention bonds: the firm's customers on the bonded rungs, each silent dropout's
+  bond paid every month;
+- permission marketing: asked, messaged and offered among the firm's customers,
+  anniversaries counted from ``months_as_customer``; messages and offers to silent
+  dropouts are paid;
+- cross-selling: offers follow a purchase the firm recorded last month
+  (``months_since_purchase`` 0); a buyer who dropped out after it is offered and
+  charged, and takes nothing;
+- loyalty programme: invitations at a recorded purchase (last month's), the fee
+  weighed against the firm's estimate of the customer's spend
+  (``MarketView.expected_spend``: BG/NBD purchases next month x Gamma-Gamma spend);
+  a buyer who joined and then dropped out stays on the firm's member list at its
+  running cost (no fee, no rewards) and is no member of anything;
+- referral programme: the eligible customer-months it counts are the firm's
+  customers on a rung that refers; its rewards are paid for referred first
+  purchases, which the firm sees.
+
+Contractual customers and the oracle see every end: all of these choose among the
+truly active, as before.
 
 Both views cap the margin multiple at that of a retention of 0.999 a month, so
 no customer is worth an unbounded amount (at a discount rate of 0).
