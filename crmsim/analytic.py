@@ -675,6 +675,11 @@ def bgnbd_outlook_if_alive(
                 )
                 around_middle = np.where(np.isfinite(around_middle), around_middle, 1.0)
                 from_first = (1.0 - ratio ** (2 * half + 1)) / (1.0 - ratio)
+                # A ratio of about 1 (no discounting, nobody leaving): the sums lose their
+                # digits to cancellation; their limit is the number of months.
+                flat = ratio > 1.0 - 1e-6
+                around_middle = np.where(flat, 2 * half + 1.0, around_middle)
+                from_first = np.where(flat, 2 * half + 1.0, from_first)
             totals += g_middle * around_middle - g_end  # months first .. end - 1
             bound += g_first * from_first - (2 * half + 1) * g_middle
         last = at_edges[-1]
