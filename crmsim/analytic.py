@@ -607,7 +607,7 @@ def bgnbd_outlook_if_alive(
     month sum over 2,400 months, 24 months one by one and 2,400 in blocks fall short by
     less than 0.1% (the retail scenario's buying and the standard CDNOW fit, 0.8% and 3%
     a month: ``tests/test_analytic.py``), where 240 months one by one with the tail fall
-    about 0.3% short, and the guaranteed bound is under 0.6%; they take 24 + 66
+    about 0.3% short, and the guaranteed bound is under 0.6%; they take 24 + 90
     evaluations of S per node instead of 240.
 
     Args:
