@@ -573,6 +573,7 @@ def bgnbd_outlook_if_alive(
     params: dict[str, float],
     monthly_rate: float,
     months: int,
+    month_by_month: int | None = None,
 ) -> dict[str, npt.NDArray[np.float64]]:
     """The future of BG/NBD customers alive now, month by month, discounted.
 
@@ -591,42 +592,122 @@ def bgnbd_outlook_if_alive(
     underestimate: at 240 months and 10% a year the sums fall about 0.3% short of those
     over 2,400 months).
 
+    **In blocks.** Summed one by one, each month costs an exponential per customer and
+    node. With ``month_by_month`` only the first ``month_by_month`` months are; the
+    rest, up to ``months``, are summed in blocks of an even number of months, about a
+    quarter of the month they start at (``_block_edges``: 22 blocks from month 24 to
+    2,400), each from three months: its first, middle and last. Both sequences are
+    mixtures over lambda and p of decaying exponentials in k, so log-convex; a block
+    is summed as the geometric sequence through its middle month at the mean ratio of
+    its ends (exact for a single exponential). Its true sum lies between its months x
+    the middle month (Jensen) and the geometric sequence from its first month through
+    its last (log-convexity), and so does the estimate: the gap between the two, summed
+    over the blocks, is a guaranteed bound on the error (returned as
+    ``months_error_bound`` and ``purchases_error_bound``). Measured against the month-by-
+    month sum over 2,400 months, 24 months one by one and 2,400 in blocks fall short by
+    less than 0.1% (the retail scenario's buying and the standard CDNOW fit, 0.8% and 3%
+    a month: ``tests/test_analytic.py``), where 240 months one by one with the tail fall
+    about 0.3% short, and the guaranteed bound is under 0.6%; they take 24 + 90
+    evaluations of S per node instead of 240.
+
     Args:
         repeat: Repeat purchases x per customer.
         age: Time since each customer's first purchase T (months).
         params: The BG/NBD's r, alpha, a, b.
         monthly_rate: Discount rate per month, >= 0.
-        months: Months summed one by one (>= 2).
+        months: Months summed (>= 2).
+        month_by_month: Months summed one by one before the blocks (at least 2; None =
+            all of them).
 
     Returns:
         ``rate``: expected purchases next month; ``months``: discounted expected months
-        alive (the first counts 1); ``purchases``: discounted expected purchases.
+        alive (the first counts 1); ``purchases``: discounted expected purchases;
+        ``months_error_bound``, ``purchases_error_bound``: the guaranteed bound on the
+        error of the blocks (0 without blocks).
     """
     x = np.asarray(repeat, np.float64)
     shape = (params["r"] + x)[:, None]
     scale = (params["alpha"] + np.asarray(age, np.float64))[:, None]
     p, w = _dropout_nodes(params["a"], params["b"] + x)
     factor = 1.0 / (1.0 + monthly_rate)
-    alive = np.ones_like(p)
-    total_months = np.zeros(x.size)
-    total_purchases = np.zeros(x.size)
+
+    def survival(k: int) -> np.ndarray:
+        """S(k) at each node, averaged over lambda."""
+        return np.exp(-shape * np.log1p(p * k / scale))
+
+    def terms(k: int, now: np.ndarray, later: np.ndarray) -> np.ndarray:
+        """Month k + 1's discounted months alive and purchases."""
+        discount = factor**k
+        return np.stack(
+            [discount * (w * now).sum(axis=1), discount * (w * (now - later) / p).sum(axis=1)]
+        )
+
+    one_by_one = months if month_by_month is None else max(2, min(month_by_month, months))
+    totals = np.zeros((2, x.size))
     before = last = np.zeros((2, x.size))
+    alive = np.ones_like(p)
     rate = np.zeros(x.size)
-    discount = 1.0
-    for k in range(months):
-        later = np.exp(-shape * np.log1p(p * (k + 1) / scale))
-        month_alive = (w * alive).sum(axis=1)
-        month_purchases = (w * (alive - later) / p).sum(axis=1)
+    for k in range(one_by_one):
+        later = survival(k + 1)
+        before, last = last, terms(k, alive, later)
         if k == 0:
-            rate = month_purchases
-        before, last = last, np.stack([discount * month_alive, discount * month_purchases])
-        total_months += last[0]
-        total_purchases += last[1]
+            rate = last[1]
+        totals += last
         alive = later
-        discount *= factor
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(before > 0, last / before, 0.0)
+    bound = np.zeros((2, x.size))
+    edges = _block_edges(one_by_one, months)
+    if edges.size:
+        at_edges = [terms(k, survival(k), survival(k + 1)) for k in edges]
+        totals -= last  # the first block starts at the last month summed one by one
+        for first, end, g_first, g_end in zip(
+            edges[:-1], edges[1:], at_edges[:-1], at_edges[1:], strict=True
+        ):
+            middle, half = (first + end) // 2, (end - first) // 2
+            g_middle = terms(middle, survival(middle), survival(middle + 1))
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                ratio = np.where(g_first > 0, (g_end / g_first) ** (0.5 / half), 0.0)
+                ratio = np.clip(ratio, 1e-300, 1.0 - 1e-12)
+                # sum of ratio**j for j = -half .. half, and of ratio**j for j = 0 .. 2 half
+                around_middle = (ratio ** (half + 0.5) - ratio ** -(half + 0.5)) / (
+                    np.sqrt(ratio) - 1.0 / np.sqrt(ratio)
+                )
+                around_middle = np.where(np.isfinite(around_middle), around_middle, 1.0)
+                from_first = (1.0 - ratio ** (2 * half + 1)) / (1.0 - ratio)
+                # A ratio of about 1 (no discounting, nobody leaving): the sums lose their
+                # digits to cancellation; their limit is the number of months.
+                flat = ratio > 1.0 - 1e-6
+                around_middle = np.where(flat, 2 * half + 1.0, around_middle)
+                from_first = np.where(flat, 2 * half + 1.0, from_first)
+            totals += g_middle * around_middle - g_end  # months first .. end - 1
+            bound += g_first * from_first - (2 * half + 1) * g_middle
+        last = at_edges[-1]
+        totals += last
     ratio = np.minimum(ratio, 1.0 - 1e-9)
-    total_months += last[0] * ratio[0] / (1.0 - ratio[0])
-    total_purchases += last[1] * ratio[1] / (1.0 - ratio[1])
-    return {"rate": rate, "months": total_months, "purchases": total_purchases}
+    totals += last * ratio / (1.0 - ratio)
+    return {
+        "rate": rate,
+        "months": totals[0],
+        "purchases": totals[1],
+        "months_error_bound": bound[0],
+        "purchases_error_bound": bound[1],
+    }
+
+
+def _block_edges(start: int, months: int) -> npt.NDArray[np.int64]:
+    """The first and last month (counted from 0) of the blocks that cover months
+    ``start`` - 1 .. ``months`` - 1, each block's last the next one's first: even widths
+    of about half the first month, 2 at least (empty when ``start`` >= ``months``)."""
+    if start >= months:
+        return np.zeros(0, np.int64)
+    edges = [start - 1]
+    while edges[-1] < months - 1:
+        width = max(2, (edges[-1] // 4) & ~1)
+        edges.append(min(edges[-1] + width, months - 1))
+        if (edges[-1] - edges[-2]) % 2:  # the last block cut to fit: keep it even
+            edges[-1] -= 1
+            if edges[-1] == edges[-2]:
+                edges.pop()
+                break
+    return np.array(edges, np.int64)

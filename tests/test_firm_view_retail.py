@@ -369,3 +369,126 @@ def test_a_spend_fit_without_a_mean_for_few_purchases_keeps_their_own_mean() -> 
     np.testing.assert_allclose(
         knowledge.expected_spend_per_purchase(rows), np.where(few, own, shrunk), rtol=1e-12
     )
+
+
+# ------------------------------------------------------------- programmes that reach
+
+
+def _strategy_and_view(model: CRMModel, name: str) -> tuple:
+    return next(
+        (s, v)
+        for s, v in zip(model.firm.strategies, model.firm.views, strict=True)
+        if s.name == name
+    )
+
+
+def _one_month(name: str, knowledge: str, changes: dict | None = None) -> tuple:
+    """The shipped scenario ``name`` in the retail setting, run to month 14 (the strategy
+    starts at 12), then one month more: the model, who was active as it started, who was
+    charged programme cost in it, and the strategy."""
+    base = load_scenario(name).with_changes(
+        {**RETAIL, "firm.knowledge": knowledge, **(changes or {})}
+    )
+    model = CRMModel(base, rng=21).run(14)
+    table = model.customers
+    was_active = table.stage == ACTIVE
+    cost = table.programme_cost.copy()
+    model.step()
+    charged = np.flatnonzero(table.programme_cost > cost)
+    return model, was_active, charged, _strategy_and_view(model, name)
+
+
+PROGRAMMES = {
+    "retention_bonds": {},
+    "permission_marketing": {},
+    "cross_selling": {},
+    "loyalty_program": {},
+}
+"""The programmes that charge the customers they reach, with the changes their test needs."""
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMMES))
+def test_a_retailers_programme_reaches_and_charges_silent_dropouts_for_nothing(
+    name: str,
+) -> None:
+    """A retailer that estimates reaches the customers it knows of: some had silently
+    dropped out, are charged all the same, and are untouched by the programme's effect
+    (no effect is asked for them: they are not among the month's customers). With the
+    truth the firm charges only customers who were active."""
+    model, was_active, charged, (strategy, view) = _one_month(name, "estimated")
+    assert not view.sees_every_end
+    silent = charged[~was_active[charged]]
+    assert silent.size > 0, name
+    assert np.isin(silent, view.firm_customers()).all()
+    assert not np.isin(silent, view.month_customers).any()
+    table = model.customers
+    if name == "cross_selling":  # nobody who had left took a product
+        assert not strategy.products_held(view, silent).any()
+    if name == "loyalty_program":  # on the firm's list, members of nothing
+        assert strategy.listed[silent].all() and not table.member[silent].any()
+    oracle, was_active, charged, (_, oracle_view) = _one_month(name, "oracle")
+    assert oracle_view.sees_every_end
+    assert charged.size > 0 and was_active[charged].all(), name
+
+
+def test_a_retailers_bonds_cost_a_month_each_for_silent_dropouts() -> None:
+    """Each silent dropout the retailer still bonds costs exactly the level's bond."""
+    model = CRMModel(load_scenario("retention_bonds").with_changes(RETAIL), rng=22).run(14)
+    table = model.customers
+    strategy, view = _strategy_and_view(model, "retention_bonds")
+    cost = table.programme_cost.copy()
+    was_active = table.stage == ACTIVE
+    model.step()
+    silent = np.flatnonzero(strategy.bonded & ~was_active)
+    assert silent.size > 0
+    np.testing.assert_allclose(
+        table.programme_cost[silent] - cost[silent], strategy.effect["cost_per_customer_per_month"]
+    )
+    assert not np.isin(silent, view.month_customers).any()
+
+
+def test_a_retailers_loyalty_invitations_follow_a_recorded_purchase() -> None:
+    """The retailer invites at a purchase: everyone who joins this month bought last month
+    by its records; the fee's bite is reckoned from its own estimate of their spend."""
+    base = load_scenario("loyalty_program").with_changes(
+        {**RETAIL, "strategies.loyalty_program.fee_per_month": 1.0}
+    )
+    model = CRMModel(base, rng=23).run(14)
+    strategy, view = _strategy_and_view(model, "loyalty_program")
+    listed = strategy.listed.copy()
+    joined_before = strategy.joined_month.copy()
+    known = view.firm_customers()
+    since = np.full(view.size, -1)
+    since[known] = view.months_since_purchase(known)
+    model.step()
+    joined = np.flatnonzero((strategy.joined_month == model.month - 1) & (joined_before < 0))
+    assert joined.size > 0 and (since[joined] == 0).all()
+    assert (strategy.listed & ~listed).any()
+    spend = view.expected_spend(known[:50])
+    np.testing.assert_allclose(
+        spend,
+        model.knowledge.expected_revenue_per_month(known[:50]) / view.price_index,
+        rtol=1e-6,
+    )
+
+
+def test_a_retailers_referral_programme_counts_the_eligible_it_knows_of() -> None:
+    """The eligible customer-months a retailer counts include its silent dropouts on a
+    rung that refers (so its referrals per eligible month are what its records say);
+    with the truth, the active only."""
+    for knowledge in ("estimated", "oracle"):
+        base = load_scenario("referral_program").with_changes(
+            {**RETAIL, "firm.knowledge": knowledge}
+        )
+        model = CRMModel(base, rng=24).run(14)
+        strategy, view = _strategy_and_view(model, "referral_program")
+        table = model.customers
+        before = strategy.totals["treated_months"] + strategy.totals["holdout_months"]
+        refers = view.referrals_per_month_by_tier > 0
+        known = view.firm_customers()
+        eligible = known[refers[table.tier[known]]]
+        silent = eligible[table.stage[eligible] != ACTIVE]
+        model.step()
+        after = strategy.totals["treated_months"] + strategy.totals["holdout_months"]
+        assert after - before == eligible.size
+        assert (silent.size > 0) == (knowledge == "estimated")

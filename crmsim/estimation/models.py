@@ -111,10 +111,13 @@ class _Model:
         negative_ll: Callable[[np.ndarray], float],
         customers: int,
         gradient: Callable[[np.ndarray], np.ndarray] | None = None,
+        start_at: dict[str, float] | None = None,
     ) -> Fit:
-        """Maximum likelihood from the prior; ``gradient`` (of ``negative_ll`` in the
-        parameters), when a model has one, saves most of the likelihood's evaluations."""
-        start = np.log([self.PRIOR[k] for k in self.names])
+        """Maximum likelihood from the prior, or from ``start_at`` (the last fit, when the
+        records have only grown: fewer steps to the same maximum); ``gradient`` (of
+        ``negative_ll`` in the parameters), when a model has one, saves most of the
+        likelihood's evaluations."""
+        start = np.log([(start_at or self.PRIOR)[k] for k in self.names])
 
         def objective(log_params: np.ndarray) -> float:
             value = negative_ll(np.exp(log_params))
@@ -305,13 +308,20 @@ class BetaGeometricNBD(_Model):
     names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     PRIOR: ClassVar[dict[str, float]] = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 20.0}
 
-    def fit(self, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray) -> Fit:
+    def fit(
+        self,
+        frequency: np.ndarray,
+        recency: np.ndarray,
+        age: np.ndarray,
+        start_at: dict[str, float] | None = None,
+    ) -> Fit:
         """Fit on each customer's repeat purchases ``x``, time of the last ``t_x`` and age ``T``.
 
         Args:
             frequency: Repeat purchases x.
             recency: Time of the last purchase since the first, t_x (months).
             age: Time since the first purchase, T (months).
+            start_at: Parameters to start the search from (None: the prior).
         """
         x = np.asarray(frequency, float)
         n = x.size
@@ -368,7 +378,7 @@ class BetaGeometricNBD(_Model):
             )
             return -np.array([(counts * d).sum() for d in (d_r, d_alpha, d_a, d_b)])
 
-        return self._maximise(negative_ll, n, gradient)
+        return self._maximise(negative_ll, n, gradient, start_at)
 
     def probability_alive(
         self, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
@@ -435,8 +445,14 @@ class GammaGamma(_Model):
     names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
     PRIOR: ClassVar[dict[str, float]] = {"p": 6.0, "q": 4.0, "gamma": 15.0}
 
-    def fit(self, frequency: np.ndarray, mean_order_value: np.ndarray) -> Fit:
-        """Fit on repeat buyers: repeat orders x (> 0) and their mean value m_x (> 0)."""
+    def fit(
+        self,
+        frequency: np.ndarray,
+        mean_order_value: np.ndarray,
+        start_at: dict[str, float] | None = None,
+    ) -> Fit:
+        """Fit on repeat buyers: repeat orders x (> 0) and their mean value m_x (> 0),
+        searching from ``start_at`` (None: the prior, at the scale of the data)."""
         x = np.asarray(frequency, float)
         m = np.asarray(mean_order_value, float)
         keep = (x > 0) & (m > 0)
@@ -475,7 +491,7 @@ class GammaGamma(_Model):
             d_g = q / g - (px + q) / (g + m * x)
             return -np.array([d_p.sum(), d_q.sum(), d_g.sum()])
 
-        return self._maximise(negative_ll, n, gradient)
+        return self._maximise(negative_ll, n, gradient, start_at)
 
     def expected_order_value(
         self, frequency: np.ndarray, mean_order_value: np.ndarray

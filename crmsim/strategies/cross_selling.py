@@ -41,6 +41,14 @@ class CrossSelling(Strategy):
     readily that month; customers who opted in to the firm's messages
     (the table's ``opted_in`` column, permission marketing) feel no nuisance.
 
+    Whom the firm offers: its customers as it knows them
+    (``MarketView.firm_customers``) whose last purchase, in its records, was last
+    month (``MarketView.months_since_purchase``): the offer follows a purchase,
+    which the firm sees. A retail customer may drop out silently after a
+    purchase; a retailer that estimates cannot tell, so it makes them offers too
+    (each charged to them) that nobody takes: only customers still there can take
+    a product or be annoyed by one.
+
     Measures: ``cross_selling_offers`` and ``cross_selling_takeups`` this month,
     ``cross_selling_nuisance`` (refusals that annoyed), ``cross_selling_spend``
     (offer cost, currency), ``cross_selling_products_per_customer`` (products
@@ -151,14 +159,17 @@ class CrossSelling(Strategy):
         # Two draws a month, whoever is offered: each person keeps their luck across scenarios.
         offer_draw = view.draws()
         take_draw = view.draws()
-        active = table.stage == ACTIVE
-        bought = table.months_since_purchase == 0
-        eligible = np.flatnonzero(active & bought & (products < p["max_products"]))
+        known = view.firm_customers()
+        bought = known[view.months_since_purchase(known) == 0]
+        eligible = bought[products[bought] < p["max_products"]]
         offered = eligible[offer_draw[eligible] < p["offer_rate_per_month"]]
         multiplier = np.asarray(p["take_rate_multiplier"], np.float32)[table.tier[offered]]
         chance = np.minimum(np.float32(p["take_rate"]) * multiplier, 1.0)
-        takes = take_draw[offered] < chance
-        taken, refused = offered[takes], offered[~takes]
+        # Only customers still there take a product, or refuse one (the silently gone
+        # read nothing).
+        there = table.stage[offered] == ACTIVE
+        takes = (take_draw[offered] < chance) & there
+        taken, refused = offered[takes], offered[~takes & there]
         products[taken] += 1
         annoyed = refused[~table.opted_in[refused]]
         self.nuisance_month[annoyed] = view.month

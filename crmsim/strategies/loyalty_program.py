@@ -133,6 +133,17 @@ class LoyaltyProgram(Strategy):
     a holdout costs some of the programme's effect (0 turns it off and leaves
     the measures undefined).
 
+    **What the firm sees.** It invites its customers as it knows them
+    (``MarketView.firm_customers``), and reckons their spend (the fee's bite) as it
+    does (``MarketView.expected_spend``). A retailer that estimates invites them
+    where it meets them, at a purchase: those on the rung whose last purchase, in
+    its records, was last month. A retail customer may drop out silently after a
+    purchase; such a customer may still have joined at the till, so the firm
+    keeps them on its list of members and pays their running cost every month
+    (charged to them; no fee and no rewards come from someone who no longer buys)
+    for no effect: only members still there switch less, buy more or feel
+    recognised. A member on the list who comes back and buys is invited again.
+
     Measures: ``loyalty_program_holdout_members`` (would-be members this month),
     ``loyalty_program_retention_members``, ``loyalty_program_retention_holdout``,
     ``loyalty_program_churn_reduction``, ``loyalty_program_true_churn_reduction``,
@@ -264,6 +275,7 @@ class LoyaltyProgram(Strategy):
         self.value_at_join = np.zeros(0, np.float64)
         self._joiners: list[np.ndarray] = []
         self._members = np.zeros(0, np.int64)
+        self.listed = np.zeros(0, bool)
         self._would_be = np.zeros(0, np.int64)
         self._counted_month = -1
         self.totals = dict.fromkeys(POOLED, 0.0)
@@ -277,6 +289,7 @@ class LoyaltyProgram(Strategy):
         self.would_be_spell = np.full(size, -1, np.int16)
         self.joined_month = np.full(size, -1, np.int16)
         self.value_at_join = np.zeros(size, np.float64)
+        self.listed = np.zeros(size, bool)
 
     def would_be_members(self, view: MarketView) -> np.ndarray:
         """Mask of the held-out customers who joined (and have not left since)."""
@@ -289,9 +302,12 @@ class LoyaltyProgram(Strategy):
         lowest = TIERS.index(self.params["enrolment_tier"])
         draws = view.draws()
         would_be = self.would_be_members(view)
-        invited = np.flatnonzero(
-            (table.stage == ACTIVE) & ~table.member & ~would_be & (table.tier >= lowest)
-        )
+        if view.sees_every_end:
+            invited = np.flatnonzero(
+                (table.stage == ACTIVE) & ~table.member & ~would_be & (table.tier >= lowest)
+            )
+        else:
+            invited = self._invited_at_a_purchase(view, would_be, lowest)
         if invited.size:
             chance = np.full(invited.size, self.params["enrolment_rate_per_month"], np.float32)
             fee = self.params["fee_per_month"]
@@ -300,7 +316,12 @@ class LoyaltyProgram(Strategy):
                 chance *= 1.0 - table.price_sensitivity[invited] * fee / (fee + spend)
             joins = invited[draws[invited] < chance]
             held = self.holdout[joins]
-            table.member[joins[~held]] = True
+            if view.sees_every_end:
+                table.member[joins[~held]] = True
+            else:
+                # Those who had left since their purchase are on the list, not members.
+                self.listed[joins[~held]] = True
+                table.member[joins[~held & (table.stage[joins] == ACTIVE)]] = True
             would_join = joins[held]
             self.would_be_spell[would_join] = table.times_returned[would_join]
             would_be[would_join] = True
@@ -310,6 +331,24 @@ class LoyaltyProgram(Strategy):
             self._joiners.append(first)
         self._members = np.flatnonzero(table.member)
         self._would_be = np.flatnonzero(would_be)
+        if not view.sees_every_end:
+            silent = np.flatnonzero(self.listed & (table.stage != ACTIVE))
+            view.charge(silent, self.params["cost_per_member_per_month"], "programme")
+
+    def _invited_at_a_purchase(
+        self, view: MarketView, would_be: np.ndarray, lowest: int
+    ) -> np.ndarray:
+        """A retailer's invitations (it cannot see who has left): its customers on the
+        rung, with a purchase last month in its records, not on its list of members."""
+        table = view.customers
+        known = view.firm_customers()
+        # The list as the firm keeps it: those it wrote off are off it; a listed member
+        # buying again without membership (back after leaving) is asked again.
+        self.listed &= np.isin(np.arange(view.size), known)
+        self.listed[known[(table.stage[known] == ACTIVE) & ~table.member[known]]] = False
+        self.listed |= table.member
+        bought = known[view.months_since_purchase(known) == 0]
+        return bought[~self.listed[bought] & ~would_be[bought] & (table.tier[bought] >= lowest)]
 
     def net_reward_rate(self, view: MarketView, rows: np.ndarray) -> np.ndarray:
         """Each customer's net reward rate as a member: the rate of their rung, less

@@ -52,6 +52,14 @@ class PermissionMarketing(Strategy):
     ``cost_per_event_offer``, charged to the customer as programme cost when it
     is made (one offer a month at most, whatever the number of events).
 
+    Whom the firm asks, messages and makes offers to: its customers as it knows
+    them (``MarketView.firm_customers``), with their anniversaries counted from
+    when it first knew them (``MarketView.months_as_customer``). A retailer that
+    estimates cannot see who has silently stopped buying, so it keeps messaging
+    them (each message costs ``cost_per_message``, charged to them) and making
+    them event offers (charged as made): spent for nothing, as only customers
+    still there buy more or stay because of them.
+
     Measures: ``permission_marketing_opted_in_share`` (opted-in share of active
     customers at month end), ``permission_marketing_messaged`` (messaged
     customers who paid this month, margins at the start of the month) and
@@ -180,16 +188,20 @@ class PermissionMarketing(Strategy):
     def act(self, view: MarketView) -> None:
         """Ask customers not yet asked for permission; make this month's event offers."""
         table = view.customers
-        active = np.flatnonzero(table.stage == ACTIVE)
-        new = active[~self.asked[active]]
+        known = view.firm_customers()
+        new = known[~self.asked[known]]
         self.asked[new] = True
         table.opted_in[new] = self.answer_draw[new] < np.float32(self.params["opt_in_rate"])
 
         self._offer_flag[self.offered] = False
-        candidates = active[self.messaged(view, active)]
+        candidates = known[self.messaged(view, known)]
+        if not view.sees_every_end:
+            # This month's messages to those who have silently left: paid, unread.
+            silent = candidates[table.stage[candidates] != ACTIVE]
+            view.charge(silent, self.params["cost_per_message"], "programme")
         event = np.zeros(candidates.size, bool)
         if self.params["anniversary_offers"]:
-            tenure = table.tenure_months[candidates]
+            tenure = view.months_as_customer(candidates)
             event |= (tenure > 0) & (tenure % MONTHS_OF_YEAR == 0)
         if self.params["birthday_offers"]:
             event |= self.birth_month[candidates] == self.month_of_year(view)

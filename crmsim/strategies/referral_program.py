@@ -11,7 +11,7 @@ from crmsim.economics import realised_clv
 from crmsim.measures import HIGHER, Measure
 from crmsim.strategies.base import TIMING, Strategy, measure, register
 from crmsim.strategies.effects import Plan
-from crmsim.vocabulary import ACTIVE, PROSPECT
+from crmsim.vocabulary import PROSPECT
 
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
@@ -102,6 +102,16 @@ class ReferralProgram(Strategy):
     per eligible customer-month, and its value the difference in customer
     referral value per eligible customer-month (realised so far, rewards
     included). 0 turns the holdout off and leaves these measures undefined.
+
+    Whom the firm counts as eligible: its customers as it knows them
+    (``MarketView.firm_customers``) on a rung that refers. A retailer that
+    estimates cannot see who has silently stopped buying, so it counts them too
+    (and would mail them the programme's terms): its referred customers per
+    eligible customer-month are those its records can measure, lower than the
+    truth would say, while only customers still there refer anyone (word of
+    mouth comes from the active customers, ``crmsim.rules.acquisition``). The
+    programme pays for referrals that buy, which the firm sees, so its costs need
+    no view of who is still there.
 
     Measures: ``referral_program_referred_customers`` (referred prospects who
     made a first purchase this month), ``referral_program_rewards_paid``
@@ -236,15 +246,16 @@ class ReferralProgram(Strategy):
         )
 
     def act(self, view: MarketView) -> None:
-        """Count the month's eligible customers (active on a rung that refers), offered
-        the programme or held out."""
+        """Count the month's eligible customers (the firm's, on a rung that refers),
+        offered the programme or held out."""
         table = view.customers
         if not self._started:
             # Prospects referred before the programme started are not its referrals.
             self._started = True
             self._before = (table.stage == PROSPECT) & (table.prospect_source == view.referral_code)
         refers = view.referrals_per_month_by_tier > 0
-        eligible = np.flatnonzero((table.stage == ACTIVE) & refers[table.tier])
+        known = view.firm_customers()
+        eligible = known[refers[table.tier[known]]]
         held = int(self.holdout[eligible].sum())
         self.totals["holdout_months"] += held
         self.totals["treated_months"] += eligible.size - held

@@ -60,8 +60,15 @@ class RetentionBonds(Strategy):
     Side effects: bonds reach only customers already on ``min_tier``; the
     value they add lifts satisfaction and so helps customers climb.
 
+    Whom the firm bonds: its customers as it knows them
+    (``MarketView.firm_customers``). A retailer that estimates cannot see who has
+    silently stopped buying, so it keeps bonding them too, and pays their bond each
+    month (programme cost, charged to them) for no effect: only customers still
+    there switch less or see more value.
+
     Measures: ``retention_bonds_bonded`` (bonded customers who paid this month)
-    and ``retention_bonds_spend`` (currency).
+    and ``retention_bonds_spend`` (currency: theirs, and those of silent dropouts
+    the firm still bonds).
     """
 
     name: ClassVar[str] = "retention_bonds"
@@ -123,16 +130,26 @@ class RetentionBonds(Strategy):
             for key, table in LEVEL_TABLE.items()
         }
         self.bonded = np.zeros(0, bool)
+        self._silent_cost = 0.0
 
     def start(self, view: MarketView) -> None:
         """Nobody is bonded before the strategy runs."""
         self.bonded = np.zeros(view.size, bool)
 
     def act(self, view: MarketView) -> None:
-        """Bond this month's active customers on the lowest bonded rung and above."""
+        """Bond this month's customers, as the firm knows them, on the lowest bonded rung
+        and above; pay the bonds of those who had silently left (a retailer's)."""
         table = view.customers
         lowest = TIERS.index(self.params["min_tier"])
-        self.bonded[:] = (table.stage == ACTIVE) & (table.tier >= lowest)
+        known = view.firm_customers()
+        self.bonded[:] = False
+        self.bonded[known[table.tier[known] >= lowest]] = True
+        self._silent_cost = 0.0
+        if not view.sees_every_end:
+            silent = np.flatnonzero(self.bonded & (table.stage != ACTIVE))
+            cost = self.effect["cost_per_customer_per_month"]
+            view.charge(silent, cost, "programme")
+            self._silent_cost = silent.size * cost
 
     def effects(self, view: MarketView, rows: np.ndarray) -> Effects:
         """Bonded customers switch less, see more value and cost the bond; at the structural
@@ -157,5 +174,6 @@ class RetentionBonds(Strategy):
         bonded = int(self.bonded[paying].sum())
         return {
             "retention_bonds_bonded": float(bonded),
-            "retention_bonds_spend": float(bonded * self.effect["cost_per_customer_per_month"]),
+            "retention_bonds_spend": float(bonded * self.effect["cost_per_customer_per_month"])
+            + self._silent_cost,
         }

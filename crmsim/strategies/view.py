@@ -148,9 +148,20 @@ class MarketView:
         return self._model.effective_price_sensitivity(rows)
 
     def expected_spend(self, rows: np.ndarray) -> np.ndarray:
-        """Each active customer's expected spend with the firm in a month at the share of
-        wallet of their rung, before any strategy's effect and at the market price, currency."""
-        return self._model.valuation.expected_spend(rows, None)
+        """Each of the firm's customers' expected spend with it in a month at the market
+        price, currency, as the firm reckons it.
+
+        Where the firm sees every end: at the share of wallet of their rung, before any
+        strategy's effect. A retailer that estimates reads it from its records: the
+        BG/NBD's expected purchases next month of a customer alive now x the Gamma-Gamma's
+        expected spend per purchase (``FirmKnowledge.expected_revenue_per_month``: at the
+        prices and shares of wallet of their purchases so far), taken to the market price
+        at this month's price index.
+        """
+        if self.sees_every_end:
+            return self._model.valuation.expected_spend(rows, None)
+        revenue = self._model.knowledge.expected_revenue_per_month(rows)
+        return (revenue / self.price_index).astype(np.float32)
 
     def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
         """Share of each active customer's category spend the firm gets now."""
