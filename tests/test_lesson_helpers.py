@@ -172,3 +172,30 @@ def test_the_clv_explorer_redraws_the_sheet_when_a_slider_moves(capsys) -> None:
     rate = (1.10) ** (1 / 12) - 1
     assert f"{14.0 * (1 + rate) / (1 + rate - 0.97):,.2f} currency units" in shown
     plt.close("all")
+
+
+def test_the_win_back_table_sums_each_campaign_and_refuses_a_run_without_one() -> None:
+    from crmsim.report import win_back_campaigns
+
+    runs = {
+        f"every {m} months": CRMModel(
+            load_scenario("win_back").with_changes({"strategies.win_back.contact_every_months": m}),
+            rng=7,
+            customers=2_000,
+        )
+        .run(48)
+        .monthly_series()
+        for m in (1, 6)
+    }
+    table = win_back_campaigns(runs)
+    assert list(table.index) == ["every 1 months", "every 6 months"]
+    for label, series in runs.items():
+        assert table.loc[label, "offers"] == series["win_back_offers"].sum()
+        assert table.loc[label, "won back"] == series["win_back_returns"].sum()
+    assert table["won back"].min() > 0
+    assert np.allclose(table["cost per customer won back"], table["spend"] / table["won back"])
+    # contacting every month makes more offers than every sixth month
+    assert table.loc["every 1 months", "offers"] > table.loc["every 6 months", "offers"]
+    baseline = CRMModel("baseline", rng=7, customers=500).run(6).monthly_series()
+    with pytest.raises(ValueError, match="no win-back campaign"):
+        win_back_campaigns({"baseline": baseline})

@@ -20,7 +20,8 @@ Modules:
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live;
     :func:`clv_explorer`, the CLV spreadsheet made live.
     ``tables``: :func:`settings_table`, :func:`difference_table`,
-    :func:`whale_table` and :func:`segment_profile`, for lessons.
+    :func:`whale_table`, :func:`segment_profile`, :func:`channel_yield` and
+    :func:`strategic_customers`, for lessons.
     ``lessons``: what the lessons show besides runs: CLV row by row, the textbook
     market, a programme against its holdout, headline measures.
     ``style``: the colours, axis look, number format and labels every figure shares.
@@ -36,6 +37,7 @@ from crmsim.report.lessons import (
     plot_clv_by_horizon,
     plot_programme_holdout,
     textbook_scenario,
+    win_back_campaigns,
 )
 from crmsim.report.run_figures import (
     plot_clv_distribution,
@@ -60,12 +62,21 @@ from crmsim.report.study_figures import (
     plot_tornado,
 )
 from crmsim.report.style import plain_label
-from crmsim.report.tables import difference_table, segment_profile, settings_table, whale_table
+from crmsim.report.tables import (
+    channel_yield,
+    difference_table,
+    segment_profile,
+    settings_table,
+    strategic_customers,
+    whale_table,
+)
 from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import clv_explorer, lifecycle_explorer
 
 __all__ = [
+    "channel_yield",
     "difference_table",
+    "strategic_customers",
     "clv_by_horizon",
     "clv_spreadsheet",
     "headline_table",
@@ -74,6 +85,7 @@ __all__ = [
     "plot_clv_by_horizon",
     "plot_programme_holdout",
     "textbook_scenario",
+    "win_back_campaigns",
     "Prediction",
     "Verdict",
     "check",

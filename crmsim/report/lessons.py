@@ -12,7 +12,8 @@ needs live here:
   the same bill and the same chance of leaving for everyone, nobody won or won
   back), in which the lab must agree with the margin multiple;
 - :func:`plot_programme_holdout`: a loyalty programme's members against the
-  would-be members of its holdout, and the effect measured against the one applied.
+  would-be members of its holdout, and the effect measured against the one applied;
+- :func:`win_back_campaigns`: what a win-back campaign achieved in several runs.
 """
 
 from __future__ import annotations
@@ -396,6 +397,49 @@ def plot_clv_by_horizon(table: pd.DataFrame) -> Figure:
     return fig
 
 
+WIN_BACK_COLUMNS: dict[str, str] = {
+    "offers": "win-back offers made (offers)",
+    "won back": "customers who accepted an offer and came back (customers)",
+    "spend": "spent on the campaign: offers and returns (currency)",
+    "cost per customer won back": "spend / won back (currency per customer)",
+}
+"""The columns of :func:`win_back_campaigns` and what each holds, with its unit."""
+
+
+def win_back_campaigns(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """What a win-back campaign achieved in each of several runs, side by side.
+
+    Args:
+        runs: Monthly series (``model.monthly_series()``) of runs with the ``win_back``
+            strategy, keyed by the label of their row.
+
+    Returns:
+        One row per run, the columns of :data:`WIN_BACK_COLUMNS` summed over the run;
+        the cost per customer won back is missing (NaN) when nobody came back.
+
+    Raises:
+        ValueError: A run without the win-back campaign's measures.
+    """
+    rows = {}
+    for label, series in runs.items():
+        missing = {"win_back_offers", "win_back_returns", "win_back_spend"} - set(series.columns)
+        if missing:
+            raise ValueError(
+                f"run {label!r} has no win-back campaign (missing {sorted(missing)}); "
+                "pass the monthly series of runs with the win_back strategy"
+            )
+        offers, won, spend = (
+            float(series[f"win_back_{name}"].sum()) for name in ("offers", "returns", "spend")
+        )
+        rows[label] = {
+            "offers": offers,
+            "won back": won,
+            "spend": spend,
+            "cost per customer won back": spend / won if won else float("nan"),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(WIN_BACK_COLUMNS))
+
+
 __all__ = [
     "HOLDOUT_MEASURES",
     "SPREADSHEET_COLUMNS",
@@ -405,5 +449,7 @@ __all__ = [
     "plot_clv_build_up",
     "plot_clv_by_horizon",
     "plot_programme_holdout",
+    "WIN_BACK_COLUMNS",
     "textbook_scenario",
+    "win_back_campaigns",
 ]
