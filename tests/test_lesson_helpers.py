@@ -199,3 +199,19 @@ def test_the_win_back_table_sums_each_campaign_and_refuses_a_run_without_one() -
     baseline = CRMModel("baseline", rng=7, customers=500).run(6).monthly_series()
     with pytest.raises(ValueError, match="no win-back campaign"):
         win_back_campaigns({"baseline": baseline})
+
+
+def test_the_standard_error_by_replications_is_the_studys_own() -> None:
+    from crmsim.report import standard_error_by_replications
+    from crmsim.study import compare
+
+    errors = standard_error_by_replications(
+        "baseline", "loyalty_program", [3, 6], seed=9, customers=1_000, months=24
+    )
+    assert list(errors.index) == [3, 6]
+    study = compare(
+        ["baseline", "loyalty_program"], replications=6, seed=9, customers=1_000, months=24
+    )
+    row = study.differences.query("measure == 'value_of_customer_base'").iloc[0]
+    assert errors[6] == pytest.approx(row["standard_error"])
+    assert (errors > 0).all()

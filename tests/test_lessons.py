@@ -30,7 +30,6 @@ def _lines(cell: dict) -> int:
 STUDENT_CHECKED = [p for p in NOTEBOOKS if any("Prediction." in _text(c) for c in _cells(p))]
 
 NOT_YET_IN_SHAPE = {
-    "07_segmentation_and_targeting",
     "08_heterogeneity_and_80_20",
     "09_strategy_lab",
     "10_from_your_data_to_your_strategy",

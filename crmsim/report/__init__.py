@@ -20,8 +20,9 @@ Modules:
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live;
     :func:`clv_explorer`, the CLV spreadsheet made live.
     ``tables``: :func:`settings_table`, :func:`difference_table`,
-    :func:`whale_table`, :func:`segment_profile`, :func:`channel_yield` and
-    :func:`strategic_customers`, for lessons.
+    :func:`whale_table`, :func:`segment_profile`, :func:`channel_yield`,
+    :func:`strategic_customers`, :func:`strategy_settings` and
+    :func:`interval_widths`, for lessons.
     ``lessons``: what the lessons show besides runs: CLV row by row, the textbook
     market, a programme against its holdout, headline measures.
     ``style``: the colours, axis look, number format and labels every figure shares.
@@ -36,6 +37,7 @@ from crmsim.report.lessons import (
     plot_clv_build_up,
     plot_clv_by_horizon,
     plot_programme_holdout,
+    standard_error_by_replications,
     textbook_scenario,
     win_back_campaigns,
 )
@@ -65,9 +67,11 @@ from crmsim.report.style import plain_label
 from crmsim.report.tables import (
     channel_yield,
     difference_table,
+    interval_widths,
     segment_profile,
     settings_table,
     strategic_customers,
+    strategy_settings,
     whale_table,
 )
 from crmsim.report.teach import Prediction, Verdict, check
@@ -77,6 +81,8 @@ __all__ = [
     "channel_yield",
     "difference_table",
     "strategic_customers",
+    "strategy_settings",
+    "interval_widths",
     "clv_by_horizon",
     "clv_spreadsheet",
     "headline_table",
@@ -84,6 +90,7 @@ __all__ = [
     "plot_clv_build_up",
     "plot_clv_by_horizon",
     "plot_programme_holdout",
+    "standard_error_by_replications",
     "textbook_scenario",
     "win_back_campaigns",
     "Prediction",

@@ -13,7 +13,9 @@ needs live here:
   back), in which the lab must agree with the margin multiple;
 - :func:`plot_programme_holdout`: a loyalty programme's members against the
   would-be members of its holdout, and the effect measured against the one applied;
-- :func:`win_back_campaigns`: what a win-back campaign achieved in several runs.
+- :func:`win_back_campaigns`: what a win-back campaign achieved in several runs;
+- :func:`standard_error_by_replications`: how the precision of a paired difference
+  grows with the number of runs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
 from crmsim.report.style import TIER_COLORS, empty_panel, format_thousands, new_figure
+from crmsim.study.compare import compare
 
 SPREADSHEET_COLUMNS: dict[str, str] = {
     "month": "months since the first purchase (0 = the month of the first purchase)",
@@ -397,6 +400,48 @@ def plot_clv_by_horizon(table: pd.DataFrame) -> Figure:
     return fig
 
 
+def standard_error_by_replications(
+    reference: Scenario | str,
+    option: Scenario | str,
+    replications: Sequence[int],
+    *,
+    seed: int,
+    customers: int,
+    months: int,
+    measure: str = "value_of_customer_base",
+) -> pd.Series:
+    """The standard error of one option's paired difference, as the number of runs grows.
+
+    Each number of replications is a study of its own (``compare`` with the same seed),
+    so each standard error carries its own luck: it falls with the square root of the
+    number of runs only on average.
+
+    Args:
+        reference: The base scenario (or its name).
+        option: The option compared with it (or its name).
+        replications: Numbers of paired runs to try (each at least 2).
+        seed: The seed of every study.
+        customers: People in the market.
+        months: Months simulated.
+        measure: The run measure whose difference is read.
+
+    Returns:
+        The standard error (in the measure's unit), indexed by ``replications``.
+    """
+    errors = {}
+    for count in replications:
+        study = compare(
+            [reference, option],
+            replications=int(count),
+            seed=seed,
+            customers=customers,
+            months=months,
+        )
+        rows = study.differences.query("measure == @measure")
+        errors[int(count)] = float(rows.iloc[0]["standard_error"])
+    return pd.Series(errors, name="standard error").rename_axis("replications")
+
+
 WIN_BACK_COLUMNS: dict[str, str] = {
     "offers": "win-back offers made (offers)",
     "won back": "customers who accepted an offer and came back (customers)",
@@ -449,6 +494,7 @@ __all__ = [
     "plot_clv_build_up",
     "plot_clv_by_horizon",
     "plot_programme_holdout",
+    "standard_error_by_replications",
     "WIN_BACK_COLUMNS",
     "textbook_scenario",
     "win_back_campaigns",
