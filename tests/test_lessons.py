@@ -30,8 +30,6 @@ def _lines(cell: dict) -> int:
 STUDENT_CHECKED = [p for p in NOTEBOOKS if any("Prediction." in _text(c) for c in _cells(p))]
 
 NOT_YET_IN_SHAPE = {
-    "08_heterogeneity_and_80_20",
-    "09_strategy_lab",
     "10_from_your_data_to_your_strategy",
 }
 """Lessons that check the student but do not keep the shape yet: more than one line of code

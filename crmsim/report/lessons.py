@@ -14,6 +14,8 @@ needs live here:
 - :func:`plot_programme_holdout`: a loyalty programme's members against the
   would-be members of its holdout, and the effect measured against the one applied;
 - :func:`win_back_campaigns`: what a win-back campaign achieved in several runs;
+- :func:`lifetime_values`, :func:`retention_by_tenure` and :func:`cohort_values`:
+  where the 80/20 pattern comes from (whale curves, sorting, early and late customers);
 - :func:`standard_error_by_replications`: how the precision of a paired difference
   grows with the number of runs.
 """
@@ -29,6 +31,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from crmsim.analytic import margin_multiple
 from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.economics import segment_table, yearly_retention_by_tenure
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
 from crmsim.report.style import TIER_COLORS, empty_panel, format_thousands, new_figure
@@ -442,6 +445,96 @@ def standard_error_by_replications(
     return pd.Series(errors, name="standard error").rename_axis("replications")
 
 
+def lifetime_values(
+    scenarios: Mapping[str, Scenario | str],
+    *,
+    seed: int,
+    customers: int,
+    months: int,
+    measure: str = "lifetime_clv",
+) -> dict[str, pd.Series]:
+    """Run each market once and keep every customer's value: the input of a whale curve.
+
+    Args:
+        scenarios: Markets to run, by label.
+        seed: The seed of every run (the same luck for every market).
+        customers: People in each market.
+        months: Months simulated.
+        measure: A per-customer column of ``customer_frame()``: ``"lifetime_clv"`` or
+            ``"realised_clv"`` (currency per customer).
+
+    Returns:
+        For each label, in the order given, the value of every person who ever bought.
+    """
+    values = {}
+    for label, scenario in scenarios.items():
+        model = CRMModel(scenario, rng=seed, customers=customers).run(months)
+        values[label] = model.customer_frame()[measure].rename(label)
+    return values
+
+
+def retention_by_tenure(
+    scenarios: Mapping[str, Scenario | str],
+    *,
+    seed: int,
+    customers: int,
+    months: int,
+    years: int = 4,
+) -> pd.DataFrame:
+    """The share of customers who stay through each year of their tenure, market by market.
+
+    Pools, in each market, every customer acquired early enough to be followed for
+    ``years`` years (:func:`crmsim.economics.yearly_retention_by_tenure`). Among customers
+    who differ in their propensity to leave and never change, it rises with tenure:
+    the flighty leave first (sorting).
+
+    Args:
+        scenarios: Markets to run once each, by label.
+        seed: The seed of every run.
+        customers: People in each market.
+        months: Months simulated (at least ``12 * years``).
+        years: Years of tenure to follow.
+
+    Returns:
+        One column per market, one row per year of tenure, in % of the customers there
+        at the start of the year.
+    """
+    table = pd.DataFrame(
+        {
+            label: yearly_retention_by_tenure(
+                CRMModel(scenario, rng=seed, customers=customers).run(months).customers,
+                months,
+                years,
+            )
+            for label, scenario in scenarios.items()
+        }
+    )
+    return table.mul(100).round(1).rename_axis("year of tenure")
+
+
+def cohort_values(model: CRMModel) -> pd.DataFrame:
+    """Early and late customers of a run: each cohort's size, mean lifetime CLV and survivors.
+
+    Args:
+        model: A run (``CRMModel(...).run(months)``).
+
+    Returns:
+        One row per cohort (``initial base``, the firm's customers at month 0, then
+        ``year 1``, ``year 2``, ... by the year of their first purchase): ``customers``,
+        ``mean lifetime CLV`` (currency per customer) and ``still active at the end (%)``.
+    """
+    table = segment_table(model.customer_frame(), "cohort", int(model.summary()["market_size"]))
+    shown = pd.DataFrame(
+        {
+            "customers": table["customers"].astype(int),
+            "mean lifetime CLV": table["mean_lifetime_clv"],
+            "still active at the end (%)": 100 * table["active_share"],
+        }
+    )
+    shown.index = [str(name).replace("_", " ") for name in shown.index]
+    return shown.rename_axis("cohort").round(1)
+
+
 WIN_BACK_COLUMNS: dict[str, str] = {
     "offers": "win-back offers made (offers)",
     "won back": "customers who accepted an offer and came back (customers)",
@@ -490,10 +583,13 @@ __all__ = [
     "SPREADSHEET_COLUMNS",
     "clv_by_horizon",
     "clv_spreadsheet",
+    "cohort_values",
     "headline_table",
+    "lifetime_values",
     "plot_clv_build_up",
     "plot_clv_by_horizon",
     "plot_programme_holdout",
+    "retention_by_tenure",
     "standard_error_by_replications",
     "WIN_BACK_COLUMNS",
     "textbook_scenario",

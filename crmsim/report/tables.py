@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from crmsim.config.scenario import Scenario, load_scenario
@@ -133,7 +134,8 @@ def whale_table(profit: Mapping[str, Any], top_share: float = 0.2) -> pd.DataFra
     Returns:
         One row per run (in the order given) with the top ``top_share`` of customers'
         share of profit, the peak of the whale curve, and the shares of profitable and
-        loss-making customers, all in % (:func:`crmsim.economics.whale_summary`).
+        loss-making customers, all in % (:func:`crmsim.economics.whale_summary`); and the
+        ``mean profit`` per customer (currency per customer).
     """
     columns = {
         "top_share_of_profit": f"top {top_share:.0%} share of profit (%)",
@@ -143,6 +145,7 @@ def whale_table(profit: Mapping[str, Any], top_share: float = 0.2) -> pd.DataFra
     }
     rows = {label: whale_summary(values, top_share) for label, values in profit.items()}
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns)) * 100
+    table["mean profit"] = [float(np.nanmean(np.asarray(v, dtype=float))) for v in profit.values()]
     return table.rename(columns=columns).round(1)
 
 
