@@ -172,3 +172,104 @@ def test_the_clv_explorer_redraws_the_sheet_when_a_slider_moves(capsys) -> None:
     rate = (1.10) ** (1 / 12) - 1
     assert f"{14.0 * (1 + rate) / (1 + rate - 0.97):,.2f} currency units" in shown
     plt.close("all")
+
+
+def test_the_win_back_table_sums_each_campaign_and_refuses_a_run_without_one() -> None:
+    from crmsim.report import win_back_campaigns
+
+    runs = {
+        f"every {m} months": CRMModel(
+            load_scenario("win_back").with_changes({"strategies.win_back.contact_every_months": m}),
+            rng=7,
+            customers=2_000,
+        )
+        .run(48)
+        .monthly_series()
+        for m in (1, 6)
+    }
+    table = win_back_campaigns(runs)
+    assert list(table.index) == ["every 1 months", "every 6 months"]
+    for label, series in runs.items():
+        assert table.loc[label, "offers"] == series["win_back_offers"].sum()
+        assert table.loc[label, "won back"] == series["win_back_returns"].sum()
+    assert table["won back"].min() > 0
+    assert np.allclose(table["cost per customer won back"], table["spend"] / table["won back"])
+    # contacting every month makes more offers than every sixth month
+    assert table.loc["every 1 months", "offers"] > table.loc["every 6 months", "offers"]
+    baseline = CRMModel("baseline", rng=7, customers=500).run(6).monthly_series()
+    with pytest.raises(ValueError, match="no win-back campaign"):
+        win_back_campaigns({"baseline": baseline})
+
+
+def test_the_standard_error_by_replications_is_the_studys_own() -> None:
+    from crmsim.report import standard_error_by_replications
+    from crmsim.study import compare
+
+    errors = standard_error_by_replications(
+        "baseline", "loyalty_program", [3, 6], seed=9, customers=1_000, months=24
+    )
+    assert list(errors.index) == [3, 6]
+    study = compare(
+        ["baseline", "loyalty_program"], replications=6, seed=9, customers=1_000, months=24
+    )
+    row = study.differences.query("measure == 'value_of_customer_base'").iloc[0]
+    assert errors[6] == pytest.approx(row["standard_error"])
+    assert (errors > 0).all()
+
+
+def test_lifetime_values_are_each_markets_customer_values_with_the_same_seed() -> None:
+    from crmsim.report import lifetime_values
+
+    same = load_scenario("baseline").with_changes({"customers.order_value_spread": 0.0})
+    values = lifetime_values(
+        {"equal spend": same, "baseline": "baseline"}, seed=3, customers=1_000, months=24
+    )
+    assert list(values) == ["equal spend", "baseline"]
+    frame = CRMModel("baseline", rng=3, customers=1_000).run(24).customer_frame()
+    assert np.allclose(values["baseline"].to_numpy(), frame["lifetime_clv"].to_numpy())
+    realised = lifetime_values(
+        {"baseline": "baseline"}, seed=3, customers=1_000, months=24, measure="realised_clv"
+    )
+    assert np.allclose(realised["baseline"].to_numpy(), frame["realised_clv"].to_numpy())
+
+
+def test_retention_rises_with_tenure_only_when_customers_differ() -> None:
+    from crmsim.report import retention_by_tenure
+
+    flat = load_scenario("baseline").with_changes(
+        {
+            "ladder.churn_multiplier": [1, 1, 1, 1, 1],
+            "customers.churn_probability_polarization": 0.0,
+        }
+    )
+    table = retention_by_tenure(
+        {
+            "identical": flat,
+            "differ": flat.with_changes({"customers.churn_probability_polarization": 0.4}),
+        },
+        seed=5,
+        customers=4_000,
+        months=120,
+    )
+    assert list(table.index) == [1, 2, 3, 4] and table.index.name == "year of tenure"
+    assert table.to_numpy().max() <= 100
+    # sorting: the flighty leave first, so the fourth year keeps more than the first (a
+    # year's share rests on about a thousand customers: a standard error near 1 point)
+    assert table["differ"].iloc[-1] - table["differ"].iloc[0] > 4
+    assert (
+        table["differ"].iloc[-1] - table["differ"].iloc[0]
+        > table["identical"].iloc[-1] - table["identical"].iloc[0]
+    )
+
+
+def test_cohort_values_name_the_cohorts_plainly_and_count_every_customer() -> None:
+    from crmsim.report import cohort_values
+
+    model = CRMModel("baseline", rng=2, customers=2_000).run(36)
+    table = cohort_values(model)
+    frame = model.customer_frame()
+    assert "initial base" in table.index and "year 1" in table.index
+    assert table["customers"].sum() == len(frame)
+    assert table["still active at the end (%)"].between(0, 100).all()
+    initial = frame[frame["source"] == "initial_base"]["lifetime_clv"].mean()
+    assert table.loc["initial base", "mean lifetime CLV"] == pytest.approx(initial, abs=0.06)

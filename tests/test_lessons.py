@@ -29,27 +29,6 @@ def _lines(cell: dict) -> int:
 
 STUDENT_CHECKED = [p for p in NOTEBOOKS if any("Prediction." in _text(c) for c in _cells(p))]
 
-NOT_YET_IN_SHAPE = {
-    "06_defection_and_win_back",
-    "07_segmentation_and_targeting",
-    "08_heterogeneity_and_80_20",
-    "09_strategy_lab",
-    "10_from_your_data_to_your_strategy",
-}
-"""Lessons that check the student but do not keep the shape yet: more than one line of code
-per two of prose, or a section of the shape missing."""
-
-
-def _shaped(path: Path):  # noqa: ANN202 (a pytest parameter)
-    if path.stem in NOT_YET_IN_SHAPE:
-        return pytest.param(
-            path,
-            marks=pytest.mark.xfail(
-                strict=True, reason="more code than half the prose, or a section missing"
-            ),
-        )
-    return path
-
 
 def test_the_lessons_are_there() -> None:
     names = {p.stem for p in NOTEBOOKS}
@@ -87,9 +66,7 @@ def test_the_map_of_the_course_and_the_readme_list_every_lesson() -> None:
         assert f"`{path.name}`" in lessons, f"{path.name} is missing from the README's Lessons"
 
 
-@pytest.mark.parametrize(
-    "path", [_shaped(p) for p in STUDENT_CHECKED], ids=lambda p: getattr(p, "stem", "")
-)
+@pytest.mark.parametrize("path", STUDENT_CHECKED, ids=lambda p: p.stem)
 def test_a_lesson_that_checks_the_student_keeps_its_shape(path: Path) -> None:
     cells = _cells(path)
     first = _text(cells[0])

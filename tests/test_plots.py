@@ -334,6 +334,6 @@ def test_the_whale_table_reads_each_run_in_percent() -> None:
     }
     table = report.whale_table(profit, top_share=0.25)
     assert table.index.tolist() == ["four", "equal"]
-    assert table.loc["four"].tolist() == [100.0, 150.0, 50.0, 50.0]
+    assert table.loc["four"].tolist() == [100.0, 150.0, 50.0, 50.0, 25.0]
     assert table.loc["equal", "top 25% share of profit (%)"] == 25.0
     assert table.loc["equal", "peak of the whale curve (% of profit)"] == 100.0

@@ -20,7 +20,9 @@ Modules:
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live;
     :func:`clv_explorer`, the CLV spreadsheet made live.
     ``tables``: :func:`settings_table`, :func:`difference_table`,
-    :func:`whale_table` and :func:`segment_profile`, for lessons.
+    :func:`whale_table`, :func:`segment_profile`, :func:`channel_yield`,
+    :func:`strategic_customers`, :func:`strategy_settings` and
+    :func:`interval_widths`, for lessons.
     ``lessons``: what the lessons show besides runs: CLV row by row, the textbook
     market, a programme against its holdout, headline measures.
     ``style``: the colours, axis look, number format and labels every figure shares.
@@ -31,11 +33,16 @@ Modules:
 from crmsim.report.lessons import (
     clv_by_horizon,
     clv_spreadsheet,
+    cohort_values,
     headline_table,
+    lifetime_values,
     plot_clv_build_up,
     plot_clv_by_horizon,
     plot_programme_holdout,
+    retention_by_tenure,
+    standard_error_by_replications,
     textbook_scenario,
+    win_back_campaigns,
 )
 from crmsim.report.run_figures import (
     plot_clv_distribution,
@@ -60,20 +67,38 @@ from crmsim.report.study_figures import (
     plot_tornado,
 )
 from crmsim.report.style import plain_label
-from crmsim.report.tables import difference_table, segment_profile, settings_table, whale_table
+from crmsim.report.tables import (
+    channel_yield,
+    difference_table,
+    interval_widths,
+    segment_profile,
+    settings_table,
+    strategic_customers,
+    strategy_settings,
+    whale_table,
+)
 from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import clv_explorer, lifecycle_explorer
 
 __all__ = [
+    "channel_yield",
     "difference_table",
+    "strategic_customers",
+    "strategy_settings",
+    "interval_widths",
     "clv_by_horizon",
     "clv_spreadsheet",
+    "cohort_values",
+    "lifetime_values",
+    "retention_by_tenure",
     "headline_table",
     "plain_label",
     "plot_clv_build_up",
     "plot_clv_by_horizon",
     "plot_programme_holdout",
+    "standard_error_by_replications",
     "textbook_scenario",
+    "win_back_campaigns",
     "Prediction",
     "Verdict",
     "check",

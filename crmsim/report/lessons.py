@@ -12,7 +12,12 @@ needs live here:
   the same bill and the same chance of leaving for everyone, nobody won or won
   back), in which the lab must agree with the margin multiple;
 - :func:`plot_programme_holdout`: a loyalty programme's members against the
-  would-be members of its holdout, and the effect measured against the one applied.
+  would-be members of its holdout, and the effect measured against the one applied;
+- :func:`win_back_campaigns`: what a win-back campaign achieved in several runs;
+- :func:`lifetime_values`, :func:`retention_by_tenure` and :func:`cohort_values`:
+  where the 80/20 pattern comes from (whale curves, sorting, early and late customers);
+- :func:`standard_error_by_replications`: how the precision of a paired difference
+  grows with the number of runs.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from crmsim.analytic import margin_multiple
 from crmsim.config.scenario import Scenario, load_scenario
+from crmsim.economics import segment_table, yearly_retention_by_tenure
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
 from crmsim.report.style import TIER_COLORS, empty_panel, format_thousands, new_figure
+from crmsim.study.compare import compare
 
 SPREADSHEET_COLUMNS: dict[str, str] = {
     "month": "months since the first purchase (0 = the month of the first purchase)",
@@ -396,14 +403,195 @@ def plot_clv_by_horizon(table: pd.DataFrame) -> Figure:
     return fig
 
 
+def standard_error_by_replications(
+    reference: Scenario | str,
+    option: Scenario | str,
+    replications: Sequence[int],
+    *,
+    seed: int,
+    customers: int,
+    months: int,
+    measure: str = "value_of_customer_base",
+) -> pd.Series:
+    """The standard error of one option's paired difference, as the number of runs grows.
+
+    Each number of replications is a study of its own (``compare`` with the same seed),
+    so each standard error carries its own luck: it falls with the square root of the
+    number of runs only on average.
+
+    Args:
+        reference: The base scenario (or its name).
+        option: The option compared with it (or its name).
+        replications: Numbers of paired runs to try (each at least 2).
+        seed: The seed of every study.
+        customers: People in the market.
+        months: Months simulated.
+        measure: The run measure whose difference is read.
+
+    Returns:
+        The standard error (in the measure's unit), indexed by ``replications``.
+    """
+    errors = {}
+    for count in replications:
+        study = compare(
+            [reference, option],
+            replications=int(count),
+            seed=seed,
+            customers=customers,
+            months=months,
+        )
+        rows = study.differences.query("measure == @measure")
+        errors[int(count)] = float(rows.iloc[0]["standard_error"])
+    return pd.Series(errors, name="standard error").rename_axis("replications")
+
+
+def lifetime_values(
+    scenarios: Mapping[str, Scenario | str],
+    *,
+    seed: int,
+    customers: int,
+    months: int,
+    measure: str = "lifetime_clv",
+) -> dict[str, pd.Series]:
+    """Run each market once and keep every customer's value: the input of a whale curve.
+
+    Args:
+        scenarios: Markets to run, by label.
+        seed: The seed of every run (the same luck for every market).
+        customers: People in each market.
+        months: Months simulated.
+        measure: A per-customer column of ``customer_frame()``: ``"lifetime_clv"`` or
+            ``"realised_clv"`` (currency per customer).
+
+    Returns:
+        For each label, in the order given, the value of every person who ever bought.
+    """
+    values = {}
+    for label, scenario in scenarios.items():
+        model = CRMModel(scenario, rng=seed, customers=customers).run(months)
+        values[label] = model.customer_frame()[measure].rename(label)
+    return values
+
+
+def retention_by_tenure(
+    scenarios: Mapping[str, Scenario | str],
+    *,
+    seed: int,
+    customers: int,
+    months: int,
+    years: int = 4,
+) -> pd.DataFrame:
+    """The share of customers who stay through each year of their tenure, market by market.
+
+    Pools, in each market, every customer acquired early enough to be followed for
+    ``years`` years (:func:`crmsim.economics.yearly_retention_by_tenure`). Among customers
+    who differ in their propensity to leave and never change, it rises with tenure:
+    the flighty leave first (sorting).
+
+    Args:
+        scenarios: Markets to run once each, by label.
+        seed: The seed of every run.
+        customers: People in each market.
+        months: Months simulated (at least ``12 * years``).
+        years: Years of tenure to follow.
+
+    Returns:
+        One column per market, one row per year of tenure, in % of the customers there
+        at the start of the year.
+    """
+    table = pd.DataFrame(
+        {
+            label: yearly_retention_by_tenure(
+                CRMModel(scenario, rng=seed, customers=customers).run(months).customers,
+                months,
+                years,
+            )
+            for label, scenario in scenarios.items()
+        }
+    )
+    return table.mul(100).round(1).rename_axis("year of tenure")
+
+
+def cohort_values(model: CRMModel) -> pd.DataFrame:
+    """Early and late customers of a run: each cohort's size, mean lifetime CLV and survivors.
+
+    Args:
+        model: A run (``CRMModel(...).run(months)``).
+
+    Returns:
+        One row per cohort (``initial base``, the firm's customers at month 0, then
+        ``year 1``, ``year 2``, ... by the year of their first purchase): ``customers``,
+        ``mean lifetime CLV`` (currency per customer) and ``still active at the end (%)``.
+    """
+    table = segment_table(model.customer_frame(), "cohort", int(model.summary()["market_size"]))
+    shown = pd.DataFrame(
+        {
+            "customers": table["customers"].astype(int),
+            "mean lifetime CLV": table["mean_lifetime_clv"],
+            "still active at the end (%)": 100 * table["active_share"],
+        }
+    )
+    shown.index = [str(name).replace("_", " ") for name in shown.index]
+    return shown.rename_axis("cohort").round(1)
+
+
+WIN_BACK_COLUMNS: dict[str, str] = {
+    "offers": "win-back offers made (offers)",
+    "won back": "customers who accepted an offer and came back (customers)",
+    "spend": "spent on the campaign: offers and returns (currency)",
+    "cost per customer won back": "spend / won back (currency per customer)",
+}
+"""The columns of :func:`win_back_campaigns` and what each holds, with its unit."""
+
+
+def win_back_campaigns(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """What a win-back campaign achieved in each of several runs, side by side.
+
+    Args:
+        runs: Monthly series (``model.monthly_series()``) of runs with the ``win_back``
+            strategy, keyed by the label of their row.
+
+    Returns:
+        One row per run, the columns of :data:`WIN_BACK_COLUMNS` summed over the run;
+        the cost per customer won back is missing (NaN) when nobody came back.
+
+    Raises:
+        ValueError: A run without the win-back campaign's measures.
+    """
+    rows = {}
+    for label, series in runs.items():
+        missing = {"win_back_offers", "win_back_returns", "win_back_spend"} - set(series.columns)
+        if missing:
+            raise ValueError(
+                f"run {label!r} has no win-back campaign (missing {sorted(missing)}); "
+                "pass the monthly series of runs with the win_back strategy"
+            )
+        offers, won, spend = (
+            float(series[f"win_back_{name}"].sum()) for name in ("offers", "returns", "spend")
+        )
+        rows[label] = {
+            "offers": offers,
+            "won back": won,
+            "spend": spend,
+            "cost per customer won back": spend / won if won else float("nan"),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(WIN_BACK_COLUMNS))
+
+
 __all__ = [
     "HOLDOUT_MEASURES",
     "SPREADSHEET_COLUMNS",
     "clv_by_horizon",
     "clv_spreadsheet",
+    "cohort_values",
     "headline_table",
+    "lifetime_values",
     "plot_clv_build_up",
     "plot_clv_by_horizon",
     "plot_programme_holdout",
+    "retention_by_tenure",
+    "standard_error_by_replications",
+    "WIN_BACK_COLUMNS",
     "textbook_scenario",
+    "win_back_campaigns",
 ]

@@ -1,5 +1,5 @@
 """Tables for lessons and reports: settings in plain words, paired differences, whale curves,
-segments of customers.
+segments of customers, acquisition channels and strategically significant customers.
 
 A lesson shows the settings it varies with plain labels and units, not dotted
 paths, and a comparison as the difference each scenario makes, with its
@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from crmsim.config.scenario import Scenario, load_scenario
 from crmsim.economics import whale_summary
 from crmsim.measures import HIGHER, LOWER, run_measure
 from crmsim.report.style import plain_label, setting_field
+from crmsim.strategies.referral_program import customer_referral_value
 
 if TYPE_CHECKING:
+    from crmsim.engine.model import CRMModel
     from crmsim.study.compare import Comparison
 
 
@@ -131,7 +134,8 @@ def whale_table(profit: Mapping[str, Any], top_share: float = 0.2) -> pd.DataFra
     Returns:
         One row per run (in the order given) with the top ``top_share`` of customers'
         share of profit, the peak of the whale curve, and the shares of profitable and
-        loss-making customers, all in % (:func:`crmsim.economics.whale_summary`).
+        loss-making customers, all in % (:func:`crmsim.economics.whale_summary`); and the
+        ``mean profit`` per customer (currency per customer).
     """
     columns = {
         "top_share_of_profit": f"top {top_share:.0%} share of profit (%)",
@@ -141,6 +145,7 @@ def whale_table(profit: Mapping[str, Any], top_share: float = 0.2) -> pd.DataFra
     }
     rows = {label: whale_summary(values, top_share) for label, values in profit.items()}
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns)) * 100
+    table["mean profit"] = [float(np.nanmean(np.asarray(v, dtype=float))) for v in profit.values()]
     return table.rename(columns=columns).round(1)
 
 
@@ -202,6 +207,154 @@ def segment_profile(customers: pd.DataFrame, by: str = "value") -> pd.DataFrame:
     return table.round(2)
 
 
+def channel_yield(comparison: Comparison, channels: Mapping[str, str]) -> pd.DataFrame:
+    """How many customers a channel brought, and what each is worth, where it gets the budget.
+
+    Args:
+        comparison: A study whose runs record customers by channel (``compare``).
+        channels: For each channel, the scenario of the study that spends the
+            acquisition budget on it, e.g. ``{"mass": "mass_acquisition"}``.
+
+    Returns:
+        One row per channel: ``scenario``, ``customers`` (mean over the replications
+        of the customers the channel brought) and ``mean lifetime CLV`` (currency per
+        customer).
+
+    Raises:
+        KeyError: A scenario the study did not run, or a channel with no customers in it.
+    """
+    means = comparison.by("channel").set_index(["scenario", "segment", "measure"])["mean"]
+    rows = {}
+    for channel, scenario in channels.items():
+        key = (scenario, channel)
+        if key + ("customers",) not in means.index:
+            raise KeyError(
+                f"the study has no customers of channel {channel!r} in scenario {scenario!r}; "
+                f"it ran {sorted(set(means.index.get_level_values('scenario')))}"
+            )
+        rows[channel] = {
+            "scenario": scenario,
+            "customers": float(means[key + ("customers",)]),
+            "mean lifetime CLV": float(means[key + ("mean_lifetime_clv",)]),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "channel"
+    return table
+
+
+def strategic_customers(model: CRMModel, top_share: float = 0.05) -> pd.DataFrame:
+    """The most valuable customers by their own purchases against those by their referrals.
+
+    A customer's referral value is the realised CLV of the customers they brought in
+    by referral (:func:`crmsim.strategies.referral_program.customer_referral_value`).
+    Ranking by lifetime CLV alone misses the role models whose word brings others in.
+
+    Args:
+        model: A run (``CRMModel(...).run(months)``).
+        top_share: Share of the customers in each top list (0 to 1).
+
+    Returns:
+        Two rows, ``top by lifetime CLV`` and ``top by referral value``: ``customers``
+        in the list, their total ``lifetime CLV`` and ``referral value`` (currency),
+        and ``in both lists (%)``.
+
+    Raises:
+        ValueError: ``top_share`` is not in (0, 1].
+    """
+    if not 0 < top_share <= 1:
+        raise ValueError(f"top_share must be a share in (0, 1]; got {top_share!r}")
+    customers = model.customer_frame()
+    referral = customer_referral_value(
+        model.customers, model.monthly_discount_rate, model.funnel.referral_code
+    )
+    customers = customers.assign(referral_value=referral[customers["customer_id"].to_numpy()])
+    top = max(1, round(top_share * len(customers)))
+    lists = {
+        "top by lifetime CLV": customers.nlargest(top, "lifetime_clv"),
+        "top by referral value": customers.nlargest(top, "referral_value"),
+    }
+    both = set(lists["top by lifetime CLV"]["customer_id"]) & set(
+        lists["top by referral value"]["customer_id"]
+    )
+    table = pd.DataFrame(
+        {
+            label: {
+                "customers": len(rows),
+                "lifetime CLV": rows["lifetime_clv"].sum(),
+                "referral value": rows["referral_value"].sum(),
+                "in both lists (%)": 100 * len(both) / top,
+            }
+            for label, rows in lists.items()
+        }
+    ).T
+    return table.astype({"customers": int})
+
+
+def strategy_settings(
+    scenarios: Sequence[Scenario], parameters: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """The main settings of several firm strategies, each read from the scenario that runs it.
+
+    Args:
+        scenarios: Scenarios, e.g. the base and options of a strategy lab
+            (``LabSetup.scenarios()``).
+        parameters: For each strategy, the names of the parameters to show
+            (``{"win_back": ["offer_success_rate"]}``).
+
+    Returns:
+        The rows of :func:`settings_table` for every strategy, in the order given.
+
+    Raises:
+        ValueError: A strategy none of the scenarios runs, or a parameter it does not
+            have (the message names it).
+    """
+    tables = []
+    for strategy, names in parameters.items():
+        scenario = next((s for s in scenarios if strategy in s.strategies()), None)
+        if scenario is None:
+            raise ValueError(
+                f"no scenario given runs the strategy {strategy!r}; they run "
+                f"{sorted({name for s in scenarios for name in s.strategies()})}"
+            )
+        tables.append(settings_table(scenario, [f"strategies.{strategy}.{n}" for n in names]))
+    return pd.concat(tables)
+
+
+def interval_widths(comparison: Comparison, measure: str) -> pd.DataFrame:
+    """How much narrower pairing makes each option's 95% interval for one measure.
+
+    Args:
+        comparison: A study (``compare``) run with common random numbers.
+        measure: A run measure of the study, e.g. ``"value_of_customer_base"``.
+
+    Returns:
+        One row per option: the width of the ``paired interval`` of its difference from
+        the reference, the width of the ``unpaired interval`` (as if the runs were
+        independent), both in the measure's unit, and how many ``times as wide`` the
+        unpaired one is.
+
+    Raises:
+        KeyError: The study has no such measure.
+    """
+    rows = comparison.differences.query("measure == @measure")
+    if rows.empty:
+        raise KeyError(
+            f"the study has no measure {measure!r}; it has "
+            f"{sorted(comparison.differences['measure'].unique())}"
+        )
+    paired = rows["ci_high"] - rows["ci_low"]
+    unpaired = rows["unpaired_ci_high"] - rows["unpaired_ci_low"]
+    table = pd.DataFrame(
+        {
+            "paired interval": paired.to_numpy(),
+            "unpaired interval": unpaired.to_numpy(),
+            "times as wide": (unpaired / paired).to_numpy(),
+        },
+        index=pd.Index(rows["scenario"], name="option"),
+    )
+    return table
+
+
 def _verdict(low: float, high: float, direction: str) -> str:
     if not (low > 0 or high < 0):  # an interval across 0, or none at all
         return "no clear difference"
@@ -213,4 +366,13 @@ def _verdict(low: float, high: float, direction: str) -> str:
     return "higher" if up else "lower"
 
 
-__all__ = ["difference_table", "settings_table", "whale_table"]
+__all__ = [
+    "channel_yield",
+    "difference_table",
+    "interval_widths",
+    "segment_profile",
+    "settings_table",
+    "strategic_customers",
+    "strategy_settings",
+    "whale_table",
+]
