@@ -168,6 +168,9 @@ def test_a_student_compares_a_strategy_saves_it_and_loads_it_back(
         expect(page.get_by_text("Months run")).to_be_visible(timeout=60_000)
         months = page.get_by_text("Months run").locator("..").inner_text()
         assert int(months.split(":")[-1]) > 0
-        expect(page.get_by_text("Customer equity (currency)")).to_be_visible()
+        from crmsim.measures import monthly_measure
+
+        equity = monthly_measure("customer_equity")
+        expect(page.get_by_text(f"{equity.label} ({equity.unit})")).to_be_visible()
         page.screenshot(path=tmp_path / "4_live.png", full_page=True)
         browser.close()
