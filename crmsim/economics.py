@@ -118,6 +118,35 @@ def realised_clv(table: CustomerTable, monthly_rate: float) -> np.ndarray:
     return np.where(acquired >= 0, table.value_at_start * growth, 0.0)
 
 
+def customer_referral_value(
+    table: CustomerTable, monthly_rate: float, referral_code: int
+) -> np.ndarray:
+    """Customer referral value (CRV) of every person, currency.
+
+    The value of a customer's referrals (Kumar, Petersen & Leone 2007): the
+    realised CLV of each customer first acquired by referral (profit discounted to
+    their first purchase, the referral rewards charged to them included) is
+    credited to the customer who referred them. A person who brought nobody has 0;
+    the values add up to the realised CLV of all referred customers.
+
+    Args:
+        table: The customer table.
+        monthly_rate: The discount rate per month (``CRMModel.monthly_discount_rate``).
+        referral_code: Source code of referred customers (``CRMModel.funnel.referral_code``).
+    """
+    referred = referred_customers(table, referral_code)
+    value = realised_clv(table, monthly_rate)[referred]
+    return np.bincount(table.referred_by[referred], weights=value, minlength=table.size)
+
+
+def referred_customers(table: CustomerTable, referral_code: int) -> np.ndarray:
+    """Rows of the customers first acquired by referral, with who referred them
+    (``CustomerTable.referred_by``)."""
+    return np.flatnonzero(
+        (table.source == referral_code) & (table.acquired_month >= 0) & (table.referred_by >= 0)
+    )
+
+
 def expected_remaining_value(model: CRMModel) -> np.ndarray:
     """Each person's expected value still to come at the end of the run, discounted to
     their first purchase, currency: 0 for those who never bought.

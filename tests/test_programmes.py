@@ -21,11 +21,10 @@ import pytest
 from conftest import docking_scenario, the_strategy, the_view
 
 from crmsim.config.scenario import load_scenario
-from crmsim.economics import realised_clv
+from crmsim.economics import customer_referral_value, realised_clv
 from crmsim.engine.model import CRMModel
 from crmsim.rules.acquisition import draw_referrers
 from crmsim.strategies.loyalty_program import LoyaltyProgram, reward_response
-from crmsim.strategies.referral_program import customer_referral_value
 from crmsim.vocabulary import ACTIVE, TIERS
 
 SEEDS = range(8)

@@ -44,8 +44,8 @@ def test_an_unknown_segmentation_is_refused_with_the_allowed_ones(customers) -> 
 
 
 def test_strategic_customers_set_the_top_by_value_beside_the_top_by_referrals() -> None:
+    from crmsim.economics import customer_referral_value
     from crmsim.report import strategic_customers
-    from crmsim.strategies.referral_program import customer_referral_value
 
     model = CRMModel("referral_program", rng=5, customers=3_000).run(48)
     table = strategic_customers(model, top_share=0.1)

@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from crmsim.config.scenario import Scenario, load_scenario
-from crmsim.economics import whale_summary
+from crmsim.economics import customer_referral_value, whale_summary
 from crmsim.measures import HIGHER, LOWER, run_measure
 from crmsim.report.style import plain_label, setting_field
-from crmsim.strategies.referral_program import customer_referral_value
 
 if TYPE_CHECKING:
     from crmsim.engine.model import CRMModel
@@ -246,7 +245,7 @@ def strategic_customers(model: CRMModel, top_share: float = 0.05) -> pd.DataFram
     """The most valuable customers by their own purchases against those by their referrals.
 
     A customer's referral value is the realised CLV of the customers they brought in
-    by referral (:func:`crmsim.strategies.referral_program.customer_referral_value`).
+    by referral (:func:`crmsim.economics.customer_referral_value`).
     Ranking by lifetime CLV alone misses the role models whose word brings others in.
 
     Args:

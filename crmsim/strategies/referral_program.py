@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from crmsim.config.fields import Field
-from crmsim.economics import realised_clv
+from crmsim.economics import realised_clv, referred_customers
 from crmsim.measures import HIGHER, Measure
 from crmsim.strategies.base import TIMING, Strategy, measure, register
 from crmsim.strategies.effects import Plan
 from crmsim.vocabulary import PROSPECT
 
 if TYPE_CHECKING:
-    from crmsim.engine.customers import CustomerTable
     from crmsim.strategies.view import MarketView
 
 POOLED = (
@@ -26,34 +25,6 @@ POOLED = (
 """Counts pooled since the programme started: eligible customer-months and the
 referred customers they brought, of the customers offered the programme and of the
 holdout."""
-
-
-def customer_referral_value(
-    table: CustomerTable, monthly_rate: float, referral_code: int
-) -> np.ndarray:
-    """Customer referral value (CRV) of every person, currency.
-
-    The value of a customer's referrals (Kumar, Petersen & Leone 2007): the
-    realised CLV of each customer first acquired by referral (profit discounted to
-    their first purchase, the referral rewards charged to them included) is
-    credited to the customer who referred them. A person who brought nobody has 0;
-    the values add up to the realised CLV of all referred customers.
-
-    Args:
-        table: The customer table.
-        monthly_rate: The discount rate per month (``CRMModel.monthly_discount_rate``).
-        referral_code: Source code of referred customers (``CRMModel.funnel.referral_code``).
-    """
-    referred = _referred_customers(table, referral_code)
-    value = realised_clv(table, monthly_rate)[referred]
-    return np.bincount(table.referred_by[referred], weights=value, minlength=table.size)
-
-
-def _referred_customers(table: CustomerTable, referral_code: int) -> np.ndarray:
-    """Rows of the customers first acquired by referral, with who referred them."""
-    return np.flatnonzero(
-        (table.source == referral_code) & (table.acquired_month >= 0) & (table.referred_by >= 0)
-    )
 
 
 @register
@@ -281,7 +252,7 @@ class ReferralProgram(Strategy):
         held_out = _ratio(totals["holdout_referred"], totals["holdout_months"])
         # Customer referral value (as customer_referral_value), of those who referred anyone.
         clv = realised_clv(table, view.monthly_discount_rate)
-        brought = _referred_customers(table, view.referral_code)
+        brought = referred_customers(table, view.referral_code)
         credit_to = table.referred_by[brought]
         referrers = np.flatnonzero(np.bincount(credit_to))
         crv = np.bincount(credit_to, weights=clv[brought])[referrers]
