@@ -12,6 +12,7 @@ from crmsim.report.lab import (
     LAB_MEASURES,
     MOST_OPTIONS,
     LabSetup,
+    LabWorkers,
     Option,
     RunCancelledError,
     run_lab,
@@ -123,6 +124,33 @@ def test_cancelling_stops_the_study_and_keeps_nothing() -> None:
     with pytest.raises(RunCancelledError, match="after 2 of 6 runs"):
         run_lab(setup, progress=lambda done, _: told.append(done), cancelled=lambda: len(told) >= 2)
     assert told == [1, 2]
+
+
+def test_warm_workers_give_the_same_numbers_and_start_afresh_after_a_cancel() -> None:
+    setup = LabSetup(options=(Option("win_back"),), **SMALL)
+    alone = run_lab(setup)
+    workers = LabWorkers(2)
+    try:
+        warm = run_lab(setup, workers=workers)
+        pd.testing.assert_frame_equal(warm.comparison.table, alone.comparison.table)
+        pool = workers.start()
+        assert run_lab(setup, workers=workers).numbers().equals(warm.numbers())
+        assert workers.start() is pool  # kept warm between runs
+        told: list[int] = []
+        with pytest.raises(RunCancelledError):
+            run_lab(
+                setup,
+                workers=workers,
+                progress=lambda done, _: told.append(done),
+                cancelled=lambda: len(told) >= 1,
+            )
+        assert not workers.busy.locked()
+        assert workers.start() is not pool  # the cancelled run's workers were stopped
+        # While another run holds the workers, a run goes on in its own process.
+        with workers.busy:
+            assert run_lab(setup, workers=workers).numbers().equals(warm.numbers())
+    finally:
+        workers.stop()
 
 
 def test_the_reading_follows_the_interval_of_the_change() -> None:

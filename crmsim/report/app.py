@@ -36,6 +36,7 @@ from crmsim.report.lab import (
     Control,
     LabResult,
     LabSetup,
+    LabWorkers,
     Option,
     RunCancelledError,
     run_lab,
@@ -82,6 +83,10 @@ _LOADED = "(loaded file)"
 _loaded_base: solara.Reactive[Any] = solara.reactive(None)
 
 
+WORKERS = LabWorkers()
+"""Worker processes kept warm between Run clicks, shared by the server's pages."""
+
+
 @solara.lab.task
 def run_task(setup: LabSetup) -> LabResult:
     """Run the set-up in the background, telling the page how far it has got."""
@@ -90,7 +95,9 @@ def run_task(setup: LabSetup) -> LabResult:
     def tell(done: int, total: int) -> None:
         progress.set(100.0 * done / total)
 
-    done = run_lab(setup, progress=tell, cancelled=lambda: not run_task.is_current())
+    done = run_lab(
+        setup, progress=tell, cancelled=lambda: not run_task.is_current(), workers=WORKERS
+    )
     notice.set("")
     return done
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,7 @@ from crmsim.config.schema import SCHEMA
 from crmsim.measures import run_measure
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY, Strategy
 from crmsim.study.compare import Comparison, compare
+from crmsim.study.executors import Executor, make_executor
 from crmsim.study.runs import MAX_REPLICATIONS
 
 MOST_OPTIONS = 4
@@ -425,17 +428,52 @@ def _header(name: str) -> str:
     return f"{measure.label} ({measure.unit})"
 
 
+class LabWorkers:
+    """Worker processes kept warm from one Run click to the next.
+
+    Starting processes for every click would cost more than the runs of a small
+    study; the page keeps one set and hands it to :func:`run_lab`. The workers
+    start at the first run (or at :meth:`start`), and a cancelled or failed run
+    stops them (their runs in progress are abandoned at once); the next run starts
+    new ones. Results are the same as in one process: each run depends only on its
+    own description. One run uses them at a time (a page served to several users
+    shares them): a run that finds them busy runs in its own process instead.
+
+    Args:
+        workers: Processes (None: one per core).
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._executor: Executor | None = None
+        self.busy = threading.Lock()
+
+    def start(self) -> Executor:
+        """The running workers, started if they are not."""
+        if self._executor is None:
+            self._executor = make_executor(self.workers)
+        return self._executor
+
+    def stop(self) -> None:
+        """Stop the workers (the next run starts new ones)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
+
+
 def run_lab(
     setup: LabSetup,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    workers: LabWorkers | None = None,
 ) -> LabResult:
-    """Run the set-up: every option ``setup.replications`` times, in this process.
+    """Run the set-up: every option ``setup.replications`` times.
 
     Args:
         setup: What to run.
         progress: Told (runs done, runs in all) after each run.
         cancelled: Asked after each run; True stops the study (:class:`RunCancelledError`).
+        workers: Warm worker processes to run on (None: in this process).
 
     Raises:
         ScenarioError: The set-up has problems (:meth:`LabSetup.problems`).
@@ -449,13 +487,25 @@ def run_lab(
         if cancelled is not None and cancelled() and done < total:
             raise RunCancelledError(f"cancelled after {done} of {total} runs")
 
-    comparison = compare(
-        scenarios,
-        replications=setup.replications,
-        seed=setup.seed,
-        months=setup.months,
-        customers=setup.customers,
-        progress=after_each,
-        workers=1,
-    )
-    return LabResult(setup, comparison)
+    def study(executor: Executor | None) -> Comparison:
+        return compare(
+            scenarios,
+            replications=setup.replications,
+            seed=setup.seed,
+            months=setup.months,
+            customers=setup.customers,
+            progress=after_each,
+            workers=1,
+            executor=executor,
+        )
+
+    if workers is None or not workers.busy.acquire(blocking=False):
+        return LabResult(setup, study(None))
+    try:
+        return LabResult(setup, study(workers.start()))
+    except BaseException:
+        # A pool whose results stopped being read has been terminated: start afresh.
+        workers.stop()
+        raise
+    finally:
+        workers.busy.release()

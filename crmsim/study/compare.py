@@ -12,7 +12,7 @@ from crmsim.config.fields import unknown_key
 from crmsim.config.scenario import Scenario
 from crmsim.economics import segment_order
 from crmsim.measures import SEGMENT_DIMENSIONS, SEGMENT_MEASURES, STUDY_MEASURES, run_measure
-from crmsim.study.executors import Progress, run_study
+from crmsim.study.executors import Executor, Progress, run_study
 from crmsim.study.runs import (
     StudyError,
     check_split,
@@ -159,6 +159,7 @@ def compare(
     scheduler: str | None = None,
     out: str | Path | OutputFolder | None = None,
     reference: str | None = None,
+    executor: Executor | None = None,
 ) -> Comparison:
     """Run each scenario ``replications`` times with common random numbers.
 
@@ -178,6 +179,8 @@ def compare(
         out: Folder to keep finished runs in (resumable); None keeps them in memory.
         reference: Name of the scenario the others are compared with, replication
             by replication (default: the first).
+        executor: Workers already running, kept running afterwards (the strategy lab's
+            warm workers); ``workers`` and ``scheduler`` are then not used.
 
     Raises:
         StudyError: No replication, two scenarios of the same name, or a reference
@@ -189,7 +192,7 @@ def compare(
     names = list(dict.fromkeys(run.scenario_name for run in runs))
     if reference is not None and reference not in names:
         raise StudyError(unknown_key(f"reference {reference!r}", "scenario", reference, names))
-    results = run_study(runs, workers, scheduler, out, progress)
+    results = run_study(runs, workers, scheduler, out, progress, executor)
     frame = tidy(results)
     return Comparison(
         runs=frame,

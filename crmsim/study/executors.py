@@ -206,8 +206,10 @@ def run_study(
     scheduler: str | None = None,
     out: str | Path | OutputFolder | None = None,
     progress: Progress = True,
+    executor: Executor | None = None,
 ) -> list[dict[str, Any]]:
-    """Execute a study's runs on a fresh executor, which is closed afterwards.
+    """Execute a study's runs on a fresh executor, which is closed afterwards, or on
+    ``executor``, which is left running (workers kept warm between studies).
 
     Args:
         runs: The study's runs.
@@ -216,6 +218,8 @@ def run_study(
         out: Folder to keep finished runs in (resumable); None keeps them in memory.
             An :class:`OutputFolder` is claimed for these runs before any runs.
         progress: Show a progress bar, or tell a function (see :func:`run_all`).
+        executor: Workers already running (``workers`` and ``scheduler`` are then not
+            used); the caller closes it.
 
     Returns:
         Every result, in the order of ``runs``.
@@ -229,11 +233,14 @@ def run_study(
         store = out.store
     else:
         store = ResultStore(out) if out is not None else None
-    executor = make_executor(workers, scheduler)
-    try:
+    if executor is not None:
         results = run_all(runs, executor, store, progress)
-    finally:
-        executor.close()
+    else:
+        executor = make_executor(workers, scheduler)
+        try:
+            results = run_all(runs, executor, store, progress)
+        finally:
+            executor.close()
     if isinstance(out, OutputFolder):
         out.settle()
     return results
