@@ -412,6 +412,7 @@ def standard_error_by_replications(
     customers: int,
     months: int,
     measure: str = "value_of_customer_base",
+    workers: int | None = 1,
 ) -> pd.Series:
     """The standard error of one option's paired difference, as the number of runs grows.
 
@@ -427,6 +428,8 @@ def standard_error_by_replications(
         customers: People in the market.
         months: Months simulated.
         measure: The run measure whose difference is read.
+        workers: Processes to run on (1: this one; None: one per core); the numbers
+            are the same.
 
     Returns:
         The standard error (in the measure's unit), indexed by ``replications``.
@@ -439,6 +442,7 @@ def standard_error_by_replications(
             seed=seed,
             customers=customers,
             months=months,
+            workers=workers,
         )
         rows = study.differences.query("measure == @measure")
         errors[int(count)] = float(rows.iloc[0]["standard_error"])
