@@ -143,3 +143,17 @@ def test_per_agent_and_vectorised_models_agree_within_monte_carlo_error() -> Non
         mean_a, se_a = _mean_and_se(measures["per_agent"][measure])
         se = math.hypot(se_v, se_a)
         assert abs(mean_v - mean_a) < 4 * se, (measure, mean_v, mean_a, se)
+
+
+def test_the_lab_benchmark_times_a_click_and_says_what_it_counts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import lab
+
+    assert lab.main(["--quick", "--workers", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["click"] == "2 options x 2 replications x 1,000 people x 12 months"
+    assert report["active_customer_months"] > 0
+    shares = report["months_share_of_serial_work"] + report["summary_share_of_serial_work"]
+    assert shares == pytest.approx(1.0, abs=0.002)
+    assert report["meets_click"] == (report["warm_seconds_median"] <= 1.0)
