@@ -266,35 +266,35 @@ def plot_programme_holdout(series: pd.DataFrame) -> Figure:
         empty_panel(right, why)
         return fig
     month = shown["month"]
-    left.plot(
-        month,
-        100 * shown["loyalty_program_retention_members"],
-        color=TIER_COLORS["member"],
-        linewidth=2.2,
-        label="members",
+    lines = (
+        (left, "retention_members", TIER_COLORS["member"], "-", 2.2, "members"),
+        (left, "retention_holdout", "#969696", "-", 2.2, "would-be members (holdout)"),
+        (
+            right,
+            "churn_reduction",
+            "#2171b5",
+            "-",
+            2.2,
+            "measured: 1 - churn of members / churn of holdout",
+        ),
+        (
+            right,
+            "true_churn_reduction",
+            "#333333",
+            "--",
+            1.5,
+            "applied by the model (hidden from the firm)",
+        ),
     )
-    left.plot(
-        month,
-        100 * shown["loyalty_program_retention_holdout"],
-        color="#969696",
-        linewidth=2.2,
-        label="would-be members (holdout)",
-    )
-    right.plot(
-        month,
-        100 * shown["loyalty_program_churn_reduction"],
-        color="#2171b5",
-        linewidth=2.2,
-        label="measured: 1 - churn of members / churn of holdout",
-    )
-    right.plot(
-        month,
-        100 * shown["loyalty_program_true_churn_reduction"],
-        color="#333333",
-        linestyle="--",
-        linewidth=1.5,
-        label="applied by the model (hidden from the firm)",
-    )
+    for ax, series, colour, style, width, label in lines:
+        ax.plot(
+            month,
+            100 * shown[f"loyalty_program_{series}"],
+            color=colour,
+            linestyle=style,
+            linewidth=width,
+            label=label,
+        )
     right.axhline(0, color="#999999", linewidth=0.8)
     for ax in (left, right):
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))

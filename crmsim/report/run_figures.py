@@ -35,6 +35,7 @@ from crmsim.report.style import (
     TIER_COLORS,
     empty_panel,
     format_thousands,
+    legend_beside_stack,
     literal,
     new_figure,
     pretty_name,
@@ -122,15 +123,7 @@ def _stacked_area(
         )
         ax.set_xlim(months.min(), months.max())
     ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
-    handles, legend_labels = ax.get_legend_handles_labels()
-    ax.legend(
-        handles[::-1],
-        legend_labels[::-1],
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
-        title=legend_title,
-    )
+    legend_beside_stack(ax, legend_title)
 
 
 def _draw_lifecycle(ax: Axes, series: pd.DataFrame) -> None:
@@ -211,15 +204,7 @@ def _draw_defections_over_time(
             linewidth=0,
         )
         bottom += values
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(
-        handles[::-1],
-        labels[::-1],
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
-        title="Reason",
-    )
+    legend_beside_stack(ax, "Reason")
 
 
 def _draw_defection_totals(ax: Axes, series: pd.DataFrame) -> None:

@@ -262,3 +262,17 @@ __all__ = [
     "setting_field",
     "style_axes",
 ]
+
+
+def legend_beside_stack(ax: Axes, title: str) -> None:
+    """A legend to the right of a stacked figure, in the order of the stack as seen (top
+    layer first)."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1],
+        labels[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        title=title,
+    )

@@ -343,39 +343,25 @@ def clv_explorer(
     """
     style = {"description_width": "210px"}
     layout = widgets.Layout(width="480px")
-    margin = widgets.FloatSlider(
-        value=margin_per_month,
-        min=1.0,
-        max=50.0,
-        step=1.0,
-        readout_format=",.0f",
-        description="Margin (currency units / month)",
-        continuous_update=False,
-        style=style,
-        layout=layout,
-    )
-    retention = widgets.FloatSlider(
-        value=retention_per_month,
-        min=0.5,
-        max=0.99,
-        step=0.01,
-        readout_format=".0%",
-        description="Retention (per month)",
-        continuous_update=False,
-        style=style,
-        layout=layout,
-    )
-    discount = widgets.FloatSlider(
-        value=discount_rate_per_year,
-        min=0.0,
-        max=0.5,
-        step=0.01,
-        readout_format=".0%",
-        description="Discount rate (per year)",
-        continuous_update=False,
-        style=style,
-        layout=layout,
-    )
+
+    def slider(
+        value: float, low: float, high: float, step: float, shown: str, what: str
+    ) -> widgets.FloatSlider:
+        return widgets.FloatSlider(
+            value=value,
+            min=low,
+            max=high,
+            step=step,
+            readout_format=shown,
+            description=what,
+            continuous_update=False,
+            style=style,
+            layout=layout,
+        )
+
+    margin = slider(margin_per_month, 1.0, 50.0, 1.0, ",.0f", "Margin (currency units / month)")
+    retention = slider(retention_per_month, 0.5, 0.99, 0.01, ".0%", "Retention (per month)")
+    discount = slider(discount_rate_per_year, 0.0, 0.5, 0.01, ".0%", "Discount rate (per year)")
     output = widgets.Output()
 
     def redraw(_change: Any = None) -> None:
