@@ -270,29 +270,31 @@ class TransactionFit:
 
     def plot_tracking(self) -> Figure:
         """Cumulative repeat purchases, actual and forecast, with the calibration end."""
-        track = self.tracking()
-        fig, ax = new_figure(figsize=(8, 4))
-        ax.plot(track["period_end"], track["cumulative_actual"], color="black", label="actual")
-        ax.plot(track["period_end"], track["cumulative_expected"], color=SCENARIO_COLORS[0],
-                linestyle="--", label="BG/NBD")  # fmt: skip
-        ax.axvline(self.calibration_end, color="grey", linewidth=1)
-        ax.annotate("calibration end", (self.calibration_end, 0), xytext=(4, 4),
-                    textcoords="offset points", color="grey")  # fmt: skip
-        ax.set(title="Tracking cumulative repeat purchases", xlabel="Date",
-               ylabel="repeat purchases (cumulative)")  # fmt: skip
-        ax.legend()
+        fig = self._plot_against_forecast(
+            "cumulative_actual", "cumulative_expected",
+            "Tracking cumulative repeat purchases", "repeat purchases (cumulative)",
+        )  # fmt: skip
+        fig.axes[0].annotate("calibration end", (self.calibration_end, 0), xytext=(4, 4),
+                             textcoords="offset points", color="grey")  # fmt: skip
         return fig
 
     def plot_per_period(self) -> Figure:
         """Repeat purchases per period, actual and forecast."""
+        return self._plot_against_forecast(
+            "actual", "expected",
+            f"Repeat purchases per {self.unit}", f"repeat purchases per {self.unit}",
+        )  # fmt: skip
+
+    def _plot_against_forecast(self, actual: str, expected: str, title: str, ylabel: str) -> Figure:
+        """Columns ``actual`` and ``expected`` of the tracking table over the dates, with
+        the calibration end marked."""
         track = self.tracking()
         fig, ax = new_figure(figsize=(8, 4))
-        ax.plot(track["period_end"], track["actual"], color="black", label="actual")
-        ax.plot(track["period_end"], track["expected"], color=SCENARIO_COLORS[0],
+        ax.plot(track["period_end"], track[actual], color="black", label="actual")
+        ax.plot(track["period_end"], track[expected], color=SCENARIO_COLORS[0],
                 linestyle="--", label="BG/NBD")  # fmt: skip
         ax.axvline(self.calibration_end, color="grey", linewidth=1)
-        ax.set(title=f"Repeat purchases per {self.unit}", xlabel="Date",
-               ylabel=f"repeat purchases per {self.unit}")  # fmt: skip
+        ax.set(title=title, xlabel="Date", ylabel=ylabel)
         ax.legend()
         return fig
 

@@ -341,6 +341,12 @@ def _draw_clv_histogram(ax: Axes, clv: np.ndarray, nothing: str = "") -> None:
     ax.legend(loc="upper right", frameon=False, fontsize=8)
 
 
+def _draw_every_customer_equal(ax: Axes) -> None:
+    """The diagonal of a whale or Pareto curve: every customer bringing the same profit."""
+    ax.plot([0, 100], [0, 100], color="#969696", linestyle=":", linewidth=1,
+            label="every customer equal")  # fmt: skip
+
+
 def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2, nothing: str = "") -> None:
     ax.set_title("Who brings the profit (Pareto curve)")
     ax.set_xlabel("Share of customers, most valuable first (%)")
@@ -350,14 +356,7 @@ def _draw_pareto(ax: Axes, clv: np.ndarray, top_share: float = 0.2, nothing: str
         return
     curve = whale_curve(clv)
     share_customers = curve["share_of_customers"].to_numpy() * 100
-    ax.plot(
-        [0, 100],
-        [0, 100],
-        color="#969696",
-        linestyle=":",
-        linewidth=1,
-        label="every customer equal",
-    )
+    _draw_every_customer_equal(ax)
     if np.isfinite(curve["share_of_profit"].iloc[-1]):
         share_profit = curve["share_of_profit"].to_numpy() * 100
         ax.plot(
@@ -776,14 +775,7 @@ def plot_whale_curves(curves: Mapping[str, Any], top_share: float = 0.2) -> Figu
     ax.set_title("The whale curve: who brings the profit")
     ax.set_xlabel("Share of customers, most profitable first (%)")
     ax.set_ylabel("Cumulative share of total profit (%)")
-    ax.plot(
-        [0, 100],
-        [0, 100],
-        color="#969696",
-        linestyle=":",
-        linewidth=1,
-        label="every customer equal",
-    )
+    _draw_every_customer_equal(ax)
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(len(curves), 1)))
     drawn, peak = 0, 100.0
     for color, (label, values) in zip(colors, curves.items(), strict=False):
