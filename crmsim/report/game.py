@@ -810,10 +810,12 @@ def _findings(
         )
     shares = heterogeneity.iloc[:, 1].dropna()
     if not shares.empty:
+        low, high = f"{shares.min():.0f}", f"{shares.max():.0f}"
+        held = f"{low}%" if low == high else f"{low}-{high}%"
         sentences.append(
             f"Customers are unequal: the top 20% of the customers a team acquired hold "
-            f"{shares.min():.0f}-{shares.max():.0f}% of their lifetime value, so whom a "
-            "team wins and keeps matters more than how many."
+            f"{held} of their lifetime value, so whom a team wins and keeps matters more "
+            "than how many."
         )
     early = early_late["Their mean lifetime CLV (currency)"]
     late = early_late["Later ones' mean lifetime CLV (currency)"]
