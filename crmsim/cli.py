@@ -496,16 +496,28 @@ def _parser() -> argparse.ArgumentParser:
         description=_paragraph(
             "Serve the strategy lab on this computer (127.0.0.1) and print its address: "
             "choose strategies, set them, press Run, read the results with their "
-            "confidence intervals. Stop it with Ctrl-C. Needs the app extra: "
+            "confidence intervals. Its pages also watch one market month by month, and "
+            "play the classroom game (/game for the teams, /instructor for the "
+            "instructor), whose state is kept in a database file (--game-db), so a "
+            "restart loses nothing. Stop it with Ctrl-C. Needs the app extra: "
             "pip install 'crmsim[app]'."
         ),
-        epilog="examples:\n  crmsim app\n  crmsim app --port 8800",
+        epilog="examples:\n  crmsim app\n  crmsim app --port 8800\n"
+        "  crmsim app --game-db ~/class/monday.sqlite",
     )
     app.add_argument(
         "--port",
         type=_port,
         default=8765,
         help="port to serve on, 1024-65535, or 0 for any free port (default: 8765)",
+    )
+    app.add_argument(
+        "--game-db",
+        type=_game_db,
+        default=None,
+        metavar="PATH",
+        help="the classroom game's database, an SQLite file, created if it does not exist "
+        "(default: $CRMSIM_GAME_DB, else crmsim-game.sqlite in the working directory)",
     )
     app.set_defaults(handler=_app)
     return parser
@@ -523,9 +535,23 @@ def _port(text: str) -> int:
     return port
 
 
+def _game_db(text: str) -> Path:
+    path = Path(text).expanduser().resolve()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; name a file in it")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the folder of {text!r} ({path.parent}) does not exist; create it or name a file "
+            "in an existing folder"
+        )
+    return path
+
+
 def _app(args: argparse.Namespace) -> int:
     import importlib.util
     import subprocess
+
+    from crmsim.report.game_store import GAME_DB_ENV, game_db_path
 
     if importlib.util.find_spec("solara") is None:
         print(
@@ -534,14 +560,16 @@ def _app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    game_db = args.game_db or game_db_path().expanduser().resolve()
     print(f"crmsim: serving the strategy lab at http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    print(f"crmsim: the classroom game keeps its state in {game_db}")
     command = [
         sys.executable, "-m", "solara", "run", "crmsim.report.app",
         "--host", "127.0.0.1", "--port", str(args.port),
         "--production", "--no-open", "--log-level", "warning",
     ]  # fmt: skip
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, env={**os.environ, GAME_DB_ENV: str(game_db)})
     except KeyboardInterrupt:
         return 130
 

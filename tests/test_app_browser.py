@@ -54,11 +54,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    """The app served on a free port: its address, its log and its game database."""
+    folder = tmp_path_factory.mktemp("app")
     port = _free_port()
-    log = open(os.devnull, "w")  # noqa: SIM115 (closed below)
+    log_path, game_db = folder / "server.log", folder / "game.sqlite"
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
-        [sys.executable, "-m", "crmsim", "app", "--port", str(port)],
+        [sys.executable, "-m", "crmsim", "app", "--port", str(port), "--game-db", str(game_db)],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -79,7 +82,7 @@ def app_url() -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail("crmsim app did not serve the page within 90 s")
             time.sleep(0.5)
-        yield url
+        yield url, log_path, game_db
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -88,6 +91,17 @@ def app_url() -> Iterator[str]:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(served: tuple[str, Path, Path]) -> str:
+    return served[0]
+
+
+def _browser(playwright):  # noqa: ANN001, ANN202 (Playwright's objects)
+    return playwright.chromium.launch(
+        executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+    )
 
 
 def _type(page, label: str, value: str) -> None:  # noqa: ANN001 (a Playwright page)
@@ -174,3 +188,121 @@ def test_a_student_compares_a_strategy_saves_it_and_loads_it_back(
         expect(page.get_by_text(f"{equity.label} ({equity.unit})")).to_be_visible()
         page.screenshot(path=tmp_path / "4_live.png", full_page=True)
         browser.close()
+
+
+def test_a_long_run_is_cancelled_and_the_page_takes_a_new_run(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.get_by_text("The strategy lab").first.wait_for(timeout=90_000)
+        # A study of minutes: 2 options x 200 runs of 20,000 people over 120 months.
+        _type(page, "Replications (runs of each option)", "200")
+        _type(page, "People in the market", "20000")
+        _type(page, "Months simulated", "120")
+        page.get_by_text("win_back: Reacquisition").click()
+        expect(page.get_by_text("Option 1: win_back")).to_be_visible()
+        page.locator(".lab-run").click()
+        expect(page.locator(".lab-progress")).to_be_visible()
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.locator(".lab-notice")).to_contain_text("Run cancelled: nothing of it was kept")
+        expect(page.locator(".lab-progress")).to_have_count(0)
+        page.screenshot(path=tmp_path / "5_cancelled.png", full_page=True)
+        # The page takes a new run at once (not refused as if the old one were going).
+        page.locator(".lab-run").click()
+        expect(page.locator(".lab-progress")).to_be_visible()
+        expect(page.locator(".lab-notice")).to_have_count(0)
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.locator(".lab-notice")).to_contain_text("Run cancelled")
+        browser.close()
+
+
+def test_a_class_plays_a_game_round(served: tuple[str, Path, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, log, game_db = served
+    expect.set_options(timeout=20_000)
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        instructor = browser.new_page(viewport={"width": 1400, "height": 1000})
+        instructor.goto(url + "instructor")
+        instructor.get_by_text("Start a game").wait_for(timeout=90_000)
+        # A setting out of bounds gets its message next to it; a small game starts.
+        _type(instructor, "People in the market (people)", "50")
+        problem = instructor.locator(".game-problem").filter(has_text="People in the market")
+        expect(problem).to_contain_text("a whole number in [100, 50_000]; got 50")
+        _type(instructor, "People in the market (people)", "1000")
+        expect(problem).to_have_count(0)
+        _type(instructor, "Rounds", "2")
+        expect(instructor.locator(".game-settings")).to_contain_text("2 round(s)")
+        instructor.locator(".game-start").click()
+        expect(instructor.locator(".game-notice")).to_contain_text("Game 1 started")
+
+        # Two teams join; a name taken is refused next to the name.
+        red, blue = (browser.new_page(viewport={"width": 1400, "height": 1200}) for _ in "rb")
+        for page, name in ((red, "Red"), (blue, "red")):
+            page.goto(url + "game")
+            page.get_by_text("Round 1 of 2 is open").wait_for(timeout=90_000)
+            page.get_by_label("Team name").fill(name)
+            page.locator(".game-join").click()
+        expect(red.get_by_text("You are team Red.")).to_be_visible()
+        expect(blue.locator(".game-problem")).to_contain_text("The name 'Red' is taken")
+        blue.get_by_label("Team name").fill("Blue")
+        blue.locator(".game-join").click()
+        expect(blue.get_by_text("You are team Blue.")).to_be_visible()
+
+        # Red decides: a share over 1 is refused next to its control, then a real split
+        # and a CRM report.
+        mass = "Acquisition: mass channel (share of the budget)"
+        _type(red, mass, "1.5")
+        expect(red.locator(".game-problem").filter(has_text="mass channel")).to_contain_text(
+            "share must be a share in [0, 1]; got 1.5"
+        )
+        _type(red, mass, "0.2")
+        _type(red, "Acquisition: lookalike channel (share of the budget)", "0.5")
+        _type(red, "Retention offers (share of the budget)", "0.3")
+        expect(red.locator(".game-total")).to_contain_text("Given: 1.00 of the budget")
+        expect(red.locator(".game-problem")).to_have_count(0)
+        red.get_by_text("Customers by acquisition channel:").click()
+        red.locator(".game-submit").click()
+        expect(red.locator(".game-notice")).to_contain_text("Your decision for round 1 is in")
+        red.screenshot(path=tmp_path / "6_decision.png", full_page=True)
+
+        # The instructor reveals the round; the leaderboard shows both teams.
+        instructor.locator(".game-refresh").click()
+        expect(instructor.locator(".game-teams")).to_contain_text("Blue")
+        instructor.locator(".game-reveal").click()
+        expect(instructor.get_by_text("Round 1 is revealed: 2 team(s) played")).to_be_visible(
+            timeout=90_000
+        )
+        board = instructor.locator(".game-leaderboard")
+        expect(board).to_contain_text("Red")
+        expect(board).to_contain_text("Value of the customer base")
+        instructor.get_by_text("Leaderboard after round 1").scroll_into_view_if_needed()
+        instructor.screenshot(path=tmp_path / "7_revealed.png", full_page=True)
+
+        # Blue's page still shows round 1: its late decision is refused, not lost in silence.
+        blue.locator(".game-submit").click()
+        expect(blue.locator(".game-problem")).to_contain_text("Round 1 has been played")
+        # Red sees its results, its report and the leaderboard.
+        red.locator(".game-refresh").click()
+        expect(red.locator(".game-leaderboard")).to_contain_text("Blue")
+        expect(red.locator(".game-results")).to_be_visible()
+        expect(red.locator(".game-report")).to_contain_text("lookalike")
+        expect(red.get_by_text("Your decision for round 2")).to_be_visible()
+        red.locator(".game-leaderboard").scroll_into_view_if_needed()
+        red.screenshot(path=tmp_path / "8_leaderboard.png", full_page=True)
+
+        # A missing database gets one message in the page; put back, the game goes on.
+        aside = game_db.with_suffix(".aside")
+        game_db.rename(aside)
+        red.locator(".game-refresh").click()
+        expect(red.locator(".game-store-problem")).to_contain_text("is missing")
+        aside.rename(game_db)
+        red.locator(".game-refresh").click()
+        expect(red.locator(".game-leaderboard")).to_contain_text("Red")
+        browser.close()
+    assert "Traceback" not in log.read_text()

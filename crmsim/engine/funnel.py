@@ -10,7 +10,9 @@ keeps the funnel's running totals.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,6 +63,13 @@ class Funnel:
         self.closed = False
         """Whether the market takes no new people and the firm no new customers (a
         run-off, ``crmsim.engine.run_off``)."""
+
+    def revise_budget_shares(self, channels: Mapping[str, Mapping[str, Any]]) -> None:
+        """Each channel's share of the acquisition budget from now on (``CRMModel.revise``):
+        ``channels`` are the scenario's channels by name, with their settings."""
+        self.channels = [
+            replace(c, budget_share=float(channels[c.name]["budget_share"])) for c in self.channels
+        ]
 
     def weigh_the_market(self) -> None:
         """Each look-alike channel's weight of each person (once the traits are drawn)."""

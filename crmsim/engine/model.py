@@ -36,6 +36,7 @@ functions over the table (``crmsim.rules``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,6 +281,59 @@ class CRMModel(mesa.Model):
             self.step()
         return self
 
+    def revise(self, changes: Mapping[str, Any]) -> None:
+        """The firm revises its budgets between months: from the next month on they are
+        ``changes`` (dotted path -> value), as a yearly plan or a round of the classroom
+        game (``crmsim.report.game``) revises them.
+
+        Only budgets the model reads afresh every month can change in a running market:
+        ``acquisition.budget_per_month_per_1000_people``,
+        ``acquisition.channels.<channel>.budget_share`` of the scenario's channels, and
+        ``strategies.<strategy>.budget_per_month_per_1000_people`` of a strategy the
+        scenario runs (retention offers, win-back). Anything else shapes the market from
+        month 0 (a strategy switched on, a price, a channel's cost): run a scenario with
+        it instead. ``scenario`` becomes the revised scenario, validated as any (channel
+        shares adding up to at most 1, say). A running ``acquisition_mix`` strategy goes
+        on overriding the channels' shares with its own. The same changes at the same
+        months give the same run.
+
+        Raises:
+            ValueError: A setting that cannot change in a running market; the message
+                lists those that can.
+            ScenarioError: A value the scenario does not allow; the message says which.
+        """
+        scenario = self.scenario
+        running = scenario.strategies()
+        for path in changes:
+            parts = path.split(".")
+            revisable = (
+                path == "acquisition.budget_per_month_per_1000_people"
+                or (
+                    len(parts) == 4
+                    and parts[:2] == ["acquisition", "channels"]
+                    and parts[2] in scenario.channels()
+                    and parts[3] == "budget_share"
+                )
+                or (
+                    len(parts) == 3
+                    and parts[0] == "strategies"
+                    and parts[2] == "budget_per_month_per_1000_people"
+                    and parts[2] in running.get(parts[1], {})
+                )
+            )
+            if not revisable:
+                raise ValueError(
+                    f"{path!r} cannot change in a running market; only these can: "
+                    "acquisition.budget_per_month_per_1000_people, "
+                    f"acquisition.channels.<{' | '.join(scenario.channels())}>.budget_share, "
+                    "strategies.<strategy>.budget_per_month_per_1000_people of a running "
+                    f"strategy that has one ({', '.join(_budgeted(running)) or 'none runs'})"
+                )
+        revised = scenario.with_changes(changes)
+        self._crm_scenario = revised
+        self.funnel.revise_budget_shares(revised.channels())
+        self.firm.revise_budgets(revised)
+
     # ------------------------------------------------------- the month, by part
     def satisfy(self, rows: np.ndarray, effects: Combined) -> np.ndarray:
         """Satisfaction of customers ``rows`` this month (value delivered - expectation,
@@ -489,6 +543,13 @@ class CRMModel(mesa.Model):
     def customer(self, i: int) -> Customer:
         """One customer as an object, with their history if they were followed."""
         return Customer.read(self, i)
+
+
+def _budgeted(running: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The running strategies that have a monthly budget."""
+    return [
+        name for name, params in running.items() if "budget_per_month_per_1000_people" in params
+    ]
 
 
 __all__ = ["CRMModel"]

@@ -20,6 +20,7 @@ from crmsim.strategies.effects import Plan
 from crmsim.strategies.view import MarketView
 
 if TYPE_CHECKING:
+    from crmsim.config.scenario import Scenario
     from crmsim.engine.model import CRMModel
 
 
@@ -113,6 +114,19 @@ class Firm(Player):
         self.acquisition_budget_per_month: float = self.base_acquisition_budget
         self.channels: list[Channel] = list(model.funnel.channels)
         self.plan = Plan()
+
+    def revise_budgets(self, scenario: Scenario) -> None:
+        """From now on, the acquisition budget and the running strategies' parameters of
+        the revised ``scenario`` (``CRMModel.revise``, which allows only budgets to change,
+        each read afresh every month)."""
+        self.base_acquisition_budget = (
+            scenario.params.acquisition.budget_per_month_per_1000_people
+            * self.model.customers.initial_people
+            / 1000.0
+        )
+        revised = scenario.strategies()
+        for strategy in self.strategies:
+            strategy.params = revised[strategy.name]
 
     @property
     def delivered_quality(self) -> float:

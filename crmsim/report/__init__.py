@@ -28,6 +28,8 @@ Modules:
     ``style``: the colours, axis look, number format and labels every figure shares.
     ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
     ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
+    ``game``: the classroom game without a screen (rules, a round, leaderboard, debrief);
+    ``game_store``: its SQLite file; ``game_pages``: its pages in the app.
 """
 
 from crmsim.report.lessons import (

@@ -16,6 +16,10 @@ profit, each with its 95% interval, and the paired differences from the
 base) come with a sentence per strategy in plain words, two figures, and
 downloads: the numbers as CSV, the figures as PNG and each option as a
 scenario file that ``crmsim run`` (and this page) read back.
+
+The app's other pages: *Watch one market* (``crmsim.report.live``) and the
+classroom game, *Classroom game* for the teams and *Instructor*
+(``crmsim.report.game_pages``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import solara.lab
 from matplotlib.figure import Figure
 
 from crmsim.config.fields import ScenarioError
+from crmsim.report.game_pages import GamePage, InstructorPage
 from crmsim.report.lab import (
     COMPETITOR,
     FIRM,
@@ -318,5 +323,7 @@ def Page() -> None:
 routes = [
     solara.Route(path="/", component=Page, label="Compare strategies"),
     solara.Route(path="live", component=LivePage, label="Watch one market"),
+    solara.Route(path="game", component=GamePage, label="Classroom game"),
+    solara.Route(path="instructor", component=InstructorPage, label="Instructor"),
 ]
 """The pages of ``crmsim app``: Solara shows them as tabs."""
