@@ -503,13 +503,22 @@ def _parser() -> argparse.ArgumentParser:
             "pip install 'crmsim[app]'."
         ),
         epilog="examples:\n  crmsim app\n  crmsim app --port 8800\n"
-        "  crmsim app --game-db ~/class/monday.sqlite",
+        "  crmsim app --game-db ~/class/monday.sqlite\n"
+        "  crmsim app --host 0.0.0.0 --game-db ~/class/monday.sqlite   (a class on the network)",
     )
     app.add_argument(
         "--port",
         type=_port,
         default=8765,
         help="port to serve on, 1024-65535, or 0 for any free port (default: 8765)",
+    )
+    app.add_argument(
+        "--host",
+        type=_host,
+        default="127.0.0.1",
+        help="address to serve on (default: 127.0.0.1, this computer only); 0.0.0.0 serves "
+        "every network this computer is on, so that a class can reach the classroom game: "
+        "the pages have no login, so anyone who reaches them can play any team",
     )
     app.add_argument(
         "--game-db",
@@ -535,6 +544,18 @@ def _port(text: str) -> int:
     return port
 
 
+def _host(text: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an IP address of this computer: 127.0.0.1 (this computer only) or "
+            f"0.0.0.0 (every network it is on); got {text!r}"
+        ) from None
+
+
 def _game_db(text: str) -> Path:
     path = Path(text).expanduser().resolve()
     if path.is_dir():
@@ -549,6 +570,7 @@ def _game_db(text: str) -> Path:
 
 def _app(args: argparse.Namespace) -> int:
     import importlib.util
+    import ipaddress
     import subprocess
 
     from crmsim.report.game_store import GAME_DB_ENV, game_db_path
@@ -561,11 +583,17 @@ def _app(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     game_db = args.game_db or game_db_path().expanduser().resolve()
-    print(f"crmsim: serving the strategy lab at http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    print(f"crmsim: serving the strategy lab at http://{args.host}:{args.port} (Ctrl-C stops it)")
+    if not ipaddress.ip_address(args.host).is_loopback:
+        print(
+            "crmsim: the pages are open to every computer that reaches this address, with no "
+            "login: anyone there can play any team of the classroom game, or reset it",
+            file=sys.stderr,
+        )
     print(f"crmsim: the classroom game keeps its state in {game_db}")
     command = [
         sys.executable, "-m", "solara", "run", "crmsim.report.app",
-        "--host", "127.0.0.1", "--port", str(args.port),
+        "--host", args.host, "--port", str(args.port),
         "--production", "--no-open", "--log-level", "warning",
     ]  # fmt: skip
     try:

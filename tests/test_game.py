@@ -506,3 +506,18 @@ def test_the_app_command_names_the_game_database() -> None:
     assert "--game-db PATH" in helped.stdout
     text = "".join(helped.stdout.split())  # the help wraps lines (at hyphens too)
     assert "else crmsim-game.sqlite in the working directory".replace(" ", "") in text
+
+
+def test_the_app_command_serves_a_class_only_on_an_address_it_is_given() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "crmsim", "app", "--host", "classroom"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--host: must be an IP address of this computer: 127.0.0.1" in done.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "crmsim", "app", "--help"], capture_output=True, text=True
+    )
+    assert "default: 127.0.0.1, this computer only" in " ".join(helped.stdout.split())
