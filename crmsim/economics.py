@@ -351,6 +351,7 @@ def cohort_survival(
     max_age: int,
     cohort_month: int | None = None,
     end_month: int | None = None,
+    among: np.ndarray | None = None,
 ) -> np.ndarray:
     """Share of a cohort still in its first relationship after each month of age.
 
@@ -360,9 +361,11 @@ def cohort_survival(
         cohort_month: Month of first purchase of the cohort; None pools every customer
             acquired early enough to be seen for ``max_age`` months, which needs ``end_month``.
         end_month: Months simulated (the run's ``model.month``), for pooling.
+        among: Only these rows (a boolean mask over the table): a year's new customers,
+            say, or the firm's customers at month 0 without anyone else acquired then.
 
     Returns:
-        Survival at ages 0..max_age (1 at age 0).
+        Survival at ages 0..max_age (1 at age 0); NaN at every age when the cohort is empty.
     """
     acquired = table.acquired_month.astype(np.int64)
     ended = table.first_defected_month.astype(np.int64)
@@ -374,6 +377,14 @@ def cohort_survival(
         members = (acquired >= 0) & (acquired <= end_month - max_age)
     else:
         members = acquired == cohort_month
+    if among is not None:
+        among = np.asarray(among, dtype=bool)
+        if among.shape != members.shape:
+            raise ValueError(
+                f"among must be a mask with one entry per row of the table ({members.size}), "
+                f"got shape {among.shape}"
+            )
+        members &= among
     start = acquired[members]
     end = ended[members]
     lifetime = np.where(end >= 0, end - start + 1, np.iinfo(np.int64).max)

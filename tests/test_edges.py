@@ -367,6 +367,9 @@ def _run_figures(model: CRMModel) -> dict[str, Figure]:
     figures["plot_clv_build_up"] = report.plot_clv_build_up(sheet)
     horizons = report.clv_by_horizon(model.scenario, [1], seed=1, customers=1)
     figures["plot_clv_by_horizon"] = report.plot_clv_by_horizon(horizons)
+    # Both sides of satisfaction, over the first month of the same market.
+    track = report.run_tracking_satisfaction(CRMModel(model.scenario, rng=1), 1)
+    figures["plot_value_and_expectation"] = report.plot_value_and_expectation(track)
     return figures
 
 
@@ -397,6 +400,9 @@ def test_panels_say_why_a_run_without_customers_has_nothing_to_show() -> None:
             "Nobody bought in this run"
         ]
         * 2,
+        report.plot_value_and_expectation(
+            report.run_tracking_satisfaction(CRMModel(NOBODY_BUYS, rng=1, customers=1), 2)
+        ): ["No month had customers"] * 2,
     }
     for fig, starts in expected.items():
         messages = _empty_panels(fig)

@@ -273,3 +273,199 @@ def test_cohort_values_name_the_cohorts_plainly_and_count_every_customer() -> No
     assert table["still active at the end (%)"].between(0, 100).all()
     initial = frame[frame["source"] == "initial_base"]["lifetime_clv"].mean()
     assert table.loc["initial base", "mean lifetime CLV"] == pytest.approx(initial, abs=0.06)
+
+
+# ----------------------------------------------------------- the lifecycle (lesson 01)
+@pytest.fixture(scope="module")
+def lifecycle() -> tuple[CRMModel, pd.DataFrame]:
+    """A small baseline run through ``run_tracking_satisfaction``, every person followed
+    (those who enter the market later included)."""
+    from crmsim.report import run_tracking_satisfaction
+
+    rows = CRMModel("baseline", rng=4, customers=1_500).customers.size
+    model = CRMModel("baseline", rng=4, customers=1_500, follow=list(range(rows)))
+    return model, run_tracking_satisfaction(model, 48)
+
+
+def test_tracking_satisfaction_runs_the_model_as_run_would(lifecycle) -> None:
+    from crmsim.report.lessons import SATISFACTION_TRACK_COLUMNS
+
+    model, track = lifecycle
+    plain = CRMModel("baseline", rng=4, customers=1_500, follow=model.followed).run(48)
+    pd.testing.assert_frame_equal(model.monthly_series(), plain.monthly_series())
+    assert list(track.columns) == list(SATISFACTION_TRACK_COLUMNS)
+    assert track["month"].tolist() == list(range(48))
+    np.testing.assert_allclose(
+        track["delivered_value"] - track["expectation"], track["satisfaction"], atol=1e-9
+    )
+
+
+def test_tracking_satisfaction_agrees_with_each_customers_own_record(lifecycle) -> None:
+    """Rebuilt from the followed histories: the month's customers, the expectation each came
+    into the month with, and the satisfaction the month gave them."""
+    model, track = lifecycle
+    history = model.history  # each followed row: one record per month, from month 0
+    for month in (1, 12, 47):
+        expectations, satisfactions = [], []
+        for rows in history.values():
+            before, now = rows[month - 1], rows[month]
+            assert now["month"] == month
+            judged = (now["stage"] == "active" and before["stage"] != "defected") or (
+                now["stage"] == "defected" and before["stage"] != "defected"
+            )  # customers this month: those who stayed, and those who left this month
+            if not judged:
+                continue
+            came_in_with = (
+                before["expectation"]
+                if before["stage"] == "active"
+                else track.loc[month, "market_expectation"]  # a relationship starting now
+            )
+            expectations.append(came_in_with)
+            satisfactions.append(now["satisfaction"])
+        row = track.loc[month]
+        assert row["customers"] == len(expectations)
+        # Histories keep 4 decimals: each value within 5e-5, so is their mean.
+        assert row["expectation"] == pytest.approx(np.mean(expectations), abs=5e-5)
+        assert row["satisfaction"] == pytest.approx(np.mean(satisfactions), abs=5e-5)
+
+
+def test_a_firm_standing_still_falls_behind_rising_expectations(lifecycle) -> None:
+    _, track = lifecycle
+    first, last = track.iloc[:12].mean(), track.iloc[-12:].mean()
+    assert last["market_expectation"] - first["market_expectation"] > 0.05
+    assert last["expectation"] - first["expectation"] > 0.05
+    # what the firm delivers hardly moves (only its customers' rungs and tastes change)
+    assert abs(last["delivered_value"] - first["delivered_value"]) < 0.03
+    assert last["satisfaction"] < first["satisfaction"] - 0.05
+
+
+def test_tracking_satisfaction_refuses_what_the_model_cannot_run() -> None:
+    from crmsim.report import run_tracking_satisfaction
+
+    model = CRMModel("baseline", rng=1, customers=300)
+    for months in (0, 2.5, True):
+        with pytest.raises(ValueError, match="whole number"):
+            run_tracking_satisfaction(model, months)
+    with pytest.raises(ValueError, match="simulation.months"):
+        run_tracking_satisfaction(model, 121)
+    assert model.month == 0  # refused whole, before any month ran
+
+
+def test_the_value_and_expectation_figure_is_labelled(lifecycle) -> None:
+    from crmsim.report import plot_value_and_expectation
+
+    _, track = lifecycle
+    fig = plot_value_and_expectation(track)
+    left, right = fig.axes
+    for ax in (left, right):
+        assert ax.get_title() and ax.get_xlabel() and "value units" in ax.get_ylabel()
+    assert [line.get_label() for line in left.get_lines()] == [
+        "delivered value",
+        "customers' expectation",
+        "the market's expectation",
+    ]
+    empty = plot_value_and_expectation(track.assign(delivered_value=np.nan))
+    assert "No month had customers" in empty.axes[0].texts[0].get_text()
+    plt.close("all")
+
+
+def test_the_funnel_table_counts_every_first_purchase(lifecycle) -> None:
+    from crmsim.report import funnel_table
+
+    model, _ = lifecycle
+    table = funnel_table(model)
+    assert list(table.index) == [
+        "mass marketing",
+        "look-alike targeting",
+        "referral (word of mouth)",
+    ]
+    frame = model.customer_frame()
+    assert table["first purchases"].sum() == (frame["source"] != "initial_base").sum()
+    scenario = model.scenario
+    assert table.loc["mass marketing", "prospect → customer, set"] == scenario.get(
+        "acquisition.channels.mass.conversion_rate"
+    )
+    assert table.loc["referral (word of mouth)", "suspect → prospect"] == 1.0
+
+
+def test_yearly_cohorts_pool_the_months_of_each_year(lifecycle) -> None:
+    from crmsim import economics
+    from crmsim.report import yearly_cohort_survival, yearly_cohorts
+    from crmsim.report.lessons import BASE_COHORT
+
+    model, _ = lifecycle
+    curves = yearly_cohort_survival(model, [1, 3])
+    assert list(curves.columns) == [BASE_COHORT, "year 1", "year 3"]
+    assert curves[BASE_COHORT].count() == 49 and curves["year 3"].count() == 48 - 35 + 1
+    assert (curves.iloc[0] == 1).all() and (curves.diff().iloc[1:].fillna(0) <= 1e-12).all().all()
+    # A year's curve is its twelve monthly cohorts' curves, weighed by their sizes.
+    acquired = model.customers.acquired_month
+    monthly = economics.cohort_survival_table(model.customers, 48, every=1)
+    sizes = {m: int(((acquired == m) & (model.customers.source != 3)).sum()) for m in range(24, 36)}
+    pooled = sum(sizes[m] * monthly[f"month {m}"].iloc[:14] for m in sizes if sizes[m])
+    np.testing.assert_allclose(curves["year 3"].iloc[:14], pooled / sum(sizes.values()))
+    table = yearly_cohorts(model, [1, 3])
+    frame = model.customer_frame()
+    year_3 = frame["acquired_month"].between(24, 35) & (frame["source"] != "initial_base")
+    assert table.loc["year 3", "customers"] == year_3.sum()
+    assert table.loc["year 3", "still customers after 12 months (%)"] == pytest.approx(
+        100 * curves["year 3"].iloc[12], abs=0.05
+    )
+    # the base of month 0 is sorted: its customers were born less likely to leave
+    own = "own propensity to leave (% per month)"
+    assert table.loc[BASE_COHORT, own] < table.loc["year 1", own] / 2
+    with pytest.raises(ValueError, match="year 5 is not over"):
+        yearly_cohorts(model, [4, 5])
+    with pytest.raises(ValueError, match="whole numbers >= 1"):
+        yearly_cohort_survival(model, [0])
+
+
+def test_the_eventful_customer_left_came_back_and_climbed() -> None:
+    from crmsim.report import eventful_customer
+
+    model = CRMModel("baseline", rng=4, customers=1_500, follow=list(range(0, 1_500, 10))).run(48)
+    person = eventful_customer(model)
+    stages = [m["stage"] for m in person.history]
+    assert any(a == "defected" and b == "active" for a, b in zip(stages, stages[1:], strict=False))
+    assert eventful_customer(model).id == person.id  # the same choice every time
+    with pytest.raises(ValueError, match="followed nobody"):
+        eventful_customer(CRMModel("baseline", rng=1, customers=200, follow=[]).run(2))
+
+
+def test_acquisition_sources_cover_every_customer(lifecycle) -> None:
+    from crmsim.report import acquisition_sources, funnel_table
+
+    model, _ = lifecycle
+    table = acquisition_sources(model)
+    frame = model.customer_frame()
+    assert table["customers"].sum() == len(frame)
+    assert np.isnan(
+        table.loc["customers at month 0", "cost per acquisition (currency per customer)"]
+    )
+    costs = funnel_table(model)["cost per acquisition (currency per customer)"]
+    assert (
+        table.loc["mass marketing", "cost per acquisition (currency per customer)"]
+        == costs["mass marketing"]
+    )
+    mass = frame.loc[frame["source"] == "mass", "lifetime_clv"]
+    assert table.loc["mass marketing", "losing money (%)"] == round(100 * (mass < 0).mean())
+    assert table["losing money (%)"].between(0, 100).all()
+
+
+def test_the_lifecycle_facts_read_the_run(lifecycle) -> None:
+    from crmsim.report import lifecycle_facts
+
+    model, _ = lifecycle
+    summary = model.summary()
+    facts = lifecycle_facts(model, summary)
+    series = model.monthly_series()
+    assert facts.loc["Service defections, first two years", "value"] == (
+        f"{series['defections_service'].iloc[:24].sum():,.0f}"
+    )
+    assert facts.loc["Cost to win a customer", "unit"] == "currency per customer"
+    assert facts.loc["Retention, first year", "value"] == (
+        f"{100 * series['retention_rate'].iloc[:12].mean():.1f}"
+    )
+    short = CRMModel("baseline", rng=1, customers=300).run(12)
+    with pytest.raises(ValueError, match="at least 36 months"):
+        lifecycle_facts(short, short.summary())

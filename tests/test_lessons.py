@@ -39,6 +39,7 @@ def test_the_lessons_are_there() -> None:
     } <= names
     assert {p.stem for p in STUDENT_CHECKED} >= {
         "00_start_here",
+        "01_customer_lifecycle",
         "02_clv_and_customer_equity",
         "04_loyalty_programmes_and_bonds",
     }

@@ -73,6 +73,17 @@ def test_retention_and_churn_panels(model: CRMModel) -> None:
         "churn, each month",
         "churn, 12-month average",
     ]
+    # Retention in the high nineties is drawn on 90-100%, so half a point looks small.
+    assert series["retention_rate"].min() > 0.9
+    assert top.get_ylim() == (90.0, 100.0)
+
+
+def test_a_retention_axis_reaches_down_to_the_lowest_rate() -> None:
+    series = pd.DataFrame(
+        {"month": [0, 1, 2], "retention_rate": [0.97, 0.84, np.nan], "churn_rate": [0.03, 0.16, 0]}
+    )
+    top, _ = report.plot_retention(series).axes
+    assert top.get_ylim() == (80.0, 100.0)
 
 
 def test_lifecycle_stacks_add_up_to_the_market(model: CRMModel) -> None:
@@ -256,13 +267,15 @@ def test_tornado() -> None:
     assert labels == ["+1% margin", "+1% retention"]  # largest at the top
 
 
-def test_lifecycle_explorer_builds_and_reruns() -> None:
+def test_lifecycle_explorer_builds_and_reruns(capsys) -> None:
     import ipywidgets
 
     from crmsim.report.widgets import LEVERS, lifecycle_explorer
 
     box = lifecycle_explorer(customers=1_000, months=12)
     assert isinstance(box, ipywidgets.VBox)
+    printed = capsys.readouterr().out  # outside a notebook the Output widget lets prints through
+    assert "Suspects left at month 12" in printed and "currency per customer" in printed
     sliders = [
         w
         for column in box.children[0].children

@@ -605,6 +605,17 @@ def test_cohort_survival_on_a_tiny_table() -> None:
     )
     np.testing.assert_allclose(economics.cohort_survival(table, 2, cohort_month=1), [1, 0, 0])
     assert np.isnan(economics.cohort_survival(table, 2, cohort_month=3)).all()
+    # Only some rows of the cohort: the two who left early.
+    among = np.array([True, True, False, False, True, False])
+    np.testing.assert_allclose(
+        economics.cohort_survival(table, 3, cohort_month=0, among=among), [1, 0.5, 0.5, 0]
+    )
+    # Pooled over both months, observed for 2 months by month 3: rows 0, 1 and 4.
+    np.testing.assert_allclose(
+        economics.cohort_survival(table, 2, end_month=3, among=among), [1, 1 / 3, 1 / 3]
+    )
+    with pytest.raises(ValueError, match="one entry per row"):
+        economics.cohort_survival(table, 2, cohort_month=0, among=np.ones(3, bool))
 
 
 def test_realised_clv_is_value_brought_back_to_the_first_purchase() -> None:

@@ -335,7 +335,7 @@ class Customer:
                 lines.append(_describe_change(row, previous))
             previous = row
         lines.append(
-            f"Realised lifetime value so far: {self.realised_clv:,.2f} "
+            f"Realised lifetime value so far: {self.realised_clv:,.2f} currency units "
             f"(revenue {self.revenue_total:,.2f})."
         )
         return "\n".join(lines)

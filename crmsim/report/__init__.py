@@ -24,7 +24,9 @@ Modules:
     :func:`strategic_customers`, :func:`strategy_settings` and
     :func:`interval_widths`, for lessons.
     ``lessons``: what the lessons show besides runs: CLV row by row, the textbook
-    market, a programme against its holdout, headline measures.
+    market, a programme against its holdout, headline measures; for the lifecycle,
+    both sides of satisfaction, the funnel, yearly cohorts, one eventful life and what
+    each source of customers brought.
     ``style``: the colours, axis look, number format and labels every figure shares.
     ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
     ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
@@ -33,18 +35,26 @@ Modules:
 """
 
 from crmsim.report.lessons import (
+    acquisition_sources,
     clv_by_horizon,
     clv_spreadsheet,
     cohort_values,
+    eventful_customer,
+    funnel_table,
     headline_table,
+    lifecycle_facts,
     lifetime_values,
     plot_clv_build_up,
     plot_clv_by_horizon,
     plot_programme_holdout,
+    plot_value_and_expectation,
     retention_by_tenure,
+    run_tracking_satisfaction,
     standard_error_by_replications,
     textbook_scenario,
     win_back_campaigns,
+    yearly_cohort_survival,
+    yearly_cohorts,
 )
 from crmsim.report.run_figures import (
     plot_clv_distribution,
@@ -88,9 +98,17 @@ __all__ = [
     "strategic_customers",
     "strategy_settings",
     "interval_widths",
+    "acquisition_sources",
     "clv_by_horizon",
     "clv_spreadsheet",
     "cohort_values",
+    "eventful_customer",
+    "funnel_table",
+    "lifecycle_facts",
+    "plot_value_and_expectation",
+    "run_tracking_satisfaction",
+    "yearly_cohort_survival",
+    "yearly_cohorts",
     "lifetime_values",
     "retention_by_tenure",
     "headline_table",

@@ -17,7 +17,14 @@ needs live here:
 - :func:`lifetime_values`, :func:`retention_by_tenure` and :func:`cohort_values`:
   where the 80/20 pattern comes from (whale curves, sorting, early and late customers);
 - :func:`standard_error_by_replications`: how the precision of a paired difference
-  grows with the number of runs.
+  grows with the number of runs;
+- for the lifecycle (lesson 01): :func:`run_tracking_satisfaction` and
+  :func:`plot_value_and_expectation` (both sides of satisfaction, month by month),
+  :func:`funnel_table` (the funnel channel by channel), :func:`yearly_cohort_survival`
+  and :func:`yearly_cohorts` (whole years of new customers beside the firm's customers
+  at month 0), :func:`eventful_customer` (a followed life worth telling),
+  :func:`acquisition_sources` (what each way of winning customers brought) and
+  :func:`lifecycle_facts` (the run's main numbers, each with its unit).
 """
 
 from __future__ import annotations
@@ -31,11 +38,24 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from crmsim.analytic import margin_multiple
 from crmsim.config.scenario import Scenario, load_scenario
-from crmsim.economics import segment_table, yearly_retention_by_tenure
+from crmsim.economics import (
+    cohort_survival,
+    funnel_conversion,
+    segment_table,
+    yearly_retention_by_tenure,
+)
+from crmsim.engine.customers import Customer
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
-from crmsim.report.style import TIER_COLORS, empty_panel, format_thousands, new_figure
+from crmsim.report.style import (
+    TIER_COLORS,
+    empty_panel,
+    format_thousands,
+    new_figure,
+    pretty_name,
+)
 from crmsim.study.compare import compare
+from crmsim.vocabulary import ACTIVE, INITIAL_BASE, REFERRAL, TIERS
 
 SPREADSHEET_COLUMNS: dict[str, str] = {
     "month": "months since the first purchase (0 = the month of the first purchase)",
@@ -582,9 +602,454 @@ def win_back_campaigns(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(WIN_BACK_COLUMNS))
 
 
+SATISFACTION_TRACK_COLUMNS: dict[str, str] = {
+    "month": "month of the run",
+    "customers": "the month's customers: active after the month's first purchases, those "
+    "who then left included (customers)",
+    "market_expectation": "what the market expected of a firm that month (value units)",
+    "expectation": "mean expectation the month's customers judged the firm by (value units)",
+    "delivered_value": "mean value the firm delivered to them (value units)",
+    "satisfaction": "mean of delivered value - expectation (value units)",
+}
+"""The columns of :func:`run_tracking_satisfaction` and what each holds, with its unit."""
+
+
+def run_tracking_satisfaction(model: CRMModel, months: int) -> pd.DataFrame:
+    """Run a model on, month by month, keeping what its customers expected and what they got.
+
+    The monthly series keeps one side of satisfaction = delivered value - expectation: its
+    mean. This keeps both sides, each month, for the customers the month judged (the
+    month's customers, those who then left included): the expectation they came into the
+    month with (a relationship that starts this month starts with the market's
+    expectation, ``crmsim.engine.relationships``) and the value they got, so that the
+    means obey ``delivered_value - expectation == satisfaction``. The model runs exactly
+    as ``model.run(months)`` would: its series, summary and customers are the same.
+
+    Args:
+        model: A model, run or not.
+        months: Months to run on, a whole number >= 1 (the model's own limits apply: in a
+            renewing market, no further than ``simulation.months``).
+
+    Returns:
+        One row per month run, the columns of :data:`SATISFACTION_TRACK_COLUMNS`; the means
+        are NaN in a month without customers.
+
+    Raises:
+        ValueError: ``months`` is not a whole number >= 1, or runs past what the model
+            allows (as ``CRMModel.run`` says it); the model has then not run.
+    """
+    if isinstance(months, bool) or not isinstance(months, int | np.integer) or months < 1:
+        raise ValueError(f"months must be a whole number >= 1, got {months!r}")
+    params = model.scenario.params
+    end = model.month + int(months)
+    if params.market.entry_rate_per_month > 0 and end > params.simulation.months:
+        # As CRMModel.run refuses it, but before any month runs rather than half-way.
+        raise ValueError(
+            f"months: a run to month {end} goes past simulation.months "
+            f"({params.simulation.months}) of a renewing market; run at most "
+            f"{params.simulation.months - model.month} more months, or raise simulation.months"
+        )
+    rows = []
+    for _ in range(int(months)):
+        table = model.customers
+        was_customer = table.stage == ACTIVE
+        expected_before = table.expectation.copy()
+        market = model.market_expectation
+        model.run(1)
+        judged = model.month_rows.customers
+        expectation = np.where(
+            was_customer[judged], expected_before[judged], np.float32(market)
+        ).astype(np.float64)
+        satisfaction = model.customers.satisfaction[judged].astype(np.float64)
+        some = judged.size > 0
+        rows.append(
+            {
+                "month": model.month - 1,
+                "customers": int(judged.size),
+                "market_expectation": float(market),
+                "expectation": float(expectation.mean()) if some else float("nan"),
+                "delivered_value": float((expectation + satisfaction).mean())
+                if some
+                else float("nan"),
+                "satisfaction": float(satisfaction.mean()) if some else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(SATISFACTION_TRACK_COLUMNS))
+
+
+def plot_value_and_expectation(track: pd.DataFrame) -> Figure:
+    """Both sides of satisfaction, month by month (:func:`run_tracking_satisfaction`).
+
+    Left: the mean value the firm delivered to its customers beside the mean expectation
+    they judged it by (and the market's expectation, which theirs follows); the gap is
+    shaded, green where customers got more than they expected, red where less. Right:
+    the gap itself, the mean satisfaction.
+
+    Args:
+        track: The table of :func:`run_tracking_satisfaction`.
+
+    Returns:
+        The figure, two panels; a panel says so when no month had customers.
+    """
+    fig, (left, right) = new_figure(1, 2, figsize=(12.0, 4.2))
+    left.set(
+        title="What customers expect and what the firm delivers",
+        xlabel="Month",
+        ylabel="Value (value units, mean per customer)",
+    )
+    right.set(
+        title="Satisfaction = delivered value − expectation",
+        xlabel="Month",
+        ylabel="Satisfaction (value units, mean)",
+    )
+    shown = track.dropna(subset=["delivered_value", "expectation"])
+    if shown.empty:
+        for ax in (left, right):
+            empty_panel(ax, "No month had customers: nothing was delivered or expected.")
+        return fig
+    month = shown["month"].to_numpy()
+    value = shown["delivered_value"].to_numpy()
+    expected = shown["expectation"].to_numpy()
+    marker = {"marker": "o"} if month.size == 1 else {}
+    left.plot(month, value, color="#2171b5", linewidth=2.2, label="delivered value", **marker)
+    left.plot(
+        month,
+        expected,
+        color="#333333",
+        linewidth=2.2,
+        label="customers' expectation",
+        **marker,
+    )
+    left.plot(
+        month,
+        shown["market_expectation"],
+        color="#969696",
+        linestyle=":",
+        linewidth=1.5,
+        label="the market's expectation",
+        **marker,
+    )
+    left.fill_between(
+        month,
+        value,
+        expected,
+        where=value >= expected,
+        color="#5aae61",
+        alpha=0.3,
+        interpolate=True,
+        label="satisfied: more than expected",
+    )
+    left.fill_between(
+        month,
+        value,
+        expected,
+        where=value < expected,
+        color="#d62728",
+        alpha=0.3,
+        interpolate=True,
+        label="dissatisfied: less than expected",
+    )
+    left.legend(frameon=False, loc="lower right", fontsize=8)
+    right.axhline(0, color="#333333", linewidth=0.8)
+    right.plot(
+        month,
+        shown["satisfaction"],
+        color="#756bb1",
+        linewidth=2.2,
+        label="mean satisfaction",
+        **marker,
+    )
+    right.legend(frameon=False, loc="upper right", fontsize=8)
+    return fig
+
+
+FUNNEL_SOURCE_NAMES: dict[str, str] = {
+    "mass": "mass marketing",
+    "lookalike": "look-alike targeting",
+    REFERRAL: "referral (word of mouth)",
+}
+"""How :func:`funnel_table` and :func:`acquisition_sources` name the shipped sources."""
+
+
+def _source_label(name: str) -> str:
+    if name == INITIAL_BASE:
+        return "customers at month 0"
+    return FUNNEL_SOURCE_NAMES.get(name, pretty_name(name))
+
+
+def funnel_table(model: CRMModel) -> pd.DataFrame:
+    """The funnel of a run, channel by channel: contacts, prospects, first purchases, rates.
+
+    The measured rates are the run's (:func:`crmsim.economics.funnel_conversion`); the set
+    rate beside them is the scenario's conversion rate of the channel (for referrals, the
+    referral conversion rate), so the two can be compared. A prospect who does not buy in
+    a month may buy the next, so the prospect-to-customer rate is per prospect and month.
+
+    Args:
+        model: A run.
+
+    Returns:
+        One row per source of prospects (the paid channels, then referrals), indexed by a
+        plain name: ``contacts`` (people reached), ``new prospects``, ``first purchases``,
+        ``suspect → prospect`` (new prospects per contact), ``prospect → customer, measured``
+        and ``prospect → customer, set`` (per prospect and month), and ``cost per
+        acquisition (currency per customer)``.
+    """
+    channels = model.scenario.get("acquisition.channels")
+    referral_rate = model.scenario.get("acquisition.referral_conversion_rate")
+    rows = {}
+    for name, row in funnel_conversion(model).items():
+        rows[_source_label(name)] = {
+            "contacts": int(row["contacts"]),
+            "new prospects": int(row["new_prospects"]),
+            "first purchases": int(row["conversions"]),
+            "suspect → prospect": round(row["suspect_to_prospect"], 3),
+            "prospect → customer, measured": round(row["prospect_to_customer"], 3),
+            "prospect → customer, set": float(
+                channels[name]["conversion_rate"] if name in channels else referral_rate
+            ),
+            "cost per acquisition (currency per customer)": round(row["cost_per_acquisition"]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("source")
+
+
+BASE_COHORT = "before month 0 (the base)"
+"""How :func:`yearly_cohort_survival` and :func:`yearly_cohorts` name the firm's customers at
+month 0, acquired before the run (a warm-started base, ``market.warm_start_months``)."""
+
+
+def _base_and_years(model: CRMModel, years: Sequence[int]) -> dict[str, tuple[np.ndarray, int]]:
+    """The firm's customers at month 0 and each year's new customers: their rows (a mask)
+    and the last month of first purchase of the group."""
+    table = model.customers
+    acquired = table.acquired_month.astype(np.int64)
+    base = table.source == model.funnel.source_names.index(INITIAL_BASE)
+    groups = {BASE_COHORT: (base, 0)}
+    for year in years:
+        if isinstance(year, bool) or int(year) != year or year < 1:
+            raise ValueError(f"years must be whole numbers >= 1, got {year!r}")
+        first, last = 12 * (int(year) - 1), 12 * int(year) - 1
+        if last >= model.month:
+            raise ValueError(
+                f"year {year} is not over by the end of the run ({model.month} months): "
+                f"choose years up to {model.month // 12}"
+            )
+        groups[f"year {year}"] = ((acquired >= first) & (acquired <= last) & ~base, last)
+    return groups
+
+
+def yearly_cohort_survival(model: CRMModel, years: Sequence[int]) -> pd.DataFrame:
+    """Survival curves of whole years of new customers, beside the firm's customers at month 0.
+
+    A month's new customers are too few for a smooth curve; a year of them (about twelve
+    times as many) is not. Each curve is the share still in their first relationship, by
+    months since their first purchase (:func:`crmsim.economics.cohort_survival`), up to the
+    age every member of the group has reached by the end of the run.
+
+    Args:
+        model: A run.
+        years: Years of the run whose new customers to follow (1 = months 0-11), each over
+            by the end of the run.
+
+    Returns:
+        One column per group, named by when its customers were acquired (:data:`BASE_COHORT`
+        for the firm's customers at month 0, then ``year 1``...), indexed by months since
+        the first purchase, values 0..1 (empty past the ages a group has reached), as
+        :func:`crmsim.report.plot_cohort_survival` draws it.
+
+    Raises:
+        ValueError: A year that is not a whole number >= 1 or is not over by the end.
+    """
+    curves = {}
+    for label, (members, last) in _base_and_years(model, years).items():
+        max_age = model.month - last
+        curves[label] = pd.Series(
+            cohort_survival(model.customers, max_age, end_month=model.month, among=members)
+        )
+    return pd.DataFrame(curves).rename_axis("age_months")
+
+
+def yearly_cohorts(
+    model: CRMModel, years: Sequence[int], ages: Sequence[int] = (12, 24)
+) -> pd.DataFrame:
+    """The groups of :func:`yearly_cohort_survival` side by side: size, survival, propensity.
+
+    Beside each group's survival at a few ages it gives the mean of its customers' own
+    propensity to leave (the ``churn_probability`` each customer is born with, before the
+    ladder, satisfaction or the competitor act), so that a group which leaves faster can be
+    told apart from a group of flightier people.
+
+    Args:
+        model: A run.
+        years: As for :func:`yearly_cohort_survival`.
+        ages: Months since the first purchase at which survival is read.
+
+    Returns:
+        One row per group: ``customers``, ``still customers after <age> months (%)`` for each
+        age (NaN where the group has not reached it), and ``own propensity to leave (% per
+        month)``.
+    """
+    survival = yearly_cohort_survival(model, years)
+    table = model.customers
+    rows = {}
+    for label, (members, _) in _base_and_years(model, years).items():
+        row: dict[str, float] = {"customers": int(members.sum())}
+        for age in ages:
+            curve = survival[label]
+            row[f"still customers after {age} months (%)"] = (
+                100 * float(curve.iloc[age]) if age < len(curve) else float("nan")
+            )
+        row["own propensity to leave (% per month)"] = 100 * float(
+            table.churn_probability[members].mean(dtype=np.float64)
+        )
+        rows[label] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("acquired in").round(1)
+
+
+def eventful_customer(model: CRMModel) -> Customer:
+    """The followed customer whose life tells the most: who left and came back, and climbed.
+
+    Among the followed customers (``CRMModel(follow=[...])``) it prefers, in this order,
+    someone who left and came back, then the highest rung reached while a customer, then
+    the longest history; the lowest row breaks a tie, so the choice is the same every run.
+
+    Args:
+        model: A run that followed some customers.
+
+    Returns:
+        The customer, with their history.
+
+    Raises:
+        ValueError: The model followed nobody.
+    """
+    if not model.followed:
+        raise ValueError("the model followed nobody: run it with CRMModel(follow=[...])")
+
+    def telling(person: Customer) -> tuple[bool, int, int, int]:
+        stages = [month["stage"] for month in person.history]
+        came_back = any(
+            a == "defected" and b == "active" for a, b in zip(stages, stages[1:], strict=False)
+        )
+        highest = max(
+            (TIERS.index(m["tier"]) for m in person.history if m["stage"] == "active"),
+            default=-1,
+        )
+        return came_back, highest, len(person.history), -person.id
+
+    return max((model.customer(i) for i in model.followed), key=telling)
+
+
+def acquisition_sources(model: CRMModel) -> pd.DataFrame:
+    """What each way of winning customers brought: cost, lifetime CLV and loss-makers.
+
+    Args:
+        model: A run.
+
+    Returns:
+        One row per source (the paid channels, referrals, the customers at month 0),
+        indexed by a plain name: ``customers``, ``cost per acquisition (currency per
+        customer)`` (NaN for the customers at month 0, won before the run), ``mean lifetime
+        CLV`` and ``median lifetime CLV`` (currency per customer), and ``losing money (%)``
+        (customers with a negative lifetime CLV).
+    """
+    frame = model.customer_frame()
+    costs = {name: row["cost_per_acquisition"] for name, row in funnel_conversion(model).items()}
+    rows = {}
+    for name in model.funnel.source_names:
+        clv = frame.loc[frame["source"] == name, "lifetime_clv"]
+        if clv.empty:
+            continue
+        rows[_source_label(name)] = {
+            "customers": int(clv.size),
+            "cost per acquisition (currency per customer)": costs.get(name, float("nan")),
+            "mean lifetime CLV (currency per customer)": float(clv.mean()),
+            "median lifetime CLV (currency per customer)": float(clv.median()),
+            "losing money (%)": 100 * float((clv < 0).mean()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("source").round(0)
+
+
+def lifecycle_facts(model: CRMModel, summary: Mapping[str, object]) -> pd.DataFrame:
+    """The main numbers of a run of the lifecycle, each with its unit, for a lesson to discuss.
+
+    Args:
+        model: A run of at least three years.
+        summary: ``model.summary()`` of that run (passed in: it is dear to compute).
+
+    Returns:
+        One row per fact, indexed by what it is: ``value`` (formatted) and ``unit``.
+
+    Raises:
+        ValueError: A run shorter than three years (it has no "from year three on").
+    """
+    series = model.monthly_series()
+    if len(series) < 36:
+        raise ValueError(
+            f"the facts compare years one and three on: run at least 36 months, not {len(series)}"
+        )
+    clv = model.customer_frame()["realised_clv"].to_numpy()
+    reasons = {k: float(v) for k, v in summary["defections_by_reason"].items()}  # type: ignore[union-attr]
+    lost = sum(reasons.values())
+    service = series["defections_service"]
+    retention = 100 * series["retention_rate"]
+    facts = [
+        (
+            "Mean satisfaction of active customers, first month",
+            f"{series['mean_satisfaction'].iloc[0]:+.2f}",
+            "value units",
+        ),
+        (
+            "Mean satisfaction of active customers, last month",
+            f"{series['mean_satisfaction'].iloc[-1]:+.2f}",
+            "value units",
+        ),
+        ("Service defections, first two years", f"{service.iloc[:24].sum():,.0f}", "customers"),
+        ("Service defections, last two years", f"{service.iloc[-24:].sum():,.0f}", "customers"),
+        (
+            "Lost to the competitor (price and product)",
+            f"{100 * (reasons['price'] + reasons['product']) / lost:.0f}",
+            "% of all defections",
+        ),
+        ("Retention, first year", f"{retention.iloc[:12].mean():.1f}", "% per month"),
+        ("Retention, year three on", f"{retention.iloc[24:].mean():.1f}", "% per month"),
+        (
+            "Cost to win a customer",
+            f"{summary['cost_per_acquisition']:,.0f}",
+            "currency per customer",
+        ),
+        (
+            "Cost to keep a customer for a year",
+            f"{summary['cost_per_retained_customer_year']:,.0f}",
+            "currency per customer-year",
+        ),
+        (
+            "Realised profit brought by the top 20% of customers",
+            f"{100 * summary['realised_pareto_share_top20']:.0f}",
+            "% of realised profit",
+        ),
+        (
+            "Customers who lost the firm money so far",
+            f"{100 * (clv < 0).mean():.0f}",
+            "% of customers",
+        ),
+    ]
+    return pd.DataFrame(facts, columns=["fact", "value", "unit"]).set_index("fact")
+
+
 __all__ = [
+    "BASE_COHORT",
+    "FUNNEL_SOURCE_NAMES",
     "HOLDOUT_MEASURES",
+    "SATISFACTION_TRACK_COLUMNS",
     "SPREADSHEET_COLUMNS",
+    "acquisition_sources",
+    "eventful_customer",
+    "funnel_table",
+    "lifecycle_facts",
+    "plot_value_and_expectation",
+    "run_tracking_satisfaction",
+    "yearly_cohort_survival",
+    "yearly_cohorts",
     "clv_by_horizon",
     "clv_spreadsheet",
     "cohort_values",

@@ -39,6 +39,7 @@ from crmsim.report.style import (
     literal,
     new_figure,
     pretty_name,
+    set_retention_axis,
 )
 from crmsim.rules.reacquisition import return_chance_by_month
 from crmsim.vocabulary import DEFECTION_REASONS, STAGES, TIERS
@@ -236,6 +237,8 @@ class _Rate:
         color: Colour of both lines.
         legend: Prefix of the legend entries.
         from_zero: Start the rate axis at zero.
+        retention_scale: Run the rate axis to 100% over at least ten points
+            (:func:`crmsim.report.style.set_retention_axis`), so small gaps look small.
     """
 
     title: str
@@ -244,6 +247,7 @@ class _Rate:
     color: str
     legend: str = ""
     from_zero: bool = False
+    retention_scale: bool = False
 
 
 _MONTHLY_RATES: dict[str, _Rate] = {
@@ -252,6 +256,7 @@ _MONTHLY_RATES: dict[str, _Rate] = {
         "Monthly retention rate",
         "Customers kept (% per month)",
         "#2171b5",
+        retention_scale=True,
     ),
     "churn_rate": _Rate(
         "Monthly churn (customers who chose to leave)",
@@ -297,6 +302,8 @@ def _draw_monthly_rate(ax: Axes, series: pd.DataFrame, column: str) -> None:
     )
     if look.from_zero:
         ax.set_ylim(bottom=0)
+    if look.retention_scale:
+        set_retention_axis(ax, rate * 100)
     mean = float(np.nanmean(rate))
     ax.set_title(look.title.format(mean=mean, year=mean**12))
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
@@ -456,7 +463,10 @@ def plot_retention(series: pd.DataFrame) -> Figure:
 
     Retention counts every customer kept; churn counts only those who chose to
     leave (customers the firm let go are not churn), so the two differ when
-    the firm fires customers.
+    the firm fires customers. The retention axis runs to 100% over at least ten
+    points (:func:`crmsim.report.style.set_retention_axis`), so that half a point of
+    retention looks like half a point; the churn axis starts at zero, so that churn
+    rising from 1.5% to 2% a month shows as the third more it is.
 
     Args:
         series: The monthly series of a run.
@@ -720,7 +730,7 @@ def plot_customer_history(customer: Customer) -> Figure:
     middle.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     fig.suptitle(
         f"Customer {customer.id}: now {customer.stage} ({pretty_name(customer.tier)}), "
-        f"realised CLV {customer.realised_clv:,.0f}",
+        f"realised CLV {customer.realised_clv:,.0f} currency units",
         fontweight="bold",
     )
     return fig

@@ -152,6 +152,30 @@ def format_thousands(value: float, _position: Any = None) -> str:
     return f"{value:.4g}"
 
 
+RETENTION_AXIS_POINTS = 10.0
+"""Points of retention a retention axis spans at least: from 90% to 100% per month."""
+
+
+def set_retention_axis(ax: Axes, rates_percent: Any) -> None:
+    """Scale a retention axis (in % per month) so that a small gap looks small.
+
+    An axis fitted to the data stretches a gap of half a point of retention over the
+    whole panel, and a drift from 98.4% to 97.9% looks like a collapse. This axis runs
+    to 100% and spans at least :data:`RETENTION_AXIS_POINTS` points, lower (in steps of
+    ten points) when the rates go lower. Where a small change matters, a churn axis from
+    zero shows it at its true relative size.
+
+    Args:
+        ax: The axes of the rate.
+        rates_percent: The rates drawn, in % per month (NaN ignored).
+    """
+    rates = np.asarray(rates_percent, dtype=float)
+    finite = rates[np.isfinite(rates)]
+    lowest = float(finite.min()) if finite.size else 100.0
+    bottom = min(100.0 - RETENTION_AXIS_POINTS, 10.0 * np.floor(lowest / 10.0))
+    ax.set_ylim(max(bottom, 0.0), 100.0)
+
+
 def setting_label(path: str) -> str:
     """The axis label of a scenario setting: its name, with its unit when known.
 
@@ -249,6 +273,7 @@ def empty_panel(ax: Axes, message: str) -> None:
 
 __all__ = [
     "REASON_COLORS",
+    "RETENTION_AXIS_POINTS",
     "SCENARIO_COLORS",
     "STAGE_COLORS",
     "TIER_COLORS",
@@ -257,6 +282,7 @@ __all__ = [
     "literal",
     "new_figure",
     "pretty_name",
+    "set_retention_axis",
     "setting_label",
     "plain_label",
     "setting_field",

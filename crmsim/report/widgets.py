@@ -25,7 +25,7 @@ from crmsim.economics import monthly_discount_rate
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
 from crmsim.report.lessons import clv_spreadsheet, plot_clv_build_up
-from crmsim.report.style import format_thousands, literal, new_figure
+from crmsim.report.style import format_thousands, literal, new_figure, set_retention_axis
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,7 @@ def _run(scenario: Scenario, customers: int, months: int, seed: int) -> _Run:
 
 def _draw(run: _Run, reference: _Run) -> Any:
     fig, (left, right) = new_figure(1, 2, figsize=(11, 3.6))
+    lowest = 100.0  # the lowest retention drawn, % per month
     for ax, column, label in (
         (left, "active", "Active customers"),
         (right, "retention_rate", "Customers kept (% per month)"),
@@ -169,6 +170,7 @@ def _draw(run: _Run, reference: _Run) -> Any:
             values = data.series[column].astype(float)
             if column == "retention_rate":
                 values = values.rolling(12, min_periods=1).mean() * 100
+                lowest = min(lowest, float(np.nanmin(values, initial=100.0)))
             ax.plot(
                 data.series["month"], values, color=color, linestyle=style, linewidth=2, label=name
             )
@@ -178,6 +180,7 @@ def _draw(run: _Run, reference: _Run) -> Any:
     left.yaxis.set_major_formatter(FuncFormatter(format_thousands))
     left.set_ylim(bottom=0)
     right.set_title("Monthly retention rate (12-month average)")
+    set_retention_axis(right, [lowest])
     right.yaxis.set_major_formatter(PercentFormatter(decimals=1))
     left.legend(loc="lower left", frameon=False, fontsize=8)
     return fig
@@ -186,17 +189,21 @@ def _draw(run: _Run, reference: _Run) -> Any:
 def _report(run: _Run, reference: _Run, months: int) -> str:
     # Labels are the registry's, except where the explorer says it shorter or names the month.
     rows = (
-        ("mean_lifetime_clv", "Mean lifetime CLV, acquired", "{:,.0f} per customer"),
-        ("customer_equity", f"Customer equity at month {months}", "{:,.0f}"),
+        ("mean_lifetime_clv", "Mean lifetime CLV, acquired", "{:,.0f} currency per customer"),
+        ("customer_equity", f"Customer equity at month {months}", "{:,.0f} currency"),
         ("retention_rate", "Retention", "{:.2%} per month"),
         ("active_customers", None, "{:,.0f}"),
-        ("total_profit_pv", None, "{:,.0f}"),
+        ("total_profit_pv", None, "{:,.0f} currency"),
     )
     lines = []
     for key, own_label, fmt in rows:
         label = own_label or run_measure(key).label
         now, before = run.summary[key], reference.summary[key]
         lines.append(f"{label:<34} {fmt.format(now):>22}   (unchanged: {fmt.format(before)})")
+    # A larger budget can use up the market: say how many people are left to win.
+    now, before = (int(r.series["suspect"].iloc[-1]) for r in (run, reference))
+    label = f"Suspects left at month {months}"
+    lines.append(f"{label:<34} {now:>22,}   (unchanged: {before:,})")
     return "\n".join(lines)
 
 
@@ -213,7 +220,8 @@ def lifecycle_explorer(
     members switch, and how fast lost customers stop coming back. Each release
     of a slider re-runs the market (same seed) and redraws active customers and
     monthly retention next to the unchanged scenario, with mean lifetime CLV, customer
-    equity and retention printed below.
+    equity, retention, active customers, profit and the suspects left (a big acquisition
+    budget can use up the market) printed below.
 
     Args:
         scenario: A scenario or the name / path of one.
