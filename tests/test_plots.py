@@ -174,6 +174,19 @@ def test_comparison(comparison) -> None:
         report.plot_comparison(comparison, measures=["happiness"])
 
 
+def test_the_retention_panel_draws_dots_on_an_axis_that_keeps_small_gaps_small(comparison) -> None:
+    from crmsim.report.study_figures import RETENTION_AXIS_POINTS
+
+    fig = report.plot_comparison(comparison)
+    panel = fig.axes[list(COMPARISON_MEASURES).index("retention_rate")]
+    assert not panel.patches, "a rate near 100% is drawn as dots, not bars"
+    low, high = panel.get_ylim()
+    assert high - low >= RETENTION_AXIS_POINTS - 1e-9 and high <= 100
+    rates = comparison.table.query("measure == 'retention_rate'")
+    assert low <= 100 * rates["ci_low"].min() and 100 * rates["mean"].max() <= high
+    assert "not from 0" in panel.get_ylabel()
+
+
 def test_study_figures_read_the_registry(comparison) -> None:
     for defaults in (COMPARISON_MEASURES, DIFFERENCE_MEASURES, SWEEP_MEASURES):
         assert set(defaults) <= set(STUDY_MEASURES)

@@ -24,22 +24,31 @@ Modules:
     :func:`strategic_customers`, :func:`strategy_settings` and
     :func:`interval_widths`, for lessons.
     ``lessons``: what the lessons show besides runs: CLV row by row, the textbook
-    market, a programme against its holdout, headline measures.
+    market, a programme against its holdout, headline measures, a firing review's
+    ranking, the firm's books over a study's runs.
     ``style``: the colours, axis look, number format and labels every figure shares.
     ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
     ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
 """
 
 from crmsim.report.lessons import (
+    FirmBooks,
+    books_difference,
     clv_by_horizon,
     clv_spreadsheet,
     cohort_values,
+    firm_books,
     headline_table,
     lifetime_values,
     plot_clv_build_up,
     plot_clv_by_horizon,
+    plot_competitor_attention,
+    plot_profit_bridge,
     plot_programme_holdout,
+    plot_review_ranking,
     retention_by_tenure,
+    review_profile,
+    review_ranking,
     standard_error_by_replications,
     textbook_scenario,
     win_back_campaigns,
@@ -81,6 +90,14 @@ from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import clv_explorer, lifecycle_explorer
 
 __all__ = [
+    "FirmBooks",
+    "books_difference",
+    "firm_books",
+    "plot_competitor_attention",
+    "plot_profit_bridge",
+    "plot_review_ranking",
+    "review_profile",
+    "review_ranking",
     "channel_yield",
     "difference_table",
     "strategic_customers",

@@ -132,14 +132,59 @@ def _band(frame: pd.DataFrame, band: str) -> tuple[np.ndarray, np.ndarray, np.nd
     return mean, low, high
 
 
+RETENTION_AXIS_POINTS = 2.0
+"""Percentage points a retention panel spans at least (:func:`plot_comparison`)."""
+
+
+def _draw_retention(
+    ax: Axes,
+    positions: np.ndarray,
+    mean: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    colors: Sequence[str],
+) -> None:
+    """Retention rates (%) as dots with their intervals, on an axis that shows gaps true to size.
+
+    Retention sits near 100%: bars from zero hide every difference, and bars on an axis
+    cut just below the lowest rate blow a gap of a tenth of a point up to half the panel.
+    Dots need no zero, and an axis at least :data:`RETENTION_AXIS_POINTS` percentage points
+    tall keeps a small gap small.
+    """
+    for x, m, lo, hi, color in zip(positions, mean, low, high, colors, strict=True):
+        if not np.isfinite(m):
+            continue
+        below, above = np.nan_to_num(m - lo), np.nan_to_num(hi - m)
+        ax.errorbar(
+            x,
+            m,
+            yerr=[[below], [above]],
+            fmt="o",
+            color=color,
+            markersize=8,
+            capsize=5,
+            ecolor="#222222",
+            linewidth=1.2,
+        )
+    values = np.concatenate([low, high, mean])
+    values = values[np.isfinite(values)]
+    middle = (values.max() + values.min()) / 2
+    half = max(0.6 * (values.max() - values.min()), RETENTION_AXIS_POINTS / 2)
+    top = min(100.0, middle + half)
+    ax.set_ylim(max(0.0, top - 2 * half), top)
+    ax.set_xlim(positions.min() - 0.6, positions.max() + 0.6)
+
+
 def plot_comparison(
     comparison: Comparison, band: str = "ci", measures: Sequence[str] | None = None
 ) -> Figure:
     """Scenarios side by side: headline measures with 95% CIs, and active customers over time.
 
     Top row: one bar chart per measure (mean over replications, error bars the
-    95% confidence interval of the mean). Bottom: active customers each month,
-    the mean over replications with a band per scenario.
+    95% confidence interval of the mean); the retention rate as dots on an axis at
+    least :data:`RETENTION_AXIS_POINTS` percentage points tall, since bars of a rate
+    near 100% either hide its differences or, on a cut axis, exaggerate them. Bottom:
+    active customers each month, the mean over replications with a band per scenario.
 
     Args:
         comparison: Result of :func:`crmsim.study.compare`.
@@ -178,20 +223,17 @@ def plot_comparison(
         if not np.isfinite(mean).any():
             empty_panel(ax, _UNDEFINED)
             continue
+        ax.set_xticks(positions, [pretty_name(s) for s in scenarios], rotation=20, ha="right")
+        ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+        ax.grid(False, axis="x")
+        if measure == "retention_rate":
+            _draw_retention(ax, positions, mean, low, high, [colors[s] for s in scenarios])
+            ax.set_ylabel(unit + " (axis not from 0)")
+            continue
         ax.bar(positions, mean, color=[colors[s] for s in scenarios], alpha=0.85)
         ax.errorbar(
             positions, mean, yerr=error, fmt="none", ecolor="#222222", capsize=5, linewidth=1.2
         )
-        ax.set_xticks(positions, [pretty_name(s) for s in scenarios], rotation=20, ha="right")
-        ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
-        finite = np.isfinite(np.concatenate([low, high, mean]))
-        if measure == "retention_rate" and finite.any():
-            # Retention sits near 100%: cut the axis so differences show, and say so.
-            values = np.concatenate([low, high, mean])[finite]
-            spread = max(values.max() - values.min(), 0.5)
-            ax.set_ylim(max(0.0, values.min() - spread), min(100.0, values.max() + spread / 2))
-            ax.set_ylabel(unit + " (axis cut)")
-        ax.grid(False, axis="x")
 
     ax = fig.add_subplot(grid[1, :])
     style_axes(ax)
