@@ -41,6 +41,7 @@ def test_the_lessons_are_there() -> None:
         "00_start_here",
         "02_clv_and_customer_equity",
         "04_loyalty_programmes_and_bonds",
+        "05_firing_marginal_customers",
     }
 
 
