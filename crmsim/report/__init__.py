@@ -14,12 +14,13 @@ notebook end the cell with ``plt.show()``; in a script save the figure with
 
 Modules:
     ``run_figures``: figures of one run (lifecycle, ladder, defections,
-    retention, satisfaction, cohorts, CLV, one customer, the dashboard).
+    retention, satisfaction, cohorts, CLV, one customer, the dashboard, the
+    funnel and the cost of winning against keeping).
     ``study_figures``: figures of a study (comparison, paired differences,
-    sweep, heat map, tornado).
+    sweep, a setting stepped up, heat map, tornado).
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live;
     :func:`clv_explorer`, the CLV spreadsheet made live.
-    ``tables``: :func:`settings_table`, :func:`difference_table`,
+    ``tables``: :func:`settings_table`, :func:`difference_table`, :func:`funnel_table`,
     :func:`whale_table`, :func:`segment_profile`, :func:`channel_yield`,
     :func:`strategic_customers`, :func:`strategy_settings` and
     :func:`interval_widths`, for lessons.
@@ -58,6 +59,7 @@ from crmsim.report.run_figures import (
     plot_cohort_survival,
     plot_customer_history,
     plot_defections_by_reason,
+    plot_funnel_costs,
     plot_ladder,
     plot_lifecycle,
     plot_retention,
@@ -71,6 +73,7 @@ from crmsim.report.study_figures import (
     plot_flag_tradeoff,
     plot_paired_differences,
     plot_segment_comparison,
+    plot_steps,
     plot_sweep,
     plot_sweep_heatmap,
     plot_tornado,
@@ -79,6 +82,7 @@ from crmsim.report.style import plain_label
 from crmsim.report.tables import (
     channel_yield,
     difference_table,
+    funnel_table,
     interval_widths,
     segment_profile,
     settings_table,
@@ -90,6 +94,9 @@ from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import clv_explorer, lifecycle_explorer
 
 __all__ = [
+    "funnel_table",
+    "plot_funnel_costs",
+    "plot_steps",
     "FirmBooks",
     "books_difference",
     "firm_books",

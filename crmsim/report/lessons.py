@@ -743,7 +743,7 @@ def plot_review_ranking(
     bottom = ranking["bottom"].to_numpy(bool)
     share = bottom.mean()
     cut_off = value[bottom].max() if bottom.any() else np.nan
-    top = np.percentile(value, 95)
+    top = max(np.percentile(value, 95), value.min() + 1.0)  # one value still gets a bin
     bins = np.linspace(value.min(), top, 60)
     left.hist(value[~bottom & (value <= top)], bins=bins, color="#bdbdbd", label="kept")
     left.hist(value[bottom], bins=bins, color=share_color, label=f"bottom {share:.0%}: fired")
@@ -938,8 +938,11 @@ def plot_profit_bridge(
         "profit": "change in profit",
     }
     effect = change["difference"] * sign
+    # Without an interval (a single run) each bar stands alone: its interval is the bar's end.
     low = np.where(sign > 0, change["ci_low"], -change["ci_high"])
     high = np.where(sign > 0, change["ci_high"], -change["ci_low"])
+    low = np.where(np.isfinite(low), low, effect)
+    high = np.where(np.isfinite(high), high, effect)
     fig, ax = new_figure(figsize=(9.0, 3.8))
     positions = np.arange(len(effect))[::-1]
     shades = [to_rgba(color, 0.5)] * (len(effect) - 1) + [to_rgba(color, 0.95)]
@@ -962,13 +965,20 @@ def plot_profit_bridge(
             ha="left" if value >= 0 else "right",
             fontsize=8,
         )
-    span = np.nanmax(np.abs(np.concatenate([low, high])))
-    ax.set_xlim(min(0.0, np.nanmin(low)) - 0.25 * span, max(0.0, np.nanmax(high)) + 0.25 * span)
+    ends = np.concatenate([low, high])
+    ends = ends[np.isfinite(ends)]
+    span = float(np.abs(ends).max()) if ends.size and np.abs(ends).max() > 0 else 1.0
+    ax.set_xlim(min(0.0, *ends) - 0.25 * span, max(0.0, *ends) + 0.25 * span)
     ax.axvline(0, color="#333333", linewidth=1)
     ax.set_yticks(positions, [labels[name] for name in effect.index])
     replications = len(option.totals)
+    runs = (
+        "1 paired run: no confidence interval"
+        if replications == 1
+        else (f"mean of {replications} paired runs; error bars: 95% CI")
+    )
     ax.set(
-        title=f"{title}\n(mean of {replications} paired runs; error bars: 95% CI)",
+        title=f"{literal(title)}\n({runs})",
         xlabel="Effect on the profit of the run (currency, summed over the run, undiscounted)",
         ylabel="Part of the books",
     )
@@ -1048,8 +1058,8 @@ def plot_competitor_attention(
             rate = books[competitor][name].totals["price defections per 1,000 customer-months"]
             low, mean, high, _ = mean_confidence_interval(rate.to_numpy(float))
             means.append(mean)
-            errors[0].append(mean - low)
-            errors[1].append(high - mean)
+            errors[0].append(np.nan_to_num(mean - low))
+            errors[1].append(np.nan_to_num(high - mean))
         x = np.arange(len(competitors)) + (k - (len(options) - 1) / 2) * width
         bars.bar(x, means, width, color=colors[name], yerr=errors, capsize=4, label=literal(name))
     bars.set_xticks(range(len(competitors)), [literal(c) for c in competitors])
@@ -1061,11 +1071,12 @@ def plot_competitor_attention(
     bars.legend(frameon=False, fontsize=8, loc="upper left")
     bars.grid(False, axis="x")
     replications = max(len(part.totals) for pair in books.values() for part in pair.values())
-    fig.suptitle(
-        f"The competitor's attention and its catch (mean of {replications} runs; "
-        "error bars: 95% CI)",
-        fontweight="bold",
+    runs = (
+        "1 run: no confidence interval"
+        if replications == 1
+        else (f"mean of {replications} runs; error bars: 95% CI")
     )
+    fig.suptitle(f"The competitor's attention and its catch ({runs})", fontweight="bold")
     return fig
 
 
