@@ -40,6 +40,7 @@ def test_the_lessons_are_there() -> None:
     assert {p.stem for p in STUDENT_CHECKED} >= {
         "00_start_here",
         "02_clv_and_customer_equity",
+        "03_acquisition_vs_retention",
         "04_loyalty_programmes_and_bonds",
         "05_firing_marginal_customers",
     }
