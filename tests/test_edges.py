@@ -370,6 +370,16 @@ def _run_figures(model: CRMModel) -> dict[str, Figure]:
     # Both sides of satisfaction, over the first month of the same market.
     track = report.run_tracking_satisfaction(CRMModel(model.scenario, rng=1), 1)
     figures["plot_value_and_expectation"] = report.plot_value_and_expectation(track)
+    # The funnel of the tiny run, a review of its few customers, and the books of one run
+    # of one person for one month (no interval, perhaps nobody to serve or to court).
+    figures["plot_funnel_costs"] = report.plot_funnel_costs(model.summary())
+    ranking = report.review_ranking(model, min_tenure_months=0, bottom_share=0.5)
+    figures["plot_review_ranking"] = report.plot_review_ranking(ranking)
+    books = report.firm_books(model.scenario, seed=1, replications=1, customers=1, months=1)
+    figures["plot_profit_bridge"] = report.plot_profit_bridge(books, books, "the same $1 run")
+    figures["plot_competitor_attention"] = report.plot_competitor_attention(
+        {"a $5 rival": {"the firm": books}}
+    )
     return figures
 
 
@@ -475,7 +485,9 @@ def test_study_figures_say_there_is_no_interval(one_replication) -> None:
     assert "1 paired replication (no confidence interval" in differences.get_suptitle()
     segments = report.plot_segment_comparison(one_replication, "channel")
     assert "1 run per scenario (no confidence interval" in segments.get_suptitle()
-    for fig in (comparison, differences, segments):
+    steps = report.plot_steps(one_replication, {"cheaper": 0.9, "baseline": 1.0}, "price (x)")
+    assert "1 paired replication; no confidence interval" in steps.get_suptitle()
+    for fig in (comparison, differences, segments, steps):
         _drawn_texts(fig)
         _titled(fig)
 
@@ -567,6 +579,7 @@ def test_scenario_names_are_shown_as_written_in_study_figures(named_comparison) 
         report.plot_comparison(named_comparison),
         report.plot_paired_differences(named_comparison),
         report.plot_segment_comparison(named_comparison, "channel"),
+        report.plot_steps(named_comparison, dict(zip(NAMES, (1, 2), strict=True)), "step ($)"),
     ):
         shown = " | ".join(_drawn_texts(fig))
         for name in NAMES:
@@ -694,6 +707,7 @@ STUDY_FIGURES_TESTED = {
     "plot_flag_tradeoff",
     "plot_paired_differences",
     "plot_segment_comparison",
+    "plot_steps",
     "plot_sweep",
     "plot_sweep_heatmap",
     "plot_tornado",

@@ -328,3 +328,44 @@ def test_lever_changes_move_what_they_say() -> None:
     assert retention["firm.churn_scale"] < 1.0
     with pytest.raises(study.StudyError, match="unknown lever"):
         study.lever_changes(base, "luck")
+
+
+def test_a_study_of_further_options_joins_an_earlier_study_and_pairs_with_its_runs() -> None:
+    base = load_scenario("baseline")
+    richer = base.with_changes({"firm.gross_margin": 0.4}, name="richer")
+    cheaper = base.with_changes({"firm.price_index": 0.95}, name="cheaper")
+    small = dict(replications=3, seed=5, months=12, customers=800)
+    together = study.compare([base, richer, cheaper], **small)
+    first = study.compare([base, richer], **small)
+    joined = first.joined(study.compare([cheaper], **small))
+    assert joined.scenario_order() == ["baseline", "richer", "cheaper"]
+    pd.testing.assert_frame_equal(
+        joined.differences.reset_index(drop=True), together.differences.reset_index(drop=True)
+    )
+    assert joined.subset(["cheaper"]).scenario_order() == ["baseline", "richer", "cheaper"]
+    with pytest.raises(study.StudyError, match="other seeds"):
+        first.joined(study.compare([cheaper], **(small | {"seed": 6})))
+    unpaired = first.joined(study.compare([cheaper], **(small | {"seed": 6})), same_seeds=False)
+    assert set(unpaired.differences["scenario"]) == {"richer", "cheaper"}
+    with pytest.raises(study.StudyError, match="both comparisons have the scenario"):
+        first.joined(study.compare([richer], **small))
+    with pytest.raises(study.StudyError, match="replications"):
+        first.joined(study.compare([cheaper], **(small | {"replications": 2})))
+    with pytest.raises(study.StudyError, match="months"):
+        first.joined(study.compare([cheaper], **(small | {"months": 6})))
+
+
+def test_elasticities_measured_inside_a_larger_study_are_those_of_sensitivity() -> None:
+    # sensitivity sizes the retention lever on the scenario at the study's size: so here
+    small = dict(replications=2, seed=9, months=12, customers=800)
+    base = load_scenario("baseline").with_changes(
+        {"simulation.months": 12, "simulation.customers": 800}
+    )
+    alone = study.sensitivity(base, step=0.05, **small)
+    what_if = base.with_changes({"firm.churn_scale": 0.8}, name="less churn")
+    inside = study.compare([base, what_if, *study.lever_scenarios(base, 0.05)], **small)
+    table = study.elasticity_table(inside.runs, "baseline", 0.05)
+    pd.testing.assert_frame_equal(table, alone)
+    assert list(table["lever"]) == list(study.LEVERS)
+    with pytest.raises(study.StudyError, match="'margin'"):
+        study.elasticity_table(inside.runs.query("scenario != 'margin'"), "baseline", 0.05)

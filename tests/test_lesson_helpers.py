@@ -373,19 +373,22 @@ def test_the_funnel_table_counts_every_first_purchase(lifecycle) -> None:
     from crmsim.report import funnel_table
 
     model, _ = lifecycle
-    table = funnel_table(model)
-    assert list(table.index) == [
-        "mass marketing",
-        "look-alike targeting",
-        "referral (word of mouth)",
-    ]
+    table = funnel_table(model.summary(), model.scenario)
+    assert list(table.index) == ["mass", "lookalike", "referral"]
     frame = model.customer_frame()
     assert table["first purchases"].sum() == (frame["source"] != "initial_base").sum()
     scenario = model.scenario
-    assert table.loc["mass marketing", "prospect → customer, set"] == scenario.get(
-        "acquisition.channels.mass.conversion_rate"
+    assert table.loc["mass", "prospect -> customer per month, set (%)"] == pytest.approx(
+        100 * scenario.get("acquisition.channels.mass.conversion_rate")
     )
-    assert table.loc["referral (word of mouth)", "suspect → prospect"] == 1.0
+    assert table.loc["referral", "prospect -> customer per month, set (%)"] == pytest.approx(
+        100 * scenario.get("acquisition.referral_conversion_rate")
+    )
+    assert table.loc["referral", "suspect -> prospect (%)"] == 100.0
+    funnel = model.summary()["funnel"]["lookalike"]
+    assert table.loc["lookalike", "prospect -> customer per month, measured (%)"] == (
+        pytest.approx(100 * funnel["prospect_to_customer"])
+    )
 
 
 def test_yearly_cohorts_pool_the_months_of_each_year(lifecycle) -> None:
@@ -442,10 +445,9 @@ def test_acquisition_sources_cover_every_customer(lifecycle) -> None:
     assert np.isnan(
         table.loc["customers at month 0", "cost per acquisition (currency per customer)"]
     )
-    costs = funnel_table(model)["cost per acquisition (currency per customer)"]
-    assert (
-        table.loc["mass marketing", "cost per acquisition (currency per customer)"]
-        == costs["mass marketing"]
+    costs = funnel_table(model.summary())["cost per acquisition"]
+    assert table.loc["mass marketing", "cost per acquisition (currency per customer)"] == round(
+        costs["mass"]
     )
     mass = frame.loc[frame["source"] == "mass", "lifetime_clv"]
     assert table.loc["mass marketing", "losing money (%)"] == round(100 * (mass < 0).mean())
@@ -469,3 +471,104 @@ def test_the_lifecycle_facts_read_the_run(lifecycle) -> None:
     short = CRMModel("baseline", rng=1, customers=300).run(12)
     with pytest.raises(ValueError, match="at least 36 months"):
         lifecycle_facts(short, short.summary())
+
+
+def test_a_review_ranks_as_the_firing_strategy_does_and_reads_the_run_only() -> None:
+    from crmsim.report import plot_review_ranking, review_profile, review_ranking
+    from crmsim.report.lessons import REVIEW_COLUMNS
+    from crmsim.strategies.fire_marginal_customers import lowest_share
+
+    model = CRMModel("baseline", rng=11, customers=3_000).run(24)
+    active_before = int((model.customers.stage == "active").sum())
+    ranking = review_ranking(model, min_tenure_months=6, bottom_share=0.15)
+    assert list(ranking.columns) == list(REVIEW_COLUMNS)
+    assert int((model.customers.stage == "active").sum()) == active_before  # nobody fired
+    value = ranking["expected CLV (firm)"].to_numpy()
+    assert (np.diff(value) >= 0).all(), "lowest value first"
+    assert ranking["bottom"].sum() == round(0.15 * len(ranking))
+    assert ranking["bottom"].iloc[: ranking["bottom"].sum()].all()  # the bottom is the lowest
+    chosen = set(ranking.index[lowest_share(value, 0.15)])
+    assert chosen == set(ranking.index[ranking["bottom"]])
+    assert (model.customers.tenure_months[ranking.index] >= 6).all()
+    assert ranking["stay a month (truth)"].between(0, 1).all()
+
+    profile = review_profile(ranking)
+    assert list(profile.columns) == ["bottom", "the rest"]
+    assert profile.loc["customers"].sum() == len(ranking)
+    bill = "monthly bill (currency per month)"
+    assert profile.loc[bill, "bottom"] < profile.loc[bill, "the rest"]
+    assert profile.loc["on the two lowest rungs (%)"].between(0, 100).all()
+    fig = plot_review_ranking(ranking)
+    assert all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    with pytest.raises(ValueError, match="bottom_share"):
+        review_ranking(model, 6, 1.5)
+    with pytest.raises(ValueError, match="min_tenure_months"):
+        review_ranking(model, -1, 0.1)
+    empty = plot_review_ranking(review_ranking(model, 10_000, 0.1))
+    assert "Nobody was reviewed" in empty.axes[0].texts[0].get_text()
+    plt.close("all")
+
+
+def test_the_books_are_the_studys_own_runs_and_pair_only_with_the_same_seeds() -> None:
+    from crmsim.report import books_difference, firm_books, plot_profit_bridge
+    from crmsim.report.lessons import BOOK_COLUMNS
+    from crmsim.study import compare
+
+    study = dict(seed=4, replications=3, customers=1_500, months=36)
+    firing = load_scenario("fire_marginal_customers")
+    base, fire = firm_books("baseline", **study), firm_books(firing, **study)
+    assert list(base.totals.columns) == list(BOOK_COLUMNS) and len(base.totals) == 3
+    assert base.attention.shape == (36, 3)
+    runs = compare(["baseline", firing], **study).runs.set_index(["scenario", "replication"])
+    profit = runs["total_profit_pv"]
+    assert np.allclose(profit["baseline"].sort_index(), base.totals["discounted profit"])
+    assert np.allclose(
+        profit["fire_marginal_customers"].sort_index(), fire.totals["discounted profit"]
+    )
+    totals = fire.totals
+    assert np.allclose(
+        totals["gross margin"] - totals["cost to serve"] - totals["other costs"], totals["profit"]
+    )
+    assert (base.totals["fired"] == 0).all() and (totals["fired"] > 0).all()
+    assert totals["suspects left"].between(0, 100).all()
+
+    change = books_difference(fire, base, ["fired", "cost to serve"])
+    assert change.loc["fired", "difference"] == pytest.approx(totals["fired"].mean())
+    assert change.loc["cost to serve", "ci_high"] < 0  # fewer customers to serve
+    with pytest.raises(ValueError, match="same seeds"):
+        books_difference(fire, firm_books("baseline", **(study | {"seed": 5})))
+    with pytest.raises(ValueError, match="not columns"):
+        books_difference(fire, base, ["happiness"])
+    fig = plot_profit_bridge(fire, base, "Firing against the baseline")
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("Effect on the profit") and ax.get_ylabel()
+    assert len(ax.patches) == 4
+    profit_bar = ax.patches[-1].get_width()
+    assert profit_bar == pytest.approx(totals["profit"].mean() - base.totals["profit"].mean())
+    plt.close("all")
+
+
+def test_the_attention_figure_keeps_coinciding_lines_visible() -> None:
+    from crmsim.report import firm_books, plot_competitor_attention
+
+    study = dict(seed=4, replications=2, customers=1_000, months=24)
+    firing = load_scenario("fire_marginal_customers")
+    rivals = {"price-cutter": 0.0, "poacher": 3.0}
+    books = {
+        rival: {
+            scenario.name: firm_books(
+                scenario.with_changes({"competitor.value_focus": focus}), **study
+            )
+            for scenario in (load_scenario("baseline"), firing)
+        }
+        for rival, focus in rivals.items()
+    }
+    assert np.allclose(books["price-cutter"]["baseline"].attention, 1.0)
+    fig = plot_competitor_attention(books)
+    cutter, poacher, bars = fig.axes
+    # the two options' lines lie on top of each other at 1, drawn in different styles
+    assert len({line.get_linestyle() for line in cutter.lines[:2]}) == 2
+    assert "coincide" in cutter.texts[0].get_text() and not poacher.texts
+    assert all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    assert len(bars.patches) == 4
+    plt.close("all")

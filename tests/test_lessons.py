@@ -41,7 +41,9 @@ def test_the_lessons_are_there() -> None:
         "00_start_here",
         "01_customer_lifecycle",
         "02_clv_and_customer_equity",
+        "03_acquisition_vs_retention",
         "04_loyalty_programmes_and_bonds",
+        "05_firing_marginal_customers",
     }
 
 

@@ -185,6 +185,92 @@ def test_comparison(comparison) -> None:
         report.plot_comparison(comparison, measures=["happiness"])
 
 
+def test_the_retention_panel_draws_dots_on_an_axis_that_keeps_small_gaps_small(comparison) -> None:
+    from crmsim.report.study_figures import RETENTION_AXIS_POINTS
+
+    fig = report.plot_comparison(comparison)
+    panel = fig.axes[list(COMPARISON_MEASURES).index("retention_rate")]
+    assert not panel.patches, "a rate near 100% is drawn as dots, not bars"
+    low, high = panel.get_ylim()
+    assert high - low >= RETENTION_AXIS_POINTS - 1e-9 and high <= 100
+    rates = comparison.table.query("measure == 'retention_rate'")
+    assert low <= 100 * rates["ci_low"].min() and 100 * rates["mean"].max() <= high
+    assert "not from 0" in panel.get_ylabel()
+
+
+def test_an_option_keeps_its_colour_in_a_figure_of_a_subset_of_its_study() -> None:
+    from crmsim.report.study_figures import scenario_colors
+    from crmsim.report.style import SCENARIO_COLORS
+
+    base = load_scenario("baseline")
+    options = [base.with_changes({"firm.price_index": p}, name=f"price {p}") for p in (0.9, 1.1)]
+    study = compare([base, *options], replications=2, months=6, customers=500)
+    whole = scenario_colors(study, ["baseline", "price 0.9", "price 1.1"])
+    assert list(whole.values()) == list(SCENARIO_COLORS[:3])
+    part = study.subset(["price 1.1"])
+    assert scenario_colors(part, ["baseline", "price 1.1"]) == {
+        "baseline": whole["baseline"],
+        "price 1.1": whole["price 1.1"],
+    }
+    fig = report.plot_paired_differences(part, measures=["active_customers"])
+    drawn = {line.get_color() for line in fig.axes[0].lines if line.get_linewidth() == 5}
+    assert drawn == {whole["price 1.1"]}
+    bars = report.plot_comparison(part).axes[0].patches
+    assert [matplotlib.colors.to_hex(b.get_facecolor()) for b in bars] == [
+        whole["baseline"],
+        whole["price 1.1"],
+    ]
+
+
+def test_the_steps_figure_pairs_each_step_with_the_one_below() -> None:
+    from crmsim.study.stats import paired_interval
+
+    base = load_scenario("baseline")
+    budgets = {f"budget {b}": b for b in (0, 800)}
+    steps = [
+        base.with_changes({"acquisition.budget_per_month_per_1000_people": b}, name=n)
+        for n, b in budgets.items()
+    ]
+    study = compare([base, *steps], replications=3, months=12, customers=800, seed=4)
+    values = {"baseline": 400, **budgets}
+    fig = report.plot_steps(study, values, "budget (currency per month per 1,000 people)")
+    _check(fig)
+    left, right = fig.axes
+    assert [t.get_text() for t in right.get_xticklabels()] == ["0 to 400", "400 to 800"]
+    runs = study.runs.pivot(
+        index="replication", columns="scenario", values="value_of_customer_base"
+    )
+    low, mean, high, _ = paired_interval(runs["baseline"].to_numpy(), runs["budget 0"].to_numpy())
+    thick = [line for line in right.lines if line.get_linewidth() == 6]
+    assert np.allclose(thick[0].get_ydata(), [low, high])
+    assert "Sweep" not in fig.get_suptitle() and "." not in left.get_xlabel().split("(")[0]
+    with pytest.raises(ValueError, match="not in the study"):
+        report.plot_steps(study, {"baseline": 400, "budget 9": 9}, "budget")
+    with pytest.raises(ValueError, match="unknown measure"):
+        report.plot_steps(study, values, "budget", measure="happiness")
+
+
+def test_the_funnel_figure_and_table_read_the_runs_funnel(model: CRMModel) -> None:
+    summary = model.summary()
+    table = report.funnel_table(summary)
+    funnel = summary["funnel"]
+    assert list(table.index) == list(funnel)
+    mass = funnel["mass"]
+    assert table.loc["mass", "first purchases"] == mass["conversions"]
+    assert table.loc["mass", "contact -> customer (%)"] == pytest.approx(
+        100 * mass["conversions"] / mass["contacts"]
+    )
+    assert table.loc["referral", "cost per acquisition"] == 0
+    fig = report.plot_funnel_costs(summary)
+    _check(fig)
+    costs = fig.axes[1]
+    widths = [bar.get_width() for bar in costs.patches]
+    assert widths[-1] == pytest.approx(summary["cost_per_retained_customer_year"])
+    assert widths[-2] == pytest.approx(summary["cost_per_acquisition"])
+    with pytest.raises(ValueError, match="no funnel"):
+        report.funnel_table({})
+
+
 def test_study_figures_read_the_registry(comparison) -> None:
     for defaults in (COMPARISON_MEASURES, DIFFERENCE_MEASURES, SWEEP_MEASURES):
         assert set(defaults) <= set(STUDY_MEASURES)

@@ -14,19 +14,21 @@ notebook end the cell with ``plt.show()``; in a script save the figure with
 
 Modules:
     ``run_figures``: figures of one run (lifecycle, ladder, defections,
-    retention, satisfaction, cohorts, CLV, one customer, the dashboard).
+    retention, satisfaction, cohorts, CLV, one customer, the dashboard, the
+    funnel and the cost of winning against keeping).
     ``study_figures``: figures of a study (comparison, paired differences,
-    sweep, heat map, tornado).
+    sweep, a setting stepped up, heat map, tornado).
     ``widgets``: :func:`lifecycle_explorer`, sliders that re-run the market live;
     :func:`clv_explorer`, the CLV spreadsheet made live.
-    ``tables``: :func:`settings_table`, :func:`difference_table`,
+    ``tables``: :func:`settings_table`, :func:`difference_table`, :func:`funnel_table`,
     :func:`whale_table`, :func:`segment_profile`, :func:`channel_yield`,
     :func:`strategic_customers`, :func:`strategy_settings` and
     :func:`interval_widths`, for lessons.
     ``lessons``: what the lessons show besides runs: CLV row by row, the textbook
     market, a programme against its holdout, headline measures; for the lifecycle,
     both sides of satisfaction, the funnel, yearly cohorts, one eventful life and what
-    each source of customers brought.
+    each source of customers brought; a firing review's ranking, the firm's books over
+    a study's runs.
     ``style``: the colours, axis look, number format and labels every figure shares.
     ``lab``: the strategy lab without a screen (set-up, checks, run, reading).
     ``app``: the strategy lab's web page (Solara; ``crmsim app``), imported only there.
@@ -35,20 +37,27 @@ Modules:
 """
 
 from crmsim.report.lessons import (
+    FirmBooks,
     acquisition_sources,
+    books_difference,
     clv_by_horizon,
     clv_spreadsheet,
     cohort_values,
     eventful_customer,
-    funnel_table,
+    firm_books,
     headline_table,
     lifecycle_facts,
     lifetime_values,
     plot_clv_build_up,
     plot_clv_by_horizon,
+    plot_competitor_attention,
+    plot_profit_bridge,
     plot_programme_holdout,
+    plot_review_ranking,
     plot_value_and_expectation,
     retention_by_tenure,
+    review_profile,
+    review_ranking,
     run_tracking_satisfaction,
     standard_error_by_replications,
     textbook_scenario,
@@ -61,6 +70,7 @@ from crmsim.report.run_figures import (
     plot_cohort_survival,
     plot_customer_history,
     plot_defections_by_reason,
+    plot_funnel_costs,
     plot_ladder,
     plot_lifecycle,
     plot_retention,
@@ -74,6 +84,7 @@ from crmsim.report.study_figures import (
     plot_flag_tradeoff,
     plot_paired_differences,
     plot_segment_comparison,
+    plot_steps,
     plot_sweep,
     plot_sweep_heatmap,
     plot_tornado,
@@ -82,6 +93,7 @@ from crmsim.report.style import plain_label
 from crmsim.report.tables import (
     channel_yield,
     difference_table,
+    funnel_table,
     interval_widths,
     segment_profile,
     settings_table,
@@ -93,6 +105,17 @@ from crmsim.report.teach import Prediction, Verdict, check
 from crmsim.report.widgets import clv_explorer, lifecycle_explorer
 
 __all__ = [
+    "funnel_table",
+    "plot_funnel_costs",
+    "plot_steps",
+    "FirmBooks",
+    "books_difference",
+    "firm_books",
+    "plot_competitor_attention",
+    "plot_profit_bridge",
+    "plot_review_ranking",
+    "review_profile",
+    "review_ranking",
     "channel_yield",
     "difference_table",
     "strategic_customers",
@@ -103,7 +126,6 @@ __all__ = [
     "clv_spreadsheet",
     "cohort_values",
     "eventful_customer",
-    "funnel_table",
     "lifecycle_facts",
     "plot_value_and_expectation",
     "run_tracking_satisfaction",

@@ -20,7 +20,7 @@ needs live here:
   grows with the number of runs;
 - for the lifecycle (lesson 01): :func:`run_tracking_satisfaction` and
   :func:`plot_value_and_expectation` (both sides of satisfaction, month by month),
-  :func:`funnel_table` (the funnel channel by channel), :func:`yearly_cohort_survival`
+  :func:`yearly_cohort_survival`
   and :func:`yearly_cohorts` (whole years of new customers beside the firm's customers
   at month 0), :func:`eventful_customer` (a followed life worth telling),
   :func:`acquisition_sources` (what each way of winning customers brought) and
@@ -30,9 +30,11 @@ needs live here:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
@@ -48,13 +50,18 @@ from crmsim.engine.customers import Customer
 from crmsim.engine.model import CRMModel
 from crmsim.measures import run_measure
 from crmsim.report.style import (
+    SCENARIO_COLORS,
     TIER_COLORS,
     empty_panel,
     format_thousands,
+    literal,
     new_figure,
     pretty_name,
 )
+from crmsim.strategies.fire_marginal_customers import lowest_share
 from crmsim.study.compare import compare
+from crmsim.study.runs import scenario_for_months, study_runs
+from crmsim.study.stats import mean_confidence_interval, paired_interval
 from crmsim.vocabulary import ACTIVE, INITIAL_BASE, REFERRAL, TIERS
 
 SPREADSHEET_COLUMNS: dict[str, str] = {
@@ -768,49 +775,13 @@ FUNNEL_SOURCE_NAMES: dict[str, str] = {
     "lookalike": "look-alike targeting",
     REFERRAL: "referral (word of mouth)",
 }
-"""How :func:`funnel_table` and :func:`acquisition_sources` name the shipped sources."""
+"""How :func:`acquisition_sources` names the shipped sources of customers."""
 
 
 def _source_label(name: str) -> str:
     if name == INITIAL_BASE:
         return "customers at month 0"
     return FUNNEL_SOURCE_NAMES.get(name, pretty_name(name))
-
-
-def funnel_table(model: CRMModel) -> pd.DataFrame:
-    """The funnel of a run, channel by channel: contacts, prospects, first purchases, rates.
-
-    The measured rates are the run's (:func:`crmsim.economics.funnel_conversion`); the set
-    rate beside them is the scenario's conversion rate of the channel (for referrals, the
-    referral conversion rate), so the two can be compared. A prospect who does not buy in
-    a month may buy the next, so the prospect-to-customer rate is per prospect and month.
-
-    Args:
-        model: A run.
-
-    Returns:
-        One row per source of prospects (the paid channels, then referrals), indexed by a
-        plain name: ``contacts`` (people reached), ``new prospects``, ``first purchases``,
-        ``suspect → prospect`` (new prospects per contact), ``prospect → customer, measured``
-        and ``prospect → customer, set`` (per prospect and month), and ``cost per
-        acquisition (currency per customer)``.
-    """
-    channels = model.scenario.get("acquisition.channels")
-    referral_rate = model.scenario.get("acquisition.referral_conversion_rate")
-    rows = {}
-    for name, row in funnel_conversion(model).items():
-        rows[_source_label(name)] = {
-            "contacts": int(row["contacts"]),
-            "new prospects": int(row["new_prospects"]),
-            "first purchases": int(row["conversions"]),
-            "suspect → prospect": round(row["suspect_to_prospect"], 3),
-            "prospect → customer, measured": round(row["prospect_to_customer"], 3),
-            "prospect → customer, set": float(
-                channels[name]["conversion_rate"] if name in channels else referral_rate
-            ),
-            "cost per acquisition (currency per customer)": round(row["cost_per_acquisition"]),
-        }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("source")
 
 
 BASE_COHORT = "before month 0 (the base)"
@@ -1036,15 +1007,513 @@ def lifecycle_facts(model: CRMModel, summary: Mapping[str, object]) -> pd.DataFr
     return pd.DataFrame(facts, columns=["fact", "value", "unit"]).set_index("fact")
 
 
+# ------------------------------------------------------------------ firing customers
+REVIEW_COLUMNS: dict[str, str] = {
+    "expected CLV (firm)": "expected CLV as the firm estimates it, the ranking (currency)",
+    "expected CLV (truth)": "expected CLV with each customer's own chance of staying (currency)",
+    "margin per month": "expected margin next month, after the cost to serve (currency)",
+    "stay a month (firm)": "chance of staying another month, the firm's estimate (0-1)",
+    "stay a month (truth)": "each customer's own chance of staying another month (0-1)",
+    "monthly bill": "the customer's bill at their basic share of wallet (currency per month)",
+    "rung": "rung of the loyalty ladder",
+    "price sensitivity": "price sensitivity on their rung (0-1)",
+    "bottom": "in the bottom share of the firm's ranking: the share rule fires them",
+    "bottom (truth)": "in the bottom share of a ranking by the true expected CLV",
+}
+"""The columns of :func:`review_ranking` and what each holds, with its unit."""
+
+
+def review_ranking(model: CRMModel, min_tenure_months: int, bottom_share: float) -> pd.DataFrame:
+    """The customers a firing review would judge now, ranked as the firm ranks them.
+
+    As the ``fire_marginal_customers`` strategy does in a subscription market (where the
+    firm knows every customer): the active customers who have been with the firm at least
+    ``min_tenure_months`` are ranked by their expected CLV as the firm estimates it, and
+    the lowest ``bottom_share`` of the ranking is marked (the same rule,
+    :func:`crmsim.strategies.fire_marginal_customers.lowest_share`). Nobody is fired: the
+    run is only read. The truth (each customer's own chance of staying) stands beside the
+    estimate.
+
+    Args:
+        model: A run stopped at the month of the review.
+        min_tenure_months: Months with the firm before a customer is judged (>= 0).
+        bottom_share: Share of the reviewed customers the share rule fires (0 to 1).
+
+    Returns:
+        One row per reviewed customer, lowest expected CLV (the firm's) first, indexed by
+        the customer's row in the customer table; the columns of :data:`REVIEW_COLUMNS`.
+
+    Raises:
+        ValueError: A negative tenure or a share outside 0 to 1.
+    """
+    if (
+        isinstance(min_tenure_months, bool)
+        or int(min_tenure_months) != min_tenure_months
+        or (min_tenure_months < 0)
+    ):
+        raise ValueError(
+            f"min_tenure_months must be a whole number >= 0; got {min_tenure_months!r}"
+        )
+    if not 0 <= bottom_share <= 1:
+        raise ValueError(f"bottom_share must be a share from 0 to 1; got {bottom_share!r}")
+    table = model.customers
+    reviewed = np.flatnonzero((table.stage == ACTIVE) & (table.tenure_months >= min_tenure_months))
+    firm_value = model.firm_valuation.expected_clv(reviewed).astype(float)
+    true_value = model.expected_clv(reviewed).astype(float)
+    frame = pd.DataFrame(
+        {
+            "expected CLV (firm)": firm_value,
+            "expected CLV (truth)": true_value,
+            "margin per month": model.firm_valuation.expected_margin_per_month(reviewed),
+            "stay a month (firm)": model.firm_valuation.expected_retention(reviewed),
+            "stay a month (truth)": model.expected_retention(reviewed),
+            "monthly bill": table.order_value[reviewed],
+            "rung": [TIERS[k] for k in table.tier[reviewed]],
+            "price sensitivity": model.effective_price_sensitivity(reviewed),
+            "bottom": False,
+            "bottom (truth)": False,
+        },
+        index=pd.Index(reviewed, name="customer"),
+    )
+    frame.iloc[lowest_share(firm_value, bottom_share), frame.columns.get_loc("bottom")] = True
+    frame.iloc[lowest_share(true_value, bottom_share), frame.columns.get_loc("bottom (truth)")] = (
+        True
+    )
+    order = np.argsort(firm_value, kind="stable")
+    return frame.iloc[order].astype({c: float for c in REVIEW_COLUMNS if c not in _NOT_FLOAT})
+
+
+_NOT_FLOAT = ("rung", "bottom", "bottom (truth)")
+
+
+def review_profile(ranking: pd.DataFrame) -> pd.DataFrame:
+    """Who the bottom of a review's ranking is, against the rest of the reviewed customers.
+
+    Args:
+        ranking: The table of :func:`review_ranking`.
+
+    Returns:
+        Two columns, ``bottom`` and ``the rest``; one row per trait, its unit in its name:
+        how many, their mean bill, margin, chances of staying (the firm's estimate and the
+        truth), expected CLV (both), the share on the two lowest rungs, their price
+        sensitivity and the share with an expected CLV above 0 (the firm's).
+    """
+    low_rungs = ranking["rung"].isin(TIERS[:2])
+    columns = {}
+    for label, rows in (("bottom", ranking["bottom"]), ("the rest", ~ranking["bottom"])):
+        part = ranking[rows]
+        columns[label] = {
+            "customers": float(len(part)),
+            "monthly bill (currency per month)": part["monthly bill"].mean(),
+            "expected margin (currency per month)": part["margin per month"].mean(),
+            "chance of staying a month, the firm's estimate (%)": 100
+            * part["stay a month (firm)"].mean(),
+            "chance of staying a month, the truth (%)": 100 * part["stay a month (truth)"].mean(),
+            "expected CLV, the firm's estimate (currency)": part["expected CLV (firm)"].mean(),
+            "expected CLV, the truth (currency)": part["expected CLV (truth)"].mean(),
+            "on the two lowest rungs (%)": 100 * low_rungs[rows].mean(),
+            "price sensitivity on their rung (0-1)": part["price sensitivity"].mean(),
+            "expected CLV above 0, the firm's estimate (%)": 100
+            * (part["expected CLV (firm)"] > 0).mean(),
+        }
+    return pd.DataFrame(columns).rename_axis("trait")
+
+
+def plot_review_ranking(
+    ranking: pd.DataFrame,
+    share_color: str = SCENARIO_COLORS[1],
+    threshold_color: str = SCENARIO_COLORS[2],
+) -> Figure:
+    """The ranking a firing review sees: who falls in the bottom share, and where zero lies.
+
+    Left: the distribution of the firm's expected CLV among the reviewed customers (the
+    top 5% left out of the frame, so the bottom shows), the bottom share in its own
+    colour, the cut-off and the threshold rule's line at 0. Right: the lowest 40% of the
+    ranking, customer by customer.
+
+    Args:
+        ranking: The table of :func:`review_ranking`.
+        share_color: Colour of the share rule (the bottom share and its cut-off).
+        threshold_color: Colour of the threshold rule (fire below 0).
+
+    Returns:
+        The figure, two panels; panels that say why when nobody was reviewed.
+    """
+    fig, (left, right) = new_figure(1, 2, figsize=(12.5, 4.6))
+    left.set(
+        title="Expected CLV of the reviewed customers\n"
+        "(the firm's estimate; the top 5% lie off the frame)",
+        xlabel="Expected CLV, the firm's estimate (currency per customer)",
+        ylabel="Customers",
+    )
+    right.set(
+        title="The bottom of the ranking: the lowest 40% of the reviewed",
+        xlabel="Rank among the reviewed customers (%, lowest value first)",
+        ylabel="Expected CLV, the firm's estimate (currency per customer)",
+    )
+    if ranking.empty:
+        for ax in (left, right):
+            empty_panel(ax, "Nobody was reviewed: no active customer has the tenure yet.")
+        return fig
+    value = ranking["expected CLV (firm)"].to_numpy(float)
+    bottom = ranking["bottom"].to_numpy(bool)
+    share = bottom.mean()
+    cut_off = value[bottom].max() if bottom.any() else np.nan
+    top = max(np.percentile(value, 95), value.min() + 1.0)  # one value still gets a bin
+    bins = np.linspace(value.min(), top, 60)
+    left.hist(value[~bottom & (value <= top)], bins=bins, color="#bdbdbd", label="kept")
+    left.hist(value[bottom], bins=bins, color=share_color, label=f"bottom {share:.0%}: fired")
+    left.axvline(0, color=threshold_color, linewidth=2, label="threshold rule: fire below 0")
+    if np.isfinite(cut_off):
+        left.axvline(cut_off, color=share_color, linestyle="--", linewidth=1.5, label="cut-off")
+    left.legend(frameon=False, fontsize=8)
+    left.xaxis.set_major_formatter(FuncFormatter(format_thousands))
+
+    shown = max(1, int(0.4 * value.size))
+    rank = np.arange(1, shown + 1) / value.size * 100
+    right.plot(rank, value[:shown], color="#333333", linewidth=2, label="customers, lowest first")
+    right.axvspan(0, 100 * share, color=share_color, alpha=0.15, label=f"bottom {share:.0%}")
+    right.axhline(0, color=threshold_color, linewidth=2, label="expected CLV = 0 (threshold rule)")
+    if np.isfinite(cut_off):
+        right.axhline(cut_off, color=share_color, linestyle="--", linewidth=1.5, label="cut-off")
+    right.legend(frameon=False, fontsize=8, loc="upper left")
+    return fig
+
+
+# ------------------------------------------------------------------ the firm's books
+BOOK_COLUMNS: dict[str, str] = {
+    "seed": "the seed of the replication (the study's seed for it)",
+    "fired": "customers the firm fired (customers)",
+    "acquired": "first purchases: new customers won (customers)",
+    "mean month of first purchase": "when the new customers were won, on average (month)",
+    "gross margin": "revenue less the cost of sales (currency, summed, undiscounted)",
+    "cost to serve": "the cost of serving paying customers (currency, summed, undiscounted)",
+    "other costs": "acquisition, programme and return costs (currency, summed, undiscounted)",
+    "profit": "gross margin - cost to serve - other costs (currency, summed, undiscounted)",
+    "discounted profit": "the profit discounted to month 0 (currency; a study's total_profit_pv)",
+    "price defections": "customers lost to the competitor's offers (customers)",
+    "customer-months": "customers at the start of each month, summed (customer-months)",
+    "price defections per 1,000 customer-months": "price defections / customer-months x 1,000",
+    "suspects left": "people not yet contacted or put off, at the end (% of the market)",
+}
+"""The columns of :attr:`FirmBooks.totals` and what each holds, with its unit."""
+
+
+@dataclass(frozen=True)
+class FirmBooks:
+    """The firm's books over each replication of a study, without valuing the customers.
+
+    Attributes:
+        totals: One row per replication (its index), the columns of :data:`BOOK_COLUMNS`.
+        attention: How hard the competitor courts the firm's base each month (1 = as hard
+            as an average base; :meth:`crmsim.engine.players.Competitor.attention`): one
+            row per month, one column per replication.
+    """
+
+    totals: pd.DataFrame
+    attention: pd.DataFrame
+
+
+def firm_books(
+    scenario: Scenario | str, *, seed: int, replications: int, customers: int, months: int
+) -> FirmBooks:
+    """Run a scenario as a study does and add up the firm's books, replication by replication.
+
+    Replication ``k`` has the seed a study (:func:`crmsim.study.compare`) with the same
+    ``seed`` gives it, so these are the very runs of such a study (common random numbers):
+    the discounted profit equals the study's ``total_profit_pv``. The customers are not
+    valued (no run-off), which makes the books several times cheaper than a study's run.
+
+    Args:
+        scenario: A scenario, or the name or path of one.
+        seed: The study's seed.
+        replications: Runs (>= 1).
+        customers: People in the market.
+        months: Months simulated.
+
+    Returns:
+        The books (:class:`FirmBooks`).
+
+    Raises:
+        StudyError: Fewer than one replication (the study's message).
+    """
+    runs = study_runs([scenario], None, replications, seed, months, customers)
+    totals, attention = [], {}
+    for run in runs:
+        chosen = scenario_for_months(Scenario(run.scenario, source="<books>"), months)
+        model = CRMModel(chosen, rng=run.seed, customers=customers)
+        courted = []
+        for _ in range(months):
+            model.step()
+            courted.append(
+                model.competitor.attention(np.flatnonzero(model.customers.stage == ACTIVE))
+            )
+        series = model.monthly_series()
+        market = model.customers.size
+        other = series[["acquisition_cost", "programme_cost", "return_cost"]].to_numpy().sum()
+        acquired = float(series["acquired"].sum())
+        totals.append(
+            {
+                "seed": run.seed,
+                "fired": float(series["defections_fired"].sum()),
+                "acquired": acquired,
+                "mean month of first purchase": float((series["acquired"] * series["month"]).sum())
+                / acquired
+                if acquired
+                else np.nan,
+                "gross margin": float((series["revenue"] - series["cost_of_sales"]).sum()),
+                "cost to serve": float(series["service_cost"].sum()),
+                "other costs": float(other),
+                "profit": float(series["profit"].sum()),
+                "discounted profit": float(model.books.profit_pv),
+                "price defections": float(series["defections_price"].sum()),
+                "customer-months": float(series["active_at_start"].sum()),
+                "suspects left": 100 * float(series["suspect"].iloc[-1]) / market,
+            }
+        )
+        attention[run.replication] = courted
+    frame = pd.DataFrame(
+        totals, index=pd.Index([run.replication for run in runs], name="replication")
+    )
+    frame.insert(
+        list(frame.columns).index("customer-months") + 1,
+        "price defections per 1,000 customer-months",
+        1000 * frame["price defections"] / frame["customer-months"],
+    )
+    monthly = pd.DataFrame(attention, index=pd.RangeIndex(1, months + 1, name="month"))
+    return FirmBooks(frame[list(BOOK_COLUMNS)], monthly.rename_axis("replication", axis=1))
+
+
+def books_difference(
+    option: FirmBooks, reference: FirmBooks, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """What an option changes in the firm's books, paired replication by replication.
+
+    Args:
+        option: The books of the option (:func:`firm_books`).
+        reference: The books of the scenario it is compared with, run with the same seeds.
+        columns: Columns of :data:`BOOK_COLUMNS` to compare (default: every one but the seed).
+
+    Returns:
+        One row per column: the ``reference`` and ``option`` means, the mean paired
+        ``difference`` (option - reference) and its 95% interval (``ci_low``, ``ci_high``).
+
+    Raises:
+        ValueError: The two were not run with the same seeds (their runs do not pair), or a
+            column that is not a column of the books.
+    """
+    if not option.totals["seed"].equals(reference.totals["seed"]):
+        raise ValueError(
+            "the books were not run with the same seeds, so their runs do not pair: "
+            "run both with firm_books(..., seed=, replications=) alike"
+        )
+    columns = [c for c in BOOK_COLUMNS if c != "seed"] if columns is None else list(columns)
+    unknown = [c for c in columns if c not in BOOK_COLUMNS or c == "seed"]
+    if unknown:
+        raise ValueError(f"not columns of the books: {unknown}; allowed: {list(BOOK_COLUMNS)[1:]}")
+    rows = {}
+    for column in columns:
+        a, b = option.totals[column].to_numpy(float), reference.totals[column].to_numpy(float)
+        low, mean, high, _ = paired_interval(a, b)
+        rows[column] = {
+            "reference": float(np.nanmean(b)),
+            "option": float(np.nanmean(a)),
+            "difference": mean,
+            "ci_low": low,
+            "ci_high": high,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("books")
+
+
+def plot_profit_bridge(
+    option: FirmBooks, reference: FirmBooks, title: str, color: str = SCENARIO_COLORS[1]
+) -> Figure:
+    """How an option's change in profit is made up: gross margin, cost to serve, other costs.
+
+    Each bar is one part's effect on the profit of the run (a cost saved counts as a gain),
+    the mean of the paired differences with its 95% interval; the last bar, their sum, is
+    the change in profit.
+
+    Args:
+        option: The option's books (:func:`firm_books`).
+        reference: The books it is compared with (same seeds).
+        title: The figure's title (what the option is).
+        color: The option's colour.
+
+    Returns:
+        The figure.
+    """
+    change = books_difference(
+        option, reference, ["gross margin", "cost to serve", "other costs", "profit"]
+    )
+    sign = pd.Series({"gross margin": 1, "cost to serve": -1, "other costs": -1, "profit": 1})
+    labels = {
+        "gross margin": "gross margin (revenue - cost of sales)",
+        "cost to serve": "cost to serve (a saving is a gain)",
+        "other costs": "acquisition, programme and return costs",
+        "profit": "change in profit",
+    }
+    effect = change["difference"] * sign
+    # Without an interval (a single run) each bar stands alone: its interval is the bar's end.
+    low = np.where(sign > 0, change["ci_low"], -change["ci_high"])
+    high = np.where(sign > 0, change["ci_high"], -change["ci_low"])
+    low = np.where(np.isfinite(low), low, effect)
+    high = np.where(np.isfinite(high), high, effect)
+    fig, ax = new_figure(figsize=(9.0, 3.8))
+    positions = np.arange(len(effect))[::-1]
+    shades = [to_rgba(color, 0.5)] * (len(effect) - 1) + [to_rgba(color, 0.95)]
+    ax.barh(positions, effect, color=shades)
+    ax.errorbar(
+        effect,
+        positions,
+        xerr=[effect - low, high - effect],
+        fmt="none",
+        ecolor="#222222",
+        capsize=4,
+    )
+    # Each number sits beyond its interval's far end, clear of the error bar.
+    ends = np.where(effect >= 0, np.nan_to_num(high), np.nan_to_num(low))
+    for y, value, end in zip(positions, effect, ends, strict=True):
+        ax.annotate(
+            f" {value:+,.0f} ",
+            (end, y),
+            va="center",
+            ha="left" if value >= 0 else "right",
+            fontsize=8,
+        )
+    ends = np.concatenate([low, high])
+    ends = ends[np.isfinite(ends)]
+    span = float(np.abs(ends).max()) if ends.size and np.abs(ends).max() > 0 else 1.0
+    ax.set_xlim(min(0.0, *ends) - 0.25 * span, max(0.0, *ends) + 0.25 * span)
+    ax.axvline(0, color="#333333", linewidth=1)
+    ax.set_yticks(positions, [labels[name] for name in effect.index])
+    replications = len(option.totals)
+    runs = (
+        "1 paired run: no confidence interval"
+        if replications == 1
+        else (f"mean of {replications} paired runs; error bars: 95% CI")
+    )
+    ax.set(
+        title=f"{literal(title)}\n({runs})",
+        xlabel="Effect on the profit of the run (currency, summed over the run, undiscounted)",
+        ylabel="Part of the books",
+    )
+    ax.xaxis.set_major_formatter(FuncFormatter(format_thousands))
+    ax.grid(False, axis="y")
+    return fig
+
+
+def plot_competitor_attention(
+    books: Mapping[str, Mapping[str, FirmBooks]], colors: Mapping[str, str] | None = None
+) -> Figure:
+    """How hard competitors court the firm's base, and how often they take its customers.
+
+    One panel per competitor: the competitor's attention month by month (mean over the
+    replications), one line per option, each option in its own colour and line style, so
+    lines that coincide stay visible (the panel says so when they do). The last panel: the
+    price defections per 1,000 customer-months of each option against each competitor,
+    with 95% intervals of the mean.
+
+    Args:
+        books: For each competitor (the panel's title), the books of each option
+            (:func:`firm_books`), in the same option order for every competitor.
+        colors: Colour of each option (default: the study palette in order).
+
+    Returns:
+        The figure.
+    """
+    competitors = list(books)
+    options = list(dict.fromkeys(name for pair in books.values() for name in pair))
+    colors = dict(colors or {})
+    for k, name in enumerate(options):
+        colors.setdefault(name, SCENARIO_COLORS[k % len(SCENARIO_COLORS)])
+    styles = [("-", None, 2.6), ("--", "o", 1.8), (":", "s", 1.8), ("-.", "^", 1.8)]
+    fig, axes = new_figure(
+        1, len(competitors) + 1, figsize=(4.6 * (len(competitors) + 1), 4.4), squeeze=False
+    )
+    axes = list(axes[0])
+    for ax, competitor in zip(axes, competitors, strict=False):
+        means = {}
+        for k, (name, part) in enumerate(books[competitor].items()):
+            line, marker, width = styles[k % len(styles)]
+            mean = part.attention.mean(axis=1)
+            means[name] = mean.to_numpy(float)
+            ax.plot(
+                mean.index,
+                mean,
+                linestyle=line,
+                marker=marker,
+                markevery=12,
+                linewidth=width,
+                color=colors[name],
+                label=literal(name),
+            )
+        ax.axhline(1, color="#969696", linewidth=0.8)
+        values = list(means.values())
+        if len(values) > 1 and all(np.allclose(v, values[0]) for v in values[1:]):
+            ax.text(
+                0.5,
+                0.9,
+                "the lines coincide: this competitor\ndoes not look at the base",
+                transform=ax.transAxes,
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="#555555",
+            )
+        ax.set(title=literal(competitor), xlabel="Month", ylabel="Attention (x an average base)")
+        ax.legend(frameon=False, fontsize=8, loc="center right")
+    top = max(ax.get_ylim()[1] for ax in axes[:-1])
+    for ax in axes[:-1]:
+        ax.set_ylim(0, top)
+    bars = axes[-1]
+    width = 0.8 / max(1, len(options))
+    for k, name in enumerate(options):
+        means, errors = [], [[], []]
+        for competitor in competitors:
+            rate = books[competitor][name].totals["price defections per 1,000 customer-months"]
+            low, mean, high, _ = mean_confidence_interval(rate.to_numpy(float))
+            means.append(mean)
+            errors[0].append(np.nan_to_num(mean - low))
+            errors[1].append(np.nan_to_num(high - mean))
+        x = np.arange(len(competitors)) + (k - (len(options) - 1) / 2) * width
+        bars.bar(x, means, width, color=colors[name], yerr=errors, capsize=4, label=literal(name))
+    bars.set_xticks(range(len(competitors)), [literal(c) for c in competitors])
+    bars.set(
+        title="Price defections of the firm's customers",
+        xlabel="Competitor",
+        ylabel="Price defections per 1,000 customer-months",
+    )
+    bars.legend(frameon=False, fontsize=8, loc="upper left")
+    bars.grid(False, axis="x")
+    replications = max(len(part.totals) for pair in books.values() for part in pair.values())
+    runs = (
+        "1 run: no confidence interval"
+        if replications == 1
+        else (f"mean of {replications} runs; error bars: 95% CI")
+    )
+    fig.suptitle(f"The competitor's attention and its catch ({runs})", fontweight="bold")
+    return fig
+
+
 __all__ = [
     "BASE_COHORT",
     "FUNNEL_SOURCE_NAMES",
+    "BOOK_COLUMNS",
+    "FirmBooks",
+    "REVIEW_COLUMNS",
+    "books_difference",
+    "firm_books",
+    "plot_competitor_attention",
+    "plot_profit_bridge",
+    "plot_review_ranking",
+    "review_profile",
+    "review_ranking",
     "HOLDOUT_MEASURES",
     "SATISFACTION_TRACK_COLUMNS",
     "SPREADSHEET_COLUMNS",
     "acquisition_sources",
     "eventful_customer",
-    "funnel_table",
     "lifecycle_facts",
     "plot_value_and_expectation",
     "run_tracking_satisfaction",

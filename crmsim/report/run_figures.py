@@ -592,6 +592,81 @@ def plot_clv_distribution(clv: Any, top_share: float = 0.2) -> Figure:
     return fig
 
 
+def plot_funnel_costs(summary: Mapping[str, Any]) -> Figure:
+    """What paid contacts bring, and what winning a customer costs against keeping one.
+
+    Left: per 1,000 contacts of each paid channel, the people who became prospects and
+    those who made a first purchase. Right: the cost per acquisition of each paid channel
+    and of every new customer (referrals, which cost nothing, included), beside the cost
+    of keeping a customer for a year (``cost_per_retained_customer_year``).
+
+    Args:
+        summary: ``model.summary()`` of a run.
+
+    Returns:
+        The figure, two panels; a panel says why when no channel made a contact or no
+        customer was won or kept.
+    """
+    fig, (left, right) = new_figure(1, 2, figsize=(12.5, 4.5))
+    left.set(
+        title="What 1,000 contacts bring",
+        xlabel="Acquisition channel",
+        ylabel="People per 1,000 contacts",
+    )
+    right.set(
+        xlabel="Cost (currency per customer won; keeping: per customer-year)",
+        ylabel="What it costs",
+    )
+    funnel = pd.DataFrame(summary.get("funnel") or {}).T
+    paid = funnel[(funnel.index != "referral") & (funnel.get("contacts", 0) > 0)]
+    if paid.empty:
+        empty_panel(left, "No paid channel made a contact in this run.")
+    else:
+        per_1000 = 1000 * paid[["new_prospects", "conversions"]].div(paid["contacts"], axis=0)
+        x = np.arange(len(paid))
+        for k, (column, label, stage) in enumerate(
+            [
+                ("new_prospects", "became prospects", "prospect"),
+                ("conversions", "made a first purchase", "active"),
+            ]
+        ):
+            bars = left.bar(
+                x + (k - 0.5) * 0.38, per_1000[column], 0.38, color=STAGE_COLORS[stage], label=label
+            )
+            left.bar_label(bars, fmt="%.0f", fontsize=8)
+        left.set_xticks(x, [pretty_name(name) for name in paid.index])
+        left.legend(frameon=False, fontsize=8)
+        left.grid(False, axis="x")
+    win = float(summary.get("cost_per_acquisition", np.nan))
+    keep = float(summary.get("cost_per_retained_customer_year", np.nan))
+    costs = {
+        f"win one: {pretty_name(name)}": row["cost_per_acquisition"]
+        for name, row in paid.iterrows()
+    }
+    costs["win one: any new customer\n(referrals included)"] = win
+    costs["keep one for a year"] = keep
+    values = np.array(list(costs.values()), float)
+    values[~np.isfinite(values)] = np.nan  # a channel that won nobody has no cost per customer
+    if not np.isfinite(values).any():
+        right.set_title("Winning and keeping a customer")
+        empty_panel(right, "No customer was won or kept in this run.")
+        return fig
+    rows = np.arange(len(costs))[::-1]
+    colors = [STAGE_COLORS["prospect"]] * (len(costs) - 1) + [STAGE_COLORS["active"]]
+    bars = right.barh(rows, np.nan_to_num(values), color=colors)
+    right.bar_label(bars, fmt=" %.0f", fontsize=8)
+    right.set_yticks(rows, list(costs))
+    right.set_xlim(0, np.nanmax(values) * 1.15)
+    right.grid(False, axis="y")
+    ratio = win / keep if keep > 0 else np.nan
+    right.set_title(
+        f"Winning a customer costs {ratio:.1f} times keeping one for a year"
+        if np.isfinite(ratio)
+        else "Winning and keeping a customer"
+    )
+    return fig
+
+
 def plot_customer_history(customer: Customer) -> Figure:
     """One customer's life: value against expectation, satisfaction, and the ladder.
 
@@ -872,6 +947,7 @@ def plot_return_chances(model: CRMModel, max_months_gone: int = 24) -> Figure:
 
 
 __all__ = [
+    "plot_funnel_costs",
     "plot_clv_distribution",
     "plot_cohort_survival",
     "plot_customer_history",

@@ -15,7 +15,8 @@ measures a figure draws when none are named is a choice of the figure:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -39,10 +40,12 @@ from crmsim.report.style import (
     format_thousands,
     literal,
     new_figure,
+    plain_label,
     pretty_name,
     setting_label,
     style_axes,
 )
+from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
 
 if TYPE_CHECKING:
     from crmsim.study import Comparison, SweepResult
@@ -67,6 +70,28 @@ DIFFERENCE_MEASURES: tuple[str, ...] = (
 SWEEP_MEASURES: tuple[str, ...] = DIFFERENCE_MEASURES
 """Measures drawn by :func:`plot_sweep` by default: those of the paired differences, so a
 sweep reads like a comparison."""
+
+
+def scenario_colors(comparison: object, scenarios: Sequence[str]) -> dict[str, str]:
+    """The colour of each scenario: its place in the study it comes from, in the palette.
+
+    A comparison knows the order of the whole study it was run as (``scenario_order()``,
+    kept by ``Comparison.subset``), so an option has the same colour in a figure of the
+    whole study and in a figure of a subset of it. An object without that order colours
+    the scenarios in the order given.
+
+    Args:
+        comparison: A :class:`crmsim.study.Comparison`, or any object like it.
+        scenarios: The scenarios the figure draws.
+
+    Returns:
+        A colour (``crmsim.report.style.SCENARIO_COLORS``, repeating after the last) for
+        each scenario.
+    """
+    order = getattr(comparison, "scenario_order", None)
+    known = list(order()) if callable(order) else []
+    places = known + [name for name in scenarios if name not in known]
+    return {name: SCENARIO_COLORS[places.index(name) % len(SCENARIO_COLORS)] for name in scenarios}
 
 
 def _check_measures(measures: Sequence[str]) -> None:
@@ -132,14 +157,59 @@ def _band(frame: pd.DataFrame, band: str) -> tuple[np.ndarray, np.ndarray, np.nd
     return mean, low, high
 
 
+RETENTION_AXIS_POINTS = 2.0
+"""Percentage points a retention panel spans at least (:func:`plot_comparison`)."""
+
+
+def _draw_retention(
+    ax: Axes,
+    positions: np.ndarray,
+    mean: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    colors: Sequence[str],
+) -> None:
+    """Retention rates (%) as dots with their intervals, on an axis that shows gaps true to size.
+
+    Retention sits near 100%: bars from zero hide every difference, and bars on an axis
+    cut just below the lowest rate blow a gap of a tenth of a point up to half the panel.
+    Dots need no zero, and an axis at least :data:`RETENTION_AXIS_POINTS` percentage points
+    tall keeps a small gap small.
+    """
+    for x, m, lo, hi, color in zip(positions, mean, low, high, colors, strict=True):
+        if not np.isfinite(m):
+            continue
+        below, above = np.nan_to_num(m - lo), np.nan_to_num(hi - m)
+        ax.errorbar(
+            x,
+            m,
+            yerr=[[below], [above]],
+            fmt="o",
+            color=color,
+            markersize=8,
+            capsize=5,
+            ecolor="#222222",
+            linewidth=1.2,
+        )
+    values = np.concatenate([low, high, mean])
+    values = values[np.isfinite(values)]
+    middle = (values.max() + values.min()) / 2
+    half = max(0.6 * (values.max() - values.min()), RETENTION_AXIS_POINTS / 2)
+    top = min(100.0, middle + half)
+    ax.set_ylim(max(0.0, top - 2 * half), top)
+    ax.set_xlim(positions.min() - 0.6, positions.max() + 0.6)
+
+
 def plot_comparison(
     comparison: Comparison, band: str = "ci", measures: Sequence[str] | None = None
 ) -> Figure:
     """Scenarios side by side: headline measures with 95% CIs, and active customers over time.
 
     Top row: one bar chart per measure (mean over replications, error bars the
-    95% confidence interval of the mean). Bottom: active customers each month,
-    the mean over replications with a band per scenario.
+    95% confidence interval of the mean); the retention rate as dots on an axis at
+    least :data:`RETENTION_AXIS_POINTS` percentage points tall, since bars of a rate
+    near 100% either hide its differences or, on a cut axis, exaggerate them. Bottom:
+    active customers each month, the mean over replications with a band per scenario.
 
     Args:
         comparison: Result of :func:`crmsim.study.compare`.
@@ -157,7 +227,7 @@ def plot_comparison(
     _check_measures(measures)
     table = comparison.table
     scenarios = list(dict.fromkeys(table["scenario"]))
-    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(scenarios)}
+    colors = scenario_colors(comparison, scenarios)
     replications = int(table["replications"].max()) if len(table) else 0
 
     fig = plt.figure(figsize=(max(12.0, 3.2 * len(measures)), 8.5), layout="constrained")
@@ -178,20 +248,17 @@ def plot_comparison(
         if not np.isfinite(mean).any():
             empty_panel(ax, _UNDEFINED)
             continue
+        ax.set_xticks(positions, [pretty_name(s) for s in scenarios], rotation=20, ha="right")
+        ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+        ax.grid(False, axis="x")
+        if measure == "retention_rate":
+            _draw_retention(ax, positions, mean, low, high, [colors[s] for s in scenarios])
+            ax.set_ylabel(unit + " (axis not from 0)")
+            continue
         ax.bar(positions, mean, color=[colors[s] for s in scenarios], alpha=0.85)
         ax.errorbar(
             positions, mean, yerr=error, fmt="none", ecolor="#222222", capsize=5, linewidth=1.2
         )
-        ax.set_xticks(positions, [pretty_name(s) for s in scenarios], rotation=20, ha="right")
-        ax.yaxis.set_major_formatter(FuncFormatter(format_thousands))
-        finite = np.isfinite(np.concatenate([low, high, mean]))
-        if measure == "retention_rate" and finite.any():
-            # Retention sits near 100%: cut the axis so differences show, and say so.
-            values = np.concatenate([low, high, mean])[finite]
-            spread = max(values.max() - values.min(), 0.5)
-            ax.set_ylim(max(0.0, values.min() - spread), min(100.0, values.max() + spread / 2))
-            ax.set_ylabel(unit + " (axis cut)")
-        ax.grid(False, axis="x")
 
     ax = fig.add_subplot(grid[1, :])
     style_axes(ax)
@@ -253,8 +320,7 @@ def plot_paired_differences(
         return _empty("Only one scenario: there is no difference to show.", title)
     reference = str(differences["reference"].iloc[0])
     scenarios = list(dict.fromkeys(differences["scenario"]))
-    all_scenarios = [reference, *scenarios]
-    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(all_scenarios)}
+    colors = scenario_colors(comparison, [reference, *scenarios])
     positions = np.arange(len(scenarios))[::-1]
     fig, axes = _grid(len(measures), width=6.0, height=0.9 + 0.55 * len(scenarios) + 1.2)
     for ax, measure in zip(axes, measures, strict=True):
@@ -376,10 +442,122 @@ def plot_sweep(result: SweepResult, measures: Sequence[str] | None = None) -> Fi
     if len(groups) > 1 or parameters:
         axes[0].legend(loc="best", frameon=False, fontsize=8)
     replications = int(table["replications"].max())
-    swept = literal(", ".join(parameters)) if parameters else "scenarios"
+    swept = literal(", ".join(map(plain_label, parameters))) if parameters else "scenarios"
     bars = "error bars: 95% CI" if replications != 1 else _NO_INTERVAL
     fig.suptitle(
         f"Sweep of {swept}: mean of {_runs_text(replications)} per point ({bars})",
+        fontweight="bold",
+    )
+    return fig
+
+
+def plot_steps(
+    comparison: Comparison,
+    values: Mapping[str, float],
+    setting: str,
+    measure: str = "value_of_customer_base",
+) -> Figure:
+    """One setting stepped up through scenarios of a study: the measure at each value, and
+    what each step adds, paired.
+
+    Left: the mean of ``measure`` in each scenario, at its value of the setting, with the
+    95% confidence interval of the mean. Right: what each step up adds, the difference
+    between each scenario and the one with the next lower value, paired by replication
+    (common random numbers): the thick bar is its paired 95% interval, the thin bar the
+    interval the runs would give without pairing. Steps that add less and less are
+    diminishing returns.
+
+    Args:
+        comparison: A study that ran the scenarios (:func:`crmsim.study.compare`).
+        values: Each scenario's value of the setting, e.g. ``{"budget 0": 0, "baseline":
+            400, "budget 800": 800}``.
+        setting: The setting in plain words, with its unit (the x axis).
+        measure: A study measure of the registry.
+
+    Returns:
+        The figure, two panels.
+
+    Raises:
+        ValueError: Fewer than two scenarios, a scenario the study did not run, or an
+            unknown measure (the message lists what is allowed).
+    """
+    _check_measures([measure])
+    runs = comparison.runs.pivot(index="replication", columns="scenario", values=measure)
+    unknown = [name for name in values if name not in runs.columns]
+    if unknown or len(values) < 2:
+        raise ValueError(
+            f"give at least two scenarios of the study with their values; not in the study: "
+            f"{unknown}; it ran {list(runs.columns)}"
+        )
+    name, unit, scale = _axis(measure)
+    lowered = setting[:1].lower() + setting[1:]
+    ordered = sorted(values, key=lambda scenario: values[scenario])
+    colors = scenario_colors(comparison, ordered)
+    fig, (left, right) = new_figure(1, 2, figsize=(12.5, 4.4))
+    x = np.array([values[scenario] for scenario in ordered], float)
+    means = []
+    for position, scenario in zip(x, ordered, strict=True):
+        low, mean, high, _ = mean_confidence_interval(runs[scenario].to_numpy(float) * scale)
+        means.append(mean)
+        left.errorbar(
+            position,
+            mean,
+            yerr=[[np.nan_to_num(mean - low)], [np.nan_to_num(high - mean)]],
+            fmt="o",
+            color=colors[scenario],
+            markersize=8,
+            capsize=5,
+            ecolor="#222222",
+            label=pretty_name(scenario),
+        )
+    left.plot(x, means, color="#969696", linewidth=1, zorder=0)
+    left.set(title=f"{name} at each value", xlabel=literal(setting), ylabel=unit)
+    left.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    left.legend(frameon=False, fontsize=8, loc="best")
+    steps = list(itertools.pairwise(ordered))
+    positions = np.arange(len(steps))
+    for position, (lower, upper) in zip(positions, steps, strict=True):
+        a, b = runs[upper].to_numpy(float) * scale, runs[lower].to_numpy(float) * scale
+        low, mean, high, _ = paired_interval(a, b)
+        loose_low, loose_high = welch_interval(a, b)
+        color = colors[upper]
+        right.plot(
+            [position, position],
+            [loose_low, loose_high],
+            color=color,
+            alpha=0.35,
+            linewidth=1.5,
+            label="unpaired 95% CI" if position == 0 else None,
+        )
+        right.plot(
+            [position, position],
+            [low, high],
+            color=color,
+            linewidth=6,
+            solid_capstyle="butt",
+            label="paired 95% CI" if position == 0 else None,
+        )
+        right.plot(position, mean, "o", color="white", markeredgecolor=color, markersize=7)
+    right.axhline(0, color="#333333", linewidth=1)
+    right.set_xticks(
+        positions, [f"{values[lower]:g} to {values[upper]:g}" for lower, upper in steps]
+    )
+    right.set_xlim(-0.6, len(steps) - 0.4)
+    unit_text = "percentage points" if scale == 100.0 else unit
+    right.set(
+        title="What each step up adds (paired)",
+        xlabel=literal(f"Step of the {lowered}"),
+        ylabel=f"Change in {name[:1].lower() + name[1:]} ({unit_text})",
+    )
+    right.yaxis.set_major_formatter(FuncFormatter(format_thousands))
+    right.legend(frameon=False, fontsize=8, loc="best")
+    right.grid(False, axis="x")
+    replications = len(runs)
+    bars = _NO_INTERVAL if replications == 1 else "bars: 95% CI"
+    fig.suptitle(
+        f"{name} as the {literal(lowered.split(' (')[0])} steps up "
+        f"({_runs_text(replications, 'paired replications')}; "
+        f"{bars})",
         fontweight="bold",
     )
     return fig
@@ -510,12 +688,14 @@ def _tick(value: object) -> str:
 
 
 __all__ = [
+    "scenario_colors",
     "COMPARISON_MEASURES",
     "DIFFERENCE_MEASURES",
     "SWEEP_MEASURES",
     "plot_comparison",
     "plot_flag_tradeoff",
     "plot_paired_differences",
+    "plot_steps",
     "plot_sweep",
     "plot_sweep_heatmap",
     "plot_tornado",
@@ -563,7 +743,7 @@ def plot_segment_comparison(
         return _empty("No customers in any segment: nothing to show.", title)
     scenarios = list(dict.fromkeys(frame["scenario"]))
     segments = list(dict.fromkeys(frame["segment"]))
-    colors = {s: SCENARIO_COLORS[k % len(SCENARIO_COLORS)] for k, s in enumerate(scenarios)}
+    colors = scenario_colors(comparison, scenarios)
     reference = str(getattr(comparison, "reference", None) or scenarios[0])
     others = [s for s in scenarios if s != reference] if "difference" in frame else []
     panels = 2 if others else 1

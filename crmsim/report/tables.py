@@ -123,6 +123,73 @@ def difference_table(comparison: Comparison, measures: Sequence[str]) -> pd.Data
     return pd.DataFrame(rows).set_index(["scenario", "measure"])
 
 
+FUNNEL_COLUMNS: dict[str, str] = {
+    "contacts": "contacts with suspects the channel bought (referrals: the referrals made)",
+    "new prospects": "people who became prospects through the channel",
+    "first purchases": "prospects who went on to buy for the first time (customers won)",
+    "suspect -> prospect (%)": "new prospects per contact",
+    "prospects who bought (%)": "first purchases per new prospect, at any later month",
+    "contact -> customer (%)": "first purchases per contact",
+    "cost per acquisition": "the channel's spend per customer won (currency per customer)",
+}
+"""The columns of :func:`funnel_table` and what each holds, with its unit."""
+
+FUNNEL_RATE_COLUMNS: dict[str, str] = {
+    "prospect -> customer per month, measured (%)": "first purchases per prospect and month "
+    "(a prospect who does not buy in a month may buy the next)",
+    "prospect -> customer per month, set (%)": "the scenario's conversion rate of the channel "
+    "(referrals: the referral conversion rate)",
+}
+"""The columns :func:`funnel_table` adds when given the run's scenario: the measured monthly
+conversion beside the rate the scenario sets, a first check that the model does what it says."""
+
+
+def funnel_table(summary: Mapping[str, Any], scenario: Scenario | None = None) -> pd.DataFrame:
+    """A run's acquisition funnel, channel by channel: how many moved on and at what cost.
+
+    Args:
+        summary: ``model.summary()`` of a run (its ``funnel``).
+        scenario: The run's scenario: adds the measured conversion per prospect and month
+            beside the rate the scenario sets (:data:`FUNNEL_RATE_COLUMNS`).
+
+    Returns:
+        One row per acquisition channel (referrals included), the columns of
+        :data:`FUNNEL_COLUMNS` (and of :data:`FUNNEL_RATE_COLUMNS` with a scenario); a rate
+        is missing (NaN) where its stage is empty.
+
+    Raises:
+        ValueError: A summary without a funnel.
+    """
+    funnel = summary.get("funnel")
+    if not funnel:
+        raise ValueError("the summary has no funnel: pass model.summary() of a run")
+    frame = pd.DataFrame(funnel).T.astype(float)
+    contacts = frame["contacts"].where(frame["contacts"] > 0)
+    prospects = frame["new_prospects"].where(frame["new_prospects"] > 0)
+    table = pd.DataFrame(
+        {
+            "contacts": frame["contacts"].astype(int),
+            "new prospects": frame["new_prospects"].astype(int),
+            "first purchases": frame["conversions"].astype(int),
+            "suspect -> prospect (%)": 100 * frame["new_prospects"] / contacts,
+            "prospects who bought (%)": 100 * frame["conversions"] / prospects,
+            "contact -> customer (%)": 100 * frame["conversions"] / contacts,
+            "cost per acquisition": frame["cost_per_acquisition"],
+        }
+    )
+    if scenario is not None:
+        channels = scenario.channels()
+        referral = scenario.get("acquisition.referral_conversion_rate")
+        measured, set_rate = FUNNEL_RATE_COLUMNS
+        table[measured] = 100 * frame["prospect_to_customer"]
+        table[set_rate] = [
+            100 * float(channels[name]["conversion_rate"] if name in channels else referral)
+            for name in table.index
+        ]
+    table.index.name = "channel"
+    return table
+
+
 def whale_table(profit: Mapping[str, Any], top_share: float = 0.2) -> pd.DataFrame:
     """The whale-curve reading of one or more runs, in %, with plain column names.
 
@@ -366,8 +433,11 @@ def _verdict(low: float, high: float, direction: str) -> str:
 
 
 __all__ = [
+    "FUNNEL_COLUMNS",
+    "FUNNEL_RATE_COLUMNS",
     "channel_yield",
     "difference_table",
+    "funnel_table",
     "interval_widths",
     "segment_profile",
     "settings_table",

@@ -13,6 +13,23 @@ if TYPE_CHECKING:
     from crmsim.strategies.view import MarketView
 
 
+def lowest_share(value: np.ndarray, share: float) -> np.ndarray:
+    """Positions of the ``share`` of ``value`` that is lowest: the bottom of a review's ranking.
+
+    The review ranks from the lowest value up (ties keep their order) and takes
+    ``round(share x count)`` of them.
+
+    Args:
+        value: Expected CLV of each reviewed customer (currency).
+        share: Share of them to take, 0 to 1.
+
+    Returns:
+        Positions into ``value``, lowest value first.
+    """
+    count = int(round(share * value.size))
+    return np.argsort(value, kind="stable")[:count]
+
+
 @register
 class FireMarginalCustomers(Strategy):
     """Rank customers by expected CLV and end the relationships at the bottom.
@@ -96,8 +113,7 @@ class FireMarginalCustomers(Strategy):
         if threshold is not None:
             fired = reviewed[value < threshold]
         else:
-            n = int(round(self.params["bottom_share"] * reviewed.size))
-            fired = reviewed[np.argsort(value, kind="stable")[:n]]
+            fired = reviewed[lowest_share(value, self.params["bottom_share"])]
         if fired.size == 0:
             return
         view.end_relationships(fired)

@@ -12,7 +12,8 @@ seeded from one experiment seed:
   (:func:`compare`, :func:`paired_differences`).
 - **Sweeps** (:func:`sweep`, :func:`load_sweep`) run a scenario x parameter
   grid given as dotted paths into the scenario; **sensitivity**
-  (:func:`sensitivity`) measures elasticities of customer value.
+  (:func:`sensitivity`) measures elasticities of customer value (or, inside a larger
+  study, :func:`lever_scenarios` and :func:`elasticity_table`).
 - **Executors**: serial, local processes, or a Dask distributed cluster
   (:func:`make_executor`; Dask is optional: ``pip install 'crmsim[dask]'``);
   results are identical whichever runs them, because each run depends only
@@ -64,7 +65,13 @@ from crmsim.study.runs import (
     study_runs,
     tidy,
 )
-from crmsim.study.sensitivity import LEVERS, lever_changes, sensitivity
+from crmsim.study.sensitivity import (
+    LEVERS,
+    elasticity_table,
+    lever_changes,
+    lever_scenarios,
+    sensitivity,
+)
 from crmsim.study.stats import mean_confidence_interval, paired_interval, welch_interval
 from crmsim.study.store import (
     OutputError,
@@ -115,6 +122,8 @@ __all__ = [
     "segment_comparison",
     "segment_frame",
     "sensitivity",
+    "elasticity_table",
+    "lever_scenarios",
     "study_runs",
     "sweep",
     "tidy",

@@ -45,6 +45,9 @@ class Comparison:
             channel, cohort, rung, member), one row per run and segment with every
             segment measure (:func:`crmsim.study.segment_frame`); :meth:`by` summarises it.
         reference: The scenario the others are compared with (None: the first).
+        order: The scenarios of the study this comparison was run as, in the study's order
+            (empty: those of ``table``). A subset keeps its study's order, so a figure of
+            one family of options colours each option as a figure of the whole study does.
     """
 
     runs: pd.DataFrame
@@ -53,6 +56,11 @@ class Comparison:
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: dict[str, pd.DataFrame] = field(default_factory=dict)
     reference: str | None = None
+    order: tuple[str, ...] = ()
+
+    def scenario_order(self) -> list[str]:
+        """Every scenario of the study, in the study's order (:attr:`order`, or the table's)."""
+        return list(self.order) or list(dict.fromkeys(self.table["scenario"]))
 
     def by(self, split: str, level: float = 0.95) -> pd.DataFrame:
         """Every segment measure per scenario and segment, with confidence intervals and
@@ -145,6 +153,87 @@ class Comparison:
             differences=keep(self.differences),
             segments={split: keep(frame) for split, frame in self.segments.items()},
             reference=self.reference,
+            order=tuple(self.scenario_order()),
+        )
+
+    def joined(self, other: Comparison, *, same_seeds: bool = True) -> Comparison:
+        """This comparison with the scenarios of another study added, compared with this
+        one's reference.
+
+        A study of further options alone, run with this study's seed, replications, market
+        size and months, gives replication ``k`` the seed this study gave it: its runs meet
+        the same people with the same luck (common random numbers) and pair with this
+        study's runs, so the reference need not run again. The confidence table and the
+        paired differences are computed afresh over the joined runs.
+
+        Args:
+            other: A comparison of the further scenarios (its own reference, if it has one,
+                may be left out of it).
+            same_seeds: Refuse runs whose seeds differ from this study's (the default);
+                ``False`` pairs the runs by replication number whatever their seeds, which
+                shows what pairing without common random numbers gives.
+
+        Returns:
+            A comparison of this study's scenarios and then the other's.
+
+        Raises:
+            StudyError: A scenario in both, runs that do not pair (other replication numbers,
+                other seeds unless ``same_seeds`` is False, other months). The market size is
+                not recorded in a comparison and cannot be checked: run both alike.
+        """
+        clash = sorted(set(self.scenario_order()) & set(other.scenario_order()))
+        if clash:
+            raise StudyError(
+                f"both comparisons have the scenario(s) {', '.join(map(repr, clash))}: "
+                "give the other study's scenarios names of their own "
+                "(scenario.with_changes({}, name=...))"
+            )
+        mine = self.runs.groupby("replication")["seed"].first().sort_index()
+        theirs = other.runs.groupby("replication")["seed"].unique()
+        if list(theirs.index) != list(mine.index):
+            raise StudyError(
+                f"the other study has replications {list(theirs.index)}; this one has "
+                f"{list(mine.index)}: run it with the same number of replications"
+            )
+        if same_seeds and any(list(seeds) != [mine[k]] for k, seeds in theirs.items()):
+            raise StudyError(
+                "the other study's runs have other seeds, so they do not share this study's "
+                "random numbers: run it with the same seed and replications (or pass "
+                "same_seeds=False to pair the runs by replication number anyway)"
+            )
+        months = {
+            len(part)
+            for frame in (self.monthly, other.monthly)
+            if not frame.empty
+            for _, part in frame.groupby(["scenario", "replication"])
+        }
+        if len(months) > 1:
+            raise StudyError(
+                f"the runs lasted different numbers of months ({sorted(months)}): "
+                "run the other study for as many months as this one"
+            )
+        runs = pd.concat([self.runs, other.runs], ignore_index=True)
+        names = self.scenario_order()
+        reference = self.reference or names[0]
+        splits = dict.fromkeys([*self.segments, *other.segments])
+        return Comparison(
+            runs=runs,
+            table=confidence_table(runs),
+            monthly=pd.concat([self.monthly, other.monthly], ignore_index=True),
+            differences=paired_differences(runs, reference),
+            segments={
+                split: pd.concat(
+                    [
+                        f
+                        for f in (self.segments.get(split), other.segments.get(split))
+                        if f is not None
+                    ],
+                    ignore_index=True,
+                )
+                for split in splits
+            },
+            reference=reference,
+            order=(*names, *other.scenario_order()),
         )
 
 
@@ -201,6 +290,7 @@ def compare(
         differences=paired_differences(frame, reference),
         segments={split: segment_frame(results, split) for split in SEGMENT_DIMENSIONS},
         reference=reference or (names[0] if names else None),
+        order=tuple(names),
     )
 
 

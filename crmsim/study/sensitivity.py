@@ -121,17 +121,63 @@ def sensitivity(
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     overrides = {"simulation.months": months, "simulation.customers": customers}
     base = base.with_changes({k: v for k, v in overrides.items() if v is not None})
-    variants = [base]
-    for lever in LEVERS:
-        variants.append(base.with_changes(lever_changes(base, lever, step), name=lever))
+    variants = [base, *lever_scenarios(base, step)]
     runs = study_runs(variants, None, replications, seed, months, customers)
     results = run_study(runs, workers, scheduler, out, progress)
-    frame = tidy(results)
-    reference = frame[frame["scenario"] == base.name].set_index("replication")[measure]
+    return elasticity_table(tidy(results), base.name, step, measure)
+
+
+def lever_scenarios(scenario: Scenario, step: float = 0.01) -> list[Scenario]:
+    """The scenario with each lever of customer value moved by ``step``, one scenario a lever.
+
+    Each is named after its lever (the keys of :data:`LEVERS`), so a study that runs them
+    beside the unchanged scenario, with common random numbers, measures the elasticities
+    (:func:`elasticity_table`); :func:`sensitivity` does both. Other scenarios may run in
+    the same study (what-ifs compared with the same reference), which saves running the
+    reference twice.
+
+    Args:
+        scenario: The unchanged scenario.
+        step: Relative size of each lever's move (0.01 = 1%).
+
+    Returns:
+        One scenario per lever, in the order of :data:`LEVERS`.
+    """
+    return [
+        scenario.with_changes(lever_changes(scenario, lever, step), name=lever) for lever in LEVERS
+    ]
+
+
+def elasticity_table(
+    runs: pd.DataFrame, reference: str, step: float, measure: str = "value_of_customer_base"
+) -> pd.DataFrame:
+    """Elasticities of a measure to the levers of :func:`lever_scenarios`, from a study's runs.
+
+    Args:
+        runs: One row per run (``Comparison.runs``, or :func:`crmsim.study.tidy`), with the
+            unchanged scenario and the lever scenarios, replication by replication.
+        reference: Name of the unchanged scenario.
+        step: The step the levers were moved by.
+        measure: The study measure whose change is measured.
+
+    Returns:
+        The frame of :func:`sensitivity`.
+
+    Raises:
+        StudyError: The runs hold no reference or no lever scenario (the message names it).
+    """
+    present = set(runs["scenario"])
+    missing = [name for name in (reference, *LEVERS) if name not in present]
+    if missing:
+        raise StudyError(
+            f"the runs have no scenario(s) {', '.join(map(repr, missing))}: run the unchanged "
+            "scenario and lever_scenarios(scenario, step) in one study"
+        )
+    baseline = runs[runs["scenario"] == reference].set_index("replication")[measure]
     records = []
     for lever, label in LEVERS.items():
-        moved = frame[frame["scenario"] == lever].set_index("replication")[measure]
-        relative = _percent_change(moved, reference) / step
+        moved = runs[runs["scenario"] == lever].set_index("replication")[measure]
+        relative = _percent_change(moved, baseline) / step
         low, mean, high, se = mean_confidence_interval(relative.to_numpy(float))
         records.append(
             {
