@@ -436,3 +436,17 @@ def test_the_whale_table_reads_each_run_in_percent() -> None:
     assert table.loc["four"].tolist() == [100.0, 150.0, 50.0, 50.0, 25.0]
     assert table.loc["equal", "top 25% share of profit (%)"] == 25.0
     assert table.loc["equal", "peak of the whale curve (% of profit)"] == 100.0
+
+
+def test_no_option_is_coloured_red_or_green() -> None:
+    """An option's colour names it; red and green would judge it (worse, better)."""
+    from matplotlib.colors import rgb_to_hsv, to_rgb
+
+    from crmsim.report.style import SCENARIO_COLORS
+
+    for colour in SCENARIO_COLORS:
+        hue, saturation, _ = rgb_to_hsv(to_rgb(colour))
+        degrees = 360 * hue
+        if saturation > 0.5:  # brown (#8c564b) and olive are neither
+            assert not (degrees < 20 or degrees > 340), f"{colour} reads as red"
+            assert not 90 <= degrees <= 150, f"{colour} reads as green"
