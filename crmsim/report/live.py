@@ -135,6 +135,6 @@ def LivePage() -> None:
         components=[(MonthNumbers, 0), (Dashboard, 0)],
         model_params=live_parameters(),
         name="Watch one market",
-        play_interval=50,
-        render_interval=6,
+        play_interval=20,
+        render_interval=12,  # a year between redraws: drawing, not the market, sets the pace
     )
