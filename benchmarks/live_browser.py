@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                 play.click()
                 start = time.perf_counter()
                 time.sleep(args.seconds)
-                page.locator("button", has_text="\u275a\u275a").click()  # the same button, now pause
+                pause = page.locator("button", has_text="\u275a\u275a")  # play, now pause
+                pause.click()
                 played = time.perf_counter() - start
                 time.sleep(1.0)  # the last redraw after the pause
                 last = months_run(page)

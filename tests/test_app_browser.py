@@ -208,7 +208,7 @@ def test_a_long_run_is_cancelled_and_the_page_takes_a_new_run(app_url: str, tmp_
         page.locator(".lab-run").click()
         expect(page.locator(".lab-progress")).to_be_visible()
         page.get_by_role("button", name="Cancel").click()
-        expect(page.locator(".lab-notice")).to_contain_text("Run cancelled: nothing of it was kept")
+        expect(page.locator(".lab-notice")).to_contain_text("Run cancelled: no result is shown")
         expect(page.locator(".lab-progress")).to_have_count(0)
         page.screenshot(path=tmp_path / "5_cancelled.png", full_page=True)
         # The page takes a new run at once (not refused as if the old one were going).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +23,7 @@ from crmsim.report.lab import (
 )
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY
 from crmsim.study.compare import compare
+from crmsim.study.store import RunMemory
 
 SMALL = {"customers": 1_500, "months": 24, "replications": 3, "seed": 11}
 
@@ -134,12 +137,14 @@ def test_warm_workers_give_the_same_numbers_and_start_afresh_after_a_cancel() ->
         warm = run_lab(setup, workers=workers)
         pd.testing.assert_frame_equal(warm.comparison.table, alone.comparison.table)
         pool = workers.start()
-        assert run_lab(setup, workers=workers).numbers().equals(warm.numbers())
+        # Other seeds: runs the workers have not made yet (made runs are remembered).
+        other = dataclasses.replace(setup, seed=12)
+        assert run_lab(other, workers=workers).numbers().equals(run_lab(other).numbers())
         assert workers.start() is pool  # kept warm between runs
         told: list[int] = []
         with pytest.raises(RunCancelledError):
             run_lab(
-                setup,
+                dataclasses.replace(setup, seed=13),
                 workers=workers,
                 progress=lambda done, _: told.append(done),
                 cancelled=lambda: len(told) >= 1,
@@ -151,6 +156,50 @@ def test_warm_workers_give_the_same_numbers_and_start_afresh_after_a_cancel() ->
             assert run_lab(setup, workers=workers).numbers().equals(warm.numbers())
     finally:
         workers.stop()
+
+
+def test_a_second_click_runs_only_what_changed_and_gives_the_same_numbers() -> None:
+    first = LabSetup(options=(Option("win_back"),), **SMALL)
+    workers = LabWorkers(1)  # in this process: the memory is the page's, whatever the workers
+    done = run_lab(first, workers=workers)
+    assert len(workers.remembered) == 6 and not workers.remembered.loaded
+    told: list[tuple[int, int]] = []
+    again = run_lab(first, workers=workers, progress=lambda *n: told.append(n))
+    assert told == []  # nothing to run: every run is remembered
+    pd.testing.assert_frame_equal(again.comparison.table, done.comparison.table)
+    changed = LabSetup(options=(Option("win_back", params={"cost_per_offer": 4.0}),), **SMALL)
+    told.clear()
+    result = run_lab(changed, workers=workers, progress=lambda *n: told.append(n))
+    assert [done for done, _ in told] == [4, 5, 6]  # the base's three runs came back at once
+    alone = run_lab(changed)
+    pd.testing.assert_frame_equal(result.comparison.table, alone.comparison.table)
+    # A cancelled click keeps the runs it finished for the next one.
+    wider = LabSetup(options=(Option("loyalty_program"),), **SMALL)
+    told.clear()
+    with pytest.raises(RunCancelledError):
+        run_lab(
+            wider,
+            workers=workers,
+            progress=lambda *n: told.append(n),
+            cancelled=lambda: len(told) >= 1,
+        )
+    assert told == [(4, 6)]
+    told.clear()
+    run_lab(wider, workers=workers, progress=lambda *n: told.append(n))
+    assert [done for done, _ in told] == [5, 6]
+
+
+def test_the_memory_of_runs_forgets_the_oldest_and_hands_out_copies() -> None:
+    memory = RunMemory(most=2)
+    for key in ("a", "b", "c"):
+        memory.save({"key": key, "measures": {"x": 1.0}})
+    assert len(memory) == 2 and memory.load("a") is None
+    run = memory.load("b")
+    run["measures"]["x"] = 99.0
+    assert memory.load("b")["measures"]["x"] == 1.0
+    assert memory.loaded == {"b"}
+    with pytest.raises(ValueError, match="at least 1"):
+        RunMemory(most=0)
 
 
 def test_the_reading_follows_the_interval_of_the_change() -> None:

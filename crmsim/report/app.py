@@ -88,6 +88,12 @@ _LOADED = "(loaded file)"
 _loaded_base: solara.Reactive[Any] = solara.reactive(None)
 
 
+CANCELLED = (
+    "Run cancelled: no result is shown. The runs it finished are remembered, so the next "
+    "Run starts from them."
+)
+"""What the page says of a cancelled run."""
+
 WORKERS = LabWorkers()
 """Worker processes kept warm between Run clicks, shared by the server's pages."""
 
@@ -121,10 +127,10 @@ def press_run() -> None:
 
 
 def press_cancel() -> None:
-    """Stop the run going (nothing of it is kept)."""
+    """Stop the run going (no result is shown; the runs it finished are remembered)."""
     if run_task.pending:
         run_task.cancel()
-        notice.set("Run cancelled: nothing of it was kept.")
+        notice.set(CANCELLED)
 
 
 def load_pasted() -> None:
@@ -313,7 +319,7 @@ def Page() -> None:
             elif run_task.error:
                 error = run_task.exception
                 if isinstance(error, RunCancelledError):
-                    solara.Info("Run cancelled: nothing of it was kept.")
+                    solara.Info(CANCELLED)
                 else:
                     solara.Error(f"The run stopped: {error}", classes=["lab-problem"])
             elif run_task.finished and run_task.value is not None:

@@ -38,6 +38,7 @@ from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY, Strategy
 from crmsim.study.compare import Comparison, compare
 from crmsim.study.executors import Executor, make_executor
 from crmsim.study.runs import MAX_REPLICATIONS
+from crmsim.study.store import RunMemory
 
 MOST_OPTIONS = 4
 """Most strategies compared at once (besides the base)."""
@@ -60,7 +61,8 @@ SECTIONS = {FIRM: "strategies", COMPETITOR: "competitor_strategies"}
 
 
 class RunCancelledError(Exception):
-    """The user cancelled a run before it finished; nothing of it is kept."""
+    """The user cancelled a run before it finished; no result is shown (the runs it
+    finished are remembered by the page's :class:`LabWorkers`)."""
 
 
 @dataclass(frozen=True)
@@ -429,7 +431,7 @@ def _header(name: str) -> str:
 
 
 class LabWorkers:
-    """Worker processes kept warm from one Run click to the next.
+    """Worker processes kept warm from one Run click to the next, and the runs they made.
 
     Starting processes for every click would cost more than the runs of a small
     study; the page keeps one set and hands it to :func:`run_lab`. The workers
@@ -439,6 +441,11 @@ class LabWorkers:
     own description. One run uses them at a time (a page served to several users
     shares them): a run that finds them busy runs in its own process instead.
 
+    The runs finished are remembered (``remembered``, a
+    :class:`crmsim.study.store.RunMemory`): a click that changes one option runs only
+    that option again, and the base and the others come back at once; so do the runs a
+    cancelled click had finished.
+
     Args:
         workers: Processes (None: one per core).
     """
@@ -447,6 +454,7 @@ class LabWorkers:
         self.workers = workers or os.cpu_count() or 1
         self._executor: Executor | None = None
         self.busy = threading.Lock()
+        self.remembered = RunMemory()
 
     def start(self) -> Executor:
         """The running workers, started if they are not."""
@@ -497,6 +505,7 @@ def run_lab(
             progress=after_each,
             workers=1,
             executor=executor,
+            memory=workers.remembered if workers is not None else None,
         )
 
     if workers is None or not workers.busy.acquire(blocking=False):

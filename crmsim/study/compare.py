@@ -27,7 +27,7 @@ from crmsim.study.stats import (
     paired_interval,
     welch_interval,
 )
-from crmsim.study.store import OutputFolder
+from crmsim.study.store import OutputFolder, RunMemory
 
 
 @dataclass
@@ -249,6 +249,7 @@ def compare(
     out: str | Path | OutputFolder | None = None,
     reference: str | None = None,
     executor: Executor | None = None,
+    memory: RunMemory | None = None,
 ) -> Comparison:
     """Run each scenario ``replications`` times with common random numbers.
 
@@ -270,6 +271,8 @@ def compare(
             by replication (default: the first).
         executor: Workers already running, kept running afterwards (the strategy lab's
             warm workers); ``workers`` and ``scheduler`` are then not used.
+        memory: Runs remembered from earlier studies (:class:`crmsim.study.store.RunMemory`):
+            a run with the same description is given back, not run again.
 
     Raises:
         StudyError: No replication, two scenarios of the same name, or a reference
@@ -281,7 +284,7 @@ def compare(
     names = list(dict.fromkeys(run.scenario_name for run in runs))
     if reference is not None and reference not in names:
         raise StudyError(unknown_key(f"reference {reference!r}", "scenario", reference, names))
-    results = run_study(runs, workers, scheduler, out, progress, executor)
+    results = run_study(runs, workers, scheduler, out, progress, executor, memory)
     frame = tidy(results)
     return Comparison(
         runs=frame,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crmsim.study.runs import Run, StudyError, execute
-from crmsim.study.store import OutputFolder, ResultStore
+from crmsim.study.store import OutputFolder, ResultStore, RunMemory
 
 Progress = bool | Callable[[int, int], None]
 """How a study shows its progress: a bar (True), nothing (False), or a function told
@@ -154,7 +154,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
 def run_all(
     runs: Sequence[Run],
     executor: Executor | None = None,
-    store: ResultStore | None = None,
+    store: ResultStore | RunMemory | None = None,
     progress: Progress = True,
 ) -> list[dict[str, Any]]:
     """Execute the runs that are not stored yet; return every result, in the order of ``runs``.
@@ -162,7 +162,8 @@ def run_all(
     Args:
         runs: The study's runs.
         executor: Where to run them (default: serial).
-        store: Where finished runs are kept (resumable); None keeps them in memory only.
+        store: Where finished runs are kept (a folder: resumable; a :class:`RunMemory`:
+            remembered for the next study); None keeps them for this study only.
         progress: Show a progress bar (runs done, time left) in a terminal or notebook,
             or a function told ``(runs done, runs in all)`` after each run (a web page's
             bar); an exception it raises stops the study, its workers with it.
@@ -207,6 +208,7 @@ def run_study(
     out: str | Path | OutputFolder | None = None,
     progress: Progress = True,
     executor: Executor | None = None,
+    memory: RunMemory | None = None,
 ) -> list[dict[str, Any]]:
     """Execute a study's runs on a fresh executor, which is closed afterwards, or on
     ``executor``, which is left running (workers kept warm between studies).
@@ -220,6 +222,8 @@ def run_study(
         progress: Show a progress bar, or tell a function (see :func:`run_all`).
         executor: Workers already running (``workers`` and ``scheduler`` are then not
             used); the caller closes it.
+        memory: Runs remembered from earlier studies, given back instead of run again,
+            and where this study's runs are remembered (when ``out`` is None).
 
     Returns:
         Every result, in the order of ``runs``.
@@ -232,7 +236,7 @@ def run_study(
         out.claim([run.key for run in runs])
         store = out.store
     else:
-        store = ResultStore(out) if out is not None else None
+        store = ResultStore(out) if out is not None else memory
     if executor is not None:
         results = run_all(runs, executor, store, progress)
     else:

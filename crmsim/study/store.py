@@ -136,6 +136,50 @@ def _interrupts_held() -> Iterator[None]:
         previous(signal.SIGINT, None)
 
 
+class RunMemory:
+    """Finished runs kept in memory, with the interface of :class:`ResultStore`.
+
+    A page that runs studies click after click (the strategy lab) asks for the same runs
+    again: the base of a comparison whose option changed, a set-up run twice. A run is
+    the same whenever its description is (its key), so a remembered run is the run. The
+    oldest are forgotten beyond ``most`` runs; each is kept as its JSON text (a copy:
+    whoever reads a run cannot change the remembered one).
+
+    Args:
+        most: Runs remembered at most (each a few tens of kB).
+    """
+
+    def __init__(self, most: int = 2_000) -> None:
+        if most < 1:
+            raise ValueError(f"most must be at least 1; got {most}")
+        self.most = most
+        self._runs: dict[str, str] = {}
+        self._lock = threading.Lock()  # a page's users may run studies at once
+        self.loaded: set[str] = set()
+        """Keys of the runs given back so far (the rest were computed)."""
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """A remembered run, or None."""
+        with self._lock:
+            text = self._runs.get(key)
+            if text is None:
+                return None
+            self.loaded.add(key)
+        return json.loads(text)
+
+    def save(self, result: dict[str, Any]) -> None:
+        """Remember one run, forgetting the oldest beyond ``most``."""
+        text = json.dumps(result)
+        with self._lock:
+            self._runs.pop(result["key"], None)
+            self._runs[result["key"]] = text
+            while len(self._runs) > self.most:
+                del self._runs[next(iter(self._runs))]
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
 class ResultStore:
     """Finished runs of a study, one JSON file per run under ``folder/runs``.
 
