@@ -7,8 +7,11 @@ speed target names). It is timed three ways, each the median of ``--repeats``
 clicks:
 
 - ``serial``: in the page's own process (``run_lab(setup)``);
-- ``warm``: on the page's worker processes (``LabWorkers``) once they run; the
-  first click, which starts them, is reported on its own as ``first_click``;
+- ``warm``: on the page's worker processes (``LabWorkers``) once they run, each
+  click with a seed of its own (the page remembers the runs it made); the first
+  click, which starts them, is reported on its own as ``first_click``; then the
+  first set-up clicked again (every run remembered) and with the programme's
+  reward rate changed (only the option runs again);
 - its parts, in one process: simulating the months of every run, and the run
   summary (whose lifetime CLV values each run's customers by a run-off of the
   market, ``crmsim.engine.run_off``), per run.
@@ -29,6 +32,7 @@ JSON document.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -92,7 +96,7 @@ def live_months_per_second(customers: int, months: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its JSON."""
-    from crmsim.report.lab import LabWorkers, run_lab
+    from crmsim.report.lab import LabWorkers, Option, run_lab
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lab")
     parser.add_argument("--replications", type=int, default=20)
@@ -117,10 +121,21 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         run_lab(setup, workers=workers)
         first = time.perf_counter() - start
-        for _ in range(args.repeats):
+        for repeat in range(args.repeats):
+            # Another seed each time: runs the page has not made (made runs are remembered).
+            fresh = dataclasses.replace(setup, seed=setup.seed + 1 + repeat)
             start = time.perf_counter()
-            run_lab(setup, workers=workers)
+            run_lab(fresh, workers=workers)
             warm.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        run_lab(setup, workers=workers)
+        repeated = time.perf_counter() - start
+        changed = dataclasses.replace(
+            setup, options=(Option("loyalty_program", params={"reward_rate": 0.01}),)
+        )
+        start = time.perf_counter()
+        run_lab(changed, workers=workers)
+        one_changed = time.perf_counter() - start
     finally:
         workers.stop()
     parts = run_parts(setup)
@@ -134,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         "serial_seconds_median": round(statistics.median(serial), 2),
         "first_click_seconds": round(first, 2),
         "warm_seconds_median": round(statistics.median(warm), 2),
+        "repeated_click_seconds": round(repeated, 2),
+        "one_option_changed_seconds": round(one_changed, 2),
         "workers": args.workers,
         "months_share_of_serial_work": round(parts["months_seconds"] / spent, 3),
         "summary_share_of_serial_work": round(parts["summary_seconds"] / spent, 3),
