@@ -595,9 +595,15 @@ def _app(args: argparse.Namespace) -> int:
         sys.executable, "-m", "solara", "run", "crmsim.report.app",
         "--host", args.host, "--port", str(args.port),
         "--production", "--no-open", "--log-level", "warning",
+        "--no-check-version",  # no call to PyPI; the app extra pins Solara
     ]  # fmt: skip
     try:
-        return subprocess.call(command, env={**os.environ, GAME_DB_ENV: str(game_db)})
+        # Solara warns on every page served over plain http away from "localhost" that
+        # its cookie falls back to SameSite=lax: expected here, and noise in the log.
+        quiet = "ignore::UserWarning:solara.server.starlette"
+        warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
+        environment = {**os.environ, GAME_DB_ENV: str(game_db), "PYTHONWARNINGS": warnings}
+        return subprocess.call(command, env=environment)
     except KeyboardInterrupt:
         return 130
 
