@@ -258,8 +258,25 @@ class CRMModel(mesa.Model):
                 past ``simulation.months`` in a renewing market (its rows are kept for
                 the people who enter in those months).
         """
+        months = self.scenario.params.simulation.months if months is None else months
+        self.check_months(months)
+        steps = range(int(months))
+        if progress:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(steps, desc=self.scenario.name, unit="month", leave=False)
+        for _ in steps:
+            self.step()
+        return self
+
+    def check_months(self, months: Any) -> None:
+        """Refuse ``months`` more months that :meth:`run` could not simulate from here.
+
+        Raises:
+            ValueError: ``months`` outside what ``simulation.months`` allows (a whole
+                number >= 1), or a run past ``simulation.months`` in a renewing market.
+        """
         p = self.scenario.params
-        months = p.simulation.months if months is None else months
         problem = check_value(SCHEMA["simulation"]["months"], months)
         if problem:
             raise ValueError(f"months (simulation.months): {problem}")
@@ -272,14 +289,6 @@ class CRMModel(mesa.Model):
                 f"simulation.months to at least {end}, e.g. "
                 f"CRMModel(scenario.with_changes({{'simulation.months': {end}}}))"
             )
-        steps = range(int(months))
-        if progress:
-            from tqdm.auto import tqdm
-
-            steps = tqdm(steps, desc=self.scenario.name, unit="month", leave=False)
-        for _ in steps:
-            self.step()
-        return self
 
     def revise(self, changes: Mapping[str, Any]) -> None:
         """The firm revises its budgets between months: from the next month on they are

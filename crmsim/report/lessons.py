@@ -645,17 +645,7 @@ def run_tracking_satisfaction(model: CRMModel, months: int) -> pd.DataFrame:
         ValueError: ``months`` is not a whole number >= 1, or runs past what the model
             allows (as ``CRMModel.run`` says it); the model has then not run.
     """
-    if isinstance(months, bool) or not isinstance(months, int | np.integer) or months < 1:
-        raise ValueError(f"months must be a whole number >= 1, got {months!r}")
-    params = model.scenario.params
-    end = model.month + int(months)
-    if params.market.entry_rate_per_month > 0 and end > params.simulation.months:
-        # As CRMModel.run refuses it, but before any month runs rather than half-way.
-        raise ValueError(
-            f"months: a run to month {end} goes past simulation.months "
-            f"({params.simulation.months}) of a renewing market; run at most "
-            f"{params.simulation.months - model.month} more months, or raise simulation.months"
-        )
+    model.check_months(months)  # the whole run, before any month runs rather than half-way
     rows = []
     for _ in range(int(months)):
         table = model.customers
