@@ -137,6 +137,9 @@ class Leaving:
         for code in range(len(DEFECTION_REASONS)):
             stats[DEFECTION_COUNTS[code]] = counts[code]
         model.competitor.poached_total += counts[PRICE]
+        if model.funnel.closed:
+            # A run-off's prospects never buy: putting them off would change nothing.
+            return
         unhappy = sum(counts[code] for code in SERVICE_OR_PRODUCT)
         model.funnel.deter_prospects(
             model.streams["word_of_mouth"],
