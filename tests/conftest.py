@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,6 +58,13 @@ def docking_scenario(changes: Mapping[str, Any] | None = None, name: str = "dock
             node = node.setdefault(part, {})
         node[key] = value
     return Scenario(data)
+
+
+def run_crmsim(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user types it (``python -m crmsim ARGS``), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "crmsim", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def run_with_series(

@@ -7,12 +7,11 @@ import csv
 import io
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_crmsim
 
 from crmsim.config.fields import ScenarioError
 from crmsim.engine.model import CRMModel
@@ -490,34 +489,20 @@ def test_a_database_spoilt_or_removed_while_the_app_runs_gets_a_message(
 
 
 def test_the_app_command_names_the_game_database() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "crmsim", "app", "--game-db", "/no/such/folder/game.sqlite"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_crmsim("app", "--game-db", "/no/such/folder/game.sqlite")
     assert done.returncode == 2
     assert "the folder of '/no/such/folder/game.sqlite' (/no/such/folder) does not exist" in (
         done.stderr
     )
-    helped = subprocess.run(
-        [sys.executable, "-m", "crmsim", "app", "--help"], capture_output=True, text=True
-    )
+    helped = run_crmsim("app", "--help")
     assert "--game-db PATH" in helped.stdout
     text = "".join(helped.stdout.split())  # the help wraps lines (at hyphens too)
     assert "else crmsim-game.sqlite in the working directory".replace(" ", "") in text
 
 
 def test_the_app_command_serves_a_class_only_on_an_address_it_is_given() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "crmsim", "app", "--host", "classroom"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_crmsim("app", "--host", "classroom")
     assert done.returncode == 2
     assert "--host: must be an IP address of this computer: 127.0.0.1" in done.stderr
-    helped = subprocess.run(
-        [sys.executable, "-m", "crmsim", "app", "--help"], capture_output=True, text=True
-    )
+    helped = run_crmsim("app", "--help")
     assert "default: 127.0.0.1, this computer only" in " ".join(helped.stdout.split())

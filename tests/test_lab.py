@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_crmsim
 
 from crmsim.config.fields import ScenarioError
 from crmsim.config.scenario import load_scenario
@@ -260,15 +261,7 @@ def test_the_bases_are_the_shipped_scenarios() -> None:
 
 
 def test_the_app_command_refuses_a_port_it_cannot_serve_on() -> None:
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-m", "crmsim", "app", "--port", "80"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_crmsim("app", "--port", "80")
     assert done.returncode == 2
     assert "from 1024 to 65535, or 0 for any free port; got '80'" in done.stderr
 
