@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.rules.compiled import compiled
 from crmsim.vocabulary import (
     DEFECTED,
-    DEFECTION_REASONS,
     MARKET,
     ORGANISATIONAL,
     PRICE,
@@ -104,12 +104,55 @@ def switching_hazards(
     Returns:
         Own-churn, price, product and service hazards.
     """
-    own = np.minimum(own_churn * loyalty, 1.0)
-    price = np.minimum(np.float32(pressures.poaching_chance) * price_sensitivity * loyalty, 1.0)
-    product = np.minimum(np.float32(pressures.product_rate) * loyalty, 1.0)
-    dissatisfaction = np.maximum(-satisfaction, 0.0)
-    service = np.minimum(np.float32(pressures.service_sensitivity) * dissatisfaction * loyalty, 1.0)
+    own = np.empty(own_churn.size, np.result_type(own_churn, loyalty))
+    price = np.empty(own.size, np.result_type(np.float32, price_sensitivity, loyalty))
+    product = np.empty(own.size, np.result_type(np.float32, loyalty))
+    service = np.empty(own.size, np.result_type(np.float32, satisfaction, loyalty))
+    _switching_hazards(
+        own_churn,
+        price_sensitivity,
+        satisfaction,
+        loyalty,
+        np.float32(pressures.poaching_chance),
+        np.float32(pressures.product_rate),
+        np.float32(pressures.service_sensitivity),
+        own,
+        price,
+        product,
+        service,
+    )
     return own, price, product, service
+
+
+@compiled
+def _switching_hazards(
+    own_churn,
+    price_sensitivity,
+    satisfaction,
+    loyalty,
+    poaching,
+    product_rate,
+    service_rate,
+    own,
+    price,
+    product,
+    service,
+):
+    for i in range(own.size):
+        bond = loyalty[i]
+        own[i] = _at_most_one(own_churn[i] * bond)
+        price[i] = _at_most_one(poaching * price_sensitivity[i] * bond)
+        product[i] = _at_most_one(product_rate * bond)
+        dissatisfaction = -satisfaction[i]
+        if dissatisfaction < 0.0:
+            dissatisfaction = satisfaction.dtype.type(0.0)
+        service[i] = _at_most_one(service_rate * dissatisfaction * bond)
+
+
+@compiled
+def _at_most_one(x):
+    # np.minimum(x, 1.0) for a value stored in an array: a nan stays nan.
+    return 1.0 if x > 1.0 else x
 
 
 def leave_probability(
@@ -126,14 +169,34 @@ def leave_probability(
         * (1.0 - pressures.technological_rate)
         * (1.0 - pressures.organisational_rate)
     )
-    stay = (1.0 - own) * (1.0 - price)
-    stay *= 1.0 - product
-    stay *= 1.0 - service
-    stay *= np.float32(stay_market)
-    leave = 1.0 - stay
-    if pressures.churn_scale != 1.0:
-        leave = np.minimum(leave * np.float32(pressures.churn_scale), 1.0)
+    # ``stay`` is (1 - own) * (1 - price), multiplied in place by the others.
+    leave = np.empty(own.size, np.result_type(own, price))
+    _leave_probability(
+        own,
+        price,
+        product,
+        service,
+        np.float32(stay_market),
+        np.float32(pressures.churn_scale),
+        pressures.churn_scale != 1.0,
+        leave,
+    )
     return leave
+
+
+@compiled
+def _leave_probability(own, price, product, service, stay_market, churn_scale, scaled, leave):
+    # numpy's order and dtypes: ((1 - own) * (1 - price)), then *= each in turn.
+    kind = leave.dtype.type
+    for i in range(leave.size):
+        stay = kind((own.dtype.type(1.0) - own[i]) * (price.dtype.type(1.0) - price[i]))
+        stay = kind(stay * (product.dtype.type(1.0) - product[i]))
+        stay = kind(stay * (service.dtype.type(1.0) - service[i]))
+        stay = kind(stay * stay_market)
+        chance = kind(1.0) - stay
+        if scaled:
+            chance = _at_most_one(chance * churn_scale)
+        leave[i] = chance
 
 
 def draw_reasons(
@@ -158,21 +221,62 @@ def draw_reasons(
     Returns:
         Reason codes (indices into ``DEFECTION_REASONS``).
     """
-    n = own.size
-    if n == 0:
-        return np.zeros(0, np.int8)
-    weights = np.outer(own, background_mix)
-    weights[:, PRICE] += price
-    weights[:, PRODUCT] += product
-    weights[:, SERVICE] += service
-    weights[:, MARKET] += pressures.market_rate
-    weights[:, TECHNOLOGICAL] += pressures.technological_rate
-    weights[:, ORGANISATIONAL] += pressures.organisational_rate
-    cumulative = np.cumsum(weights, axis=1)
-    total = cumulative[:, -1:]
-    u = u.reshape(n, 1) * total
-    reasons = (u >= cumulative).sum(axis=1)
-    return np.minimum(reasons, len(DEFECTION_REASONS) - 1).astype(np.int8)
+    reasons = np.empty(own.size, np.int8)
+    _draw_reasons(
+        u,
+        own,
+        price,
+        product,
+        service,
+        pressures.market_rate,
+        pressures.technological_rate,
+        pressures.organisational_rate,
+        np.asarray(background_mix, np.float64),
+        reasons,
+    )
+    return reasons
+
+
+@compiled
+def _draw_reasons(
+    u, own, price, product, service, market, technological, organisational, mix, reasons
+):
+    # Reason r is drawn when u x total lands in [cumulative[r - 1], cumulative[r]).
+    for i in range(u.size):
+        total = 0.0
+        for r in range(mix.size):
+            total += _reason_weight(
+                i, r, own, price, product, service, market, technological, organisational, mix
+            )
+        landing = u[i] * total
+        cumulative = 0.0
+        reason = 0
+        for r in range(mix.size):
+            cumulative += _reason_weight(
+                i, r, own, price, product, service, market, technological, organisational, mix
+            )
+            if landing >= cumulative:
+                reason += 1
+        reasons[i] = min(reason, mix.size - 1)
+
+
+@compiled
+def _reason_weight(i, r, own, price, product, service, market, technological, organisational, mix):
+    # The customer's own churn split by the background mix, plus the reason's own hazard.
+    weight = own[i] * mix[r]
+    if r == PRICE:
+        weight += price[i]
+    elif r == PRODUCT:
+        weight += product[i]
+    elif r == SERVICE:
+        weight += service[i]
+    elif r == MARKET:
+        weight += market
+    elif r == TECHNOLOGICAL:
+        weight += technological
+    elif r == ORGANISATIONAL:
+        weight += organisational
+    return weight
 
 
 def draw_background_reasons(

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmsim.rules.compiled import compiled
+
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
 
@@ -95,22 +97,55 @@ def move_on_ladder(
     Returns:
         Numbers promoted and demoted.
     """
-    tier = table.tier[rows]
-    top = len(ladder.tenure_needed) - 1
-    next_tier = np.minimum(tier + 1, top)
-    eligible = (
-        (tier < top)
-        & (table.tenure_months[rows] >= ladder.tenure_needed[next_tier])
-        & (satisfaction >= ladder.satisfaction_needed[next_tier])
-        & (spend_per_month >= ladder.spend_needed[next_tier])
+    promoted, demoted = _move_on_ladder(
+        table.tier,
+        table.tenure_months,
+        rows,
+        draws,
+        satisfaction,
+        spend_per_month,
+        ladder.tenure_needed,
+        ladder.satisfaction_needed,
+        ladder.spend_needed,
+        np.float32(ladder.promotion_probability),
+        np.float32(ladder.demotion_satisfaction),
+        np.float32(ladder.demotion_probability),
     )
-    u = draws[rows]
-    promoted = eligible & (u < ladder.promotion_probability)
-    demoted = (
-        (tier > 0)
-        & (satisfaction < ladder.demotion_satisfaction)
-        & (u < ladder.demotion_probability)
-    )
-    tier = tier + promoted.astype(np.int8) - demoted.astype(np.int8)
-    table.tier[rows] = tier
-    return int(np.count_nonzero(promoted)), int(np.count_nonzero(demoted))
+    return int(promoted), int(demoted)
+
+
+@compiled
+def _move_on_ladder(
+    tier,
+    tenure_months,
+    rows,
+    draws,
+    satisfaction,
+    spend_per_month,
+    tenure_needed,
+    satisfaction_needed,
+    spend_needed,
+    promotion_probability,
+    demotion_satisfaction,
+    demotion_probability,
+):
+    top = tenure_needed.size - 1
+    promoted = demoted = 0
+    for i in range(rows.size):
+        row = rows[i]
+        rung = tier[row]
+        next_rung = min(rung + 1, top)
+        u = draws[row]
+        # Both tests use the rung at the start of the month: a customer may do both.
+        climbs = (
+            rung < top
+            and tenure_months[row] >= tenure_needed[next_rung]
+            and satisfaction[i] >= satisfaction_needed[next_rung]
+            and spend_per_month[i] >= spend_needed[next_rung]
+            and u < promotion_probability
+        )
+        slips = rung > 0 and satisfaction[i] < demotion_satisfaction and u < demotion_probability
+        tier[row] = rung + climbs - slips
+        promoted += climbs
+        demoted += slips
+    return promoted, demoted

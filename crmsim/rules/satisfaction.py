@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.rules.compiled import compiled
+
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
 
@@ -40,12 +42,45 @@ def delivered_value(
         value_bonus_by_tier: Extra value of each ladder rung.
         extra_value: Value added by firm strategies, per customer in ``rows``.
     """
-    value = table.taste[rows] + np.float32(firm_value)
-    value -= np.float32(price_penalty) * price_sensitivity
-    value += value_bonus_by_tier[table.tier[rows]]
-    if extra_value is not None:
-        value += extra_value
+    value = np.empty(rows.size, table.taste.dtype)
+    _delivered_value(
+        table.taste,
+        table.tier,
+        rows,
+        np.float32(firm_value),
+        np.float32(price_penalty),
+        price_sensitivity,
+        value_bonus_by_tier,
+        np.zeros(0, np.float32) if extra_value is None else extra_value,
+        extra_value is not None,
+        value,
+    )
     return value
+
+
+@compiled
+def _delivered_value(
+    taste,
+    tier,
+    rows,
+    firm_value,
+    price_penalty,
+    price_sensitivity,
+    value_bonus_by_tier,
+    extra_value,
+    has_extra_value,
+    value,
+):
+    # numpy's order, each step rounded to the value's dtype as an in-place update is.
+    kind = value.dtype.type
+    for i in range(rows.size):
+        row = rows[i]
+        v = kind(taste[row] + firm_value)
+        v = kind(v - price_penalty * price_sensitivity[i])
+        v = kind(v + value_bonus_by_tier[tier[row]])
+        if has_extra_value:
+            v = kind(v + extra_value[i])
+        value[i] = v
 
 
 def update_satisfaction(
@@ -63,12 +98,30 @@ def update_satisfaction(
     Returns:
         Satisfaction of each customer in ``rows``.
     """
-    expectation = table.expectation[rows]
-    satisfaction = value - expectation
-    table.satisfaction[rows] = satisfaction
-    expectation += np.float32(adaptation_per_month) * (np.float32(market_expectation) - expectation)
-    table.expectation[rows] = expectation
+    satisfaction = np.empty(rows.size, np.result_type(value, table.expectation))
+    _update_satisfaction(
+        table.satisfaction,
+        table.expectation,
+        rows,
+        value,
+        np.float32(market_expectation),
+        np.float32(adaptation_per_month),
+        satisfaction,
+    )
     return satisfaction
+
+
+@compiled
+def _update_satisfaction(
+    satisfied, expectation, rows, value, market_expectation, adaptation_per_month, satisfaction
+):
+    kind = expectation.dtype.type
+    for i in range(rows.size):
+        row = rows[i]
+        expected = expectation[row]
+        satisfaction[i] = value[i] - expected
+        satisfied[row] = satisfaction[i]
+        expectation[row] = kind(expected + adaptation_per_month * (market_expectation - expected))
 
 
 def next_market_expectation(
