@@ -59,6 +59,8 @@ import numpy.typing as npt
 from scipy.linalg import eigh_tridiagonal
 from scipy.special import betaln, hyp2f1
 
+from crmsim.compiled import compiled
+
 __all__ = [
     "beta_parameters_from_mean_polarization",
     "bgnbd_expected_purchases",
@@ -209,14 +211,36 @@ def margin_multiple(
         _validate_retention_and_discount(retention, discount_rate)
     else:
         retention = np.asarray(retention_rate)
+        _validate_discount(discount_rate)
+        if retention.dtype.kind == "f":
+            multiple = np.empty(retention.shape, retention.dtype)
+            in_range = _margin_multiples(
+                retention.reshape(-1),
+                retention.dtype.type(1.0 + discount_rate),
+                margin_timing == "start",
+                multiple.reshape(-1),
+            )
+            if not in_range:
+                raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
+            return multiple
         # min/max carry a NaN through, and an infinity is out of range either way.
         if retention.size and not (retention.min() >= 0.0 and retention.max() < 1.0):
             raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
-        _validate_discount(discount_rate)
     denominator = 1.0 + discount_rate - retention
     if margin_timing == "end":
         return retention / denominator
     return (1.0 + discount_rate) / denominator
+
+
+@compiled
+def _margin_multiples(retention, one_plus_rate, start, multiple):
+    # The closed forms above, in the retention's dtype (as numpy's weak scalars).
+    for i in range(retention.size):
+        r = retention[i]
+        if not (r >= 0.0 and r < 1.0):  # a nan is out of range too
+            return False
+        multiple[i] = (one_plus_rate if start else r) / (one_plus_rate - r)
+    return True
 
 
 def expected_clv_constant_retention(

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from crmsim.analytic import MarginTiming, margin_multiple
+from crmsim.compiled import compiled
 from crmsim.measures import SEGMENT_DIMENSIONS, SEGMENT_MEANS, SEGMENT_MEASURES
 from crmsim.vocabulary import ACTIVE, COST_KINDS, INITIAL_BASE, REASONS, REFERRAL, STAGES, TIERS
 
@@ -58,11 +59,26 @@ def expected_retention(table: CustomerTable, rows: np.ndarray, non_contractual: 
     after next month's expected purchases. Capped at 0.999 so the margin
     multiple stays finite.
     """
-    stay = 1.0 - table.churn_hazard[rows]
+    hazard = table.churn_hazard
     if non_contractual:
+        stay = 1.0 - hazard[rows]
         stay = stay * (1.0 - table.dropout_probability[rows]) ** table.purchase_rate[rows]
-    # np.minimum(np.maximum(...)) is np.clip without its Python layer.
-    return np.minimum(np.maximum(stay, 0.0), 0.999)
+        # np.minimum(np.maximum(...)) is np.clip without its Python layer.
+        return np.minimum(np.maximum(stay, 0.0), 0.999)
+    retention = np.empty(rows.size, hazard.dtype)
+    _retention_after(hazard, rows, retention)
+    return retention
+
+
+@compiled
+def _retention_after(hazard, rows, retention):
+    # One minus the hazard, within [0, 0.999], in the hazard's dtype.
+    kind = hazard.dtype.type
+    highest = kind(0.999)
+    for i in range(rows.size):
+        stay = kind(1.0) - hazard[rows[i]]
+        stay = kind(0.0) if stay < 0.0 else stay
+        retention[i] = highest if stay > highest else stay
 
 
 def expected_clv(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmsim.compiled import ABSENT, compiled
 from crmsim.vocabulary import COST_KINDS
 
 if TYPE_CHECKING:
@@ -66,14 +67,23 @@ class Books:
         if isinstance(amount, int | float | np.number) or np.ndim(amount) == 0:
             if rows.size == 0 or amount == 0:
                 return
-            amount = float(amount)
+            each = float(amount)
+            amounts = ABSENT
             # The month's total adds the customers' amounts one by one, as for an array.
-            total = float(np.add.reduce(np.full(rows.size, amount)))
+            total = float(np.add.reduce(np.full(rows.size, each)))
         else:
-            amount = np.asarray(amount, np.float64)
-            total = float(np.add.reduce(amount))
-        column[rows] += amount
-        self.customers.value_at_start[rows] -= amount * self.discount_factor
+            each = 0.0
+            amounts = np.asarray(amount, np.float64)
+            total = float(np.add.reduce(amounts))
+        _charge(
+            column,
+            self.customers.value_at_start,
+            rows,
+            amounts,
+            each,
+            amounts is not ABSENT,
+            self.discount_factor,
+        )
         self.month[f"{kind}_cost"] += total
 
     def charge_unattributed(self, amount: float, kind: str) -> None:
@@ -85,8 +95,10 @@ class Books:
         """Customers ``rows`` paid ``revenue``; their gross margin (``margin_share`` of the
         revenue, at this month's price) adds to their value."""
         gross = revenue * np.float32(margin_share)
-        self.customers.revenue_total[rows] += revenue
-        self.customers.value_at_start[rows] += gross * self.discount_factor
+        table = self.customers
+        _book_sales(
+            table.revenue_total, table.value_at_start, rows, revenue, gross, self.discount_factor
+        )
         self.month["revenue"] += float(revenue.sum(dtype=np.float64))
         self.month["cost_of_sales"] += float((revenue - gross).sum(dtype=np.float64))
 
@@ -97,3 +109,22 @@ class Books:
         profit = month["revenue"] - month["cost_of_sales"] - costs
         self.profit_pv += profit * self.discount_factor
         return profit
+
+
+@compiled
+def _charge(column, value_at_start, rows, amounts, each, per_customer, discount_factor):
+    for i in range(rows.size):
+        row = rows[i]
+        amount = amounts[i] if per_customer else each
+        column[row] += amount
+        value_at_start[row] -= amount * discount_factor
+
+
+@compiled
+def _book_sales(revenue_total, value_at_start, rows, revenue, gross, discount_factor):
+    # The discounted margin in the margin's dtype (numpy's weak scalar), then added.
+    discount = gross.dtype.type(discount_factor)
+    for i in range(rows.size):
+        row = rows[i]
+        revenue_total[row] += revenue[i]
+        value_at_start[row] += gross[i] * discount

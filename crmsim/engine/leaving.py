@@ -106,31 +106,19 @@ class Leaving:
         model = self._model
         table = model.customers
         hazards = self.hazards(rows, effects)
-        leave = hazards.leave
-        u = draws[rows]
-        leaving = u < leave
-        if dropped is not None:
-            leaving |= dropped
-        # Given that a customer leaves (u < leave), u / leave is a fresh uniform for the reason.
-        reason_draw = np.minimum(u[leaving] / np.maximum(leave[leaving], 1e-12), 0.999999)
-        reasons = defection.draw_reasons(
-            reason_draw,
-            hazards.own[leaving],
-            hazards.price[leaving],
-            hazards.product[leaving],
-            hazards.service[leaving],
-            hazards.pressures,
-            self.background_mix,
+        leavers, reasons = defection.leave_or_stay(
+            draws, rows, hazards, self.background_mix, dropped
         )
         if dropped is not None:
             # A silent dropout (BG/NBD) leaves for one of the background reasons.
-            silent = dropped[leaving]
+            silent = dropped[leavers]
             reasons[silent] = defection.draw_background_reasons(
                 model.streams["purchasing"], int(silent.sum()), self.background_mix
             )
-        table.churn_hazard[rows] = leave
-        model.knowledge.relationships_ended(rows[leaving], churned=True)
-        defection.record_defections(table, rows[leaving], reasons, model.month)
+        table.churn_hazard[rows] = hazards.leave
+        leaving = rows[leavers]
+        model.knowledge.relationships_ended(leaving, churned=True)
+        defection.record_defections(table, leaving, reasons, model.month)
         counts = np.bincount(reasons, minlength=len(REASONS)).tolist()
         stats = model.record.stats
         # Firing, the last reason, is counted when the firm ends relationships.

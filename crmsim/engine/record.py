@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crmsim import economics
+from crmsim.compiled import compiled
 from crmsim.measures import MONTHLY_MEASURES, Measure
 from crmsim.vocabulary import ACTIVE, DEFECTED, REASONS, STAGE_NAMES, STAGES, TIERS
 
@@ -82,11 +83,11 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     """
     table = model.customers
     stats = model.record.stats
-    for code, stage in enumerate(STAGES):
-        stats[stage] = int(np.count_nonzero(table.stage == code))
-    tiers = np.bincount(table.tier[active], minlength=len(TIERS))
-    for code, name in enumerate(TIER_COUNTS):
-        stats[name] = int(tiers[code])
+    stages = np.zeros(len(STAGES), np.int64)
+    tiers = np.zeros(len(TIERS), np.int64)
+    members = _census(table.stage, table.tier, table.member, stages, tiers)
+    stats.update(zip(STAGES, stages.tolist(), strict=True))
+    stats.update(zip(TIER_COUNTS, tiers.tolist(), strict=True))
     at_risk = stats["active_at_start"]
     stats["defected_this_month"] = sum(stats[name] for name in DEFECTION_COUNTS)
     stats["retained"] = at_risk - stats["defected_this_month"]
@@ -94,7 +95,7 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     stats["churn_rate"] = economics.churn_rate(
         at_risk, stats["defected_this_month"], stats["defections_fired"]
     )
-    stats["members"] = int(table.member.sum())
+    stats["members"] = members
     stats.update(model.books.month)
     stats["profit"] = profit
     clv = model.month_end_clv(active)
@@ -117,6 +118,21 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
             for name in strategy.measure_names():
                 stats[name] = report.get(name, float("nan"))
     model.record.keep()
+
+
+@compiled
+def _census(stage, tier, member, stages, tiers):
+    # People by stage (rows outside the market have no stage of their own), customers by
+    # rung, and members of the loyalty programme, in one pass over the table.
+    members = 0
+    for row in range(stage.size):
+        code = stage[row]
+        if code < stages.size:
+            stages[code] += 1
+        if code == ACTIVE:
+            tiers[tier[row]] += 1
+        members += member[row]
+    return members
 
 
 FOLLOWED_COLUMNS: tuple[str, ...] = (

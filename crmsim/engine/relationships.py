@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmsim.compiled import compiled
 from crmsim.engine.customers import draw_purchases_left
 from crmsim.engine.warm_start import warm_up
 from crmsim.rules import defection, reacquisition
@@ -99,8 +100,7 @@ class Relationships:
         """Customers of ``rows`` who stayed the whole month are a month older in the
         relationship; this month's newcomers are newcomers no more."""
         table = self._model.customers
-        stayed = rows[table.stage[rows] == ACTIVE]
-        table.tenure_months[stayed] += 1
+        _age(table.stage, table.tenure_months, rows)
         self.newcomers = np.zeros(0, np.int64)
 
     def end(self, rows: np.ndarray) -> None:
@@ -148,3 +148,10 @@ class Relationships:
             factor_of=model.return_factor,
         )
         self.reacquire(back, model.scenario.params.reacquisition.cost_per_return)
+
+
+@compiled
+def _age(stage, tenure_months, rows):
+    for row in rows:
+        if stage[row] == ACTIVE:
+            tenure_months[row] += 1

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.compiled import ABSENT, compiled
 from crmsim.vocabulary import ACTIVE, PROSPECT, SUSPECT
 
 if TYPE_CHECKING:
@@ -65,10 +66,36 @@ def price_response(
         The factor per prospect, or None when price does not act (at the market
         price, or with elasticity 0).
     """
+    change = _price_change(price_index, elasticity)
+    if change is None:
+        return None
+    response = np.empty(price_sensitivity.size, np.result_type(np.float32, price_sensitivity))
+    _price_responses(change, price_sensitivity, response)
+    return response
+
+
+def _price_change(price_index: float, elasticity: float) -> np.float32 | None:
+    """Elasticity x (price index - 1), or None when price does not act."""
     if price_index == 1.0 or elasticity == 0.0:
         return None
-    change = np.float32(elasticity * (price_index - 1.0))
-    return np.maximum(1.0 - change * price_sensitivity, 0.0)
+    return np.float32(elasticity * (price_index - 1.0))
+
+
+@compiled
+def _price_responses(change, price_sensitivity, response):
+    for i in range(response.size):
+        response[i] = _price_response(
+            change, price_sensitivity[i], price_sensitivity.dtype.type(1.0)
+        )
+
+
+@compiled
+def _price_response(change, price_sensitivity, one):
+    # np.maximum(1.0 - change * sensitivity, 0.0), with 1 as ``one`` (the sensitivity's dtype).
+    response = one - change * price_sensitivity
+    if response < 0.0:
+        return one - one
+    return response
 
 
 def convert_prospects(
@@ -100,27 +127,69 @@ def convert_prospects(
         Rows that bought for the first time, the number of lapsed prospects, and the
         number of prospects at the start of the month by source.
     """
-    prospects = (table.stage == PROSPECT).nonzero()[0]
-    source = table.prospect_source[prospects]
-    at_start = np.bincount(source, minlength=len(rates_by_source))
-    u = draws[prospects]
-    rates = rates_by_source[source]
-    if referrer_factor is not None:
-        referred = (source == len(rates_by_source) - 1).nonzero()[0]
-        referrer = table.referred_by[prospects[referred]]
-        pull = np.where(referrer >= 0, referrer_factor[np.maximum(referrer, 0)], 1.0)
-        rates[referred] = np.minimum(rates[referred] * pull, 1.0)
-    response = price_response(table.price_sensitivity[prospects], price_index, price_elasticity)
-    if response is not None:
-        rates = np.minimum(rates * response, 1.0)
-    buys = u < rates
-    # The same draw decides lapsing, from the other end of [0, 1).
-    lapses = u >= 1.0 - lapse_probability
-    lapses &= ~buys
-    table.stage[prospects[lapses]] = SUSPECT
-    converted = prospects[buys]
-    table.stage[converted] = ACTIVE
-    return converted, int(np.count_nonzero(lapses)), at_start
+    change = _price_change(price_index, price_elasticity)
+    converted = np.empty(table.people, np.int64)
+    at_start = np.zeros(len(rates_by_source), np.int64)
+    bought, lapsed = _convert_prospects(
+        table.stage[: table.people],
+        table.prospect_source,
+        table.referred_by,
+        table.price_sensitivity,
+        draws,
+        rates_by_source,
+        np.float32(1.0 - lapse_probability),
+        np.float32(0.0) if change is None else change,
+        change is not None,
+        ABSENT if referrer_factor is None else referrer_factor,
+        referrer_factor is not None,
+        converted,
+        at_start,
+    )
+    return converted[:bought], int(lapsed), at_start
+
+
+@compiled
+def _convert_prospects(
+    stage,
+    prospect_source,
+    referred_by,
+    price_sensitivity,
+    draws,
+    rates_by_source,
+    lapse_from,
+    price_change,
+    price_acts,
+    referrer_factor,
+    by_referrer,
+    converted,
+    at_start,
+):
+    referral = rates_by_source.size - 1
+    bought = lapsed = 0
+    for row in range(stage.size):
+        if stage[row] != PROSPECT:
+            continue
+        source = prospect_source[row]
+        at_start[source] += 1
+        rate = rates_by_source[source]
+        if by_referrer and source == referral:
+            referrer = referred_by[row]
+            if referrer >= 0:
+                rate = rates_by_source.dtype.type(min(rate * referrer_factor[referrer], 1.0))
+        if price_acts:
+            response = _price_response(
+                price_change, price_sensitivity[row], price_sensitivity.dtype.type(1.0)
+            )
+            rate = rates_by_source.dtype.type(min(rate * response, 1.0))
+        u = draws[row]
+        if u < rate:
+            stage[row] = ACTIVE
+            converted[bought] = row
+            bought += 1
+        elif u >= lapse_from:  # the same draw decides lapsing, from the other end of [0, 1)
+            stage[row] = SUSPECT
+            lapsed += 1
+    return bought, lapsed
 
 
 def contact_suspects(
@@ -147,7 +216,6 @@ def contact_suspects(
     new_prospects = np.zeros(len(channels), np.int64)
     if suspects.size == 0 or budget <= 0:
         return contacts, new_prospects
-    u = draws[suspects]
     # Each channel's band of the draw: [lower, lower + chance x prospect rate), stacked.
     bands = []
     for channel, weights in zip(channels, channel_weights, strict=True):
@@ -165,23 +233,59 @@ def contact_suspects(
         else:
             per_weight = np.float32(n_contacts / weights[suspects].sum())
             bands.append((channel, weights, per_weight, 1.0))
+    if not bands:
+        return contacts, new_prospects
     # A suspect whose draw is above every band together is contacted to no avail: only
     # those below the bands' highest possible top need their chances worked out.
     top = sum(most * channel.prospect_rate for channel, _, _, most in bands)
-    reached = (u < np.float32(top * (1.0 + 1e-5) + 1e-9)).nonzero()[0]
-    suspects, u = suspects[reached], u[reached]
-    lower = np.zeros(suspects.size, np.float32)
-    for channel, weights, chance, _ in bands:
-        if weights is not None:
-            chance = np.minimum(weights[suspects] * chance, 1.0)
-        upper = lower + chance * np.float32(channel.prospect_rate)
-        hit = (u >= lower) & (u < upper)
-        chosen = suspects[hit]
-        table.stage[chosen] = PROSPECT
-        table.prospect_source[chosen] = channel.code
-        new_prospects[channel.code] = chosen.size
-        lower = upper
+    _contact_suspects(
+        table.stage,
+        table.prospect_source,
+        suspects,
+        draws,
+        np.float32(top * (1.0 + 1e-5) + 1e-9),
+        np.array([channel.code for channel, _, _, _ in bands], np.int64),
+        np.array([chance for _, _, chance, _ in bands], np.float32),
+        np.array([channel.prospect_rate for channel, _, _, _ in bands], np.float32),
+        tuple(ABSENT if weights is None else weights for _, weights, _, _ in bands),
+        new_prospects,
+    )
     return contacts, new_prospects
+
+
+@compiled
+def _contact_suspects(
+    stage,
+    prospect_source,
+    suspects,
+    draws,
+    reach,
+    codes,
+    chances,
+    prospect_rates,
+    weights,
+    new_prospects,
+):
+    # Each band is [lower, lower + chance x prospect rate) of the draw, stacked in turn; a
+    # band's chance is per weight when it has weights (look-alike), capped at 1.
+    for row in suspects:
+        u = draws[row]
+        if u >= reach:
+            continue
+        lower = prospect_rates.dtype.type(0.0)
+        for band in range(codes.size):
+            chance = chances[band]
+            if weights[band].size:
+                chance = weights[band][row] * chance
+                if chance > 1.0:
+                    chance = chances.dtype.type(1.0)
+            upper = lower + chance * prospect_rates[band]
+            if lower <= u < upper:
+                stage[row] = PROSPECT
+                prospect_source[row] = codes[band]
+                new_prospects[codes[band]] += 1
+                break
+            lower = upper
 
 
 def channel_spend(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.rules.compiled import compiled
+from crmsim.compiled import compiled
 from crmsim.vocabulary import (
     DEFECTED,
     MARKET,
@@ -241,35 +241,51 @@ def draw_reasons(
 def _draw_reasons(
     u, own, price, product, service, market, technological, organisational, mix, reasons
 ):
-    # Reason r is drawn when u x total lands in [cumulative[r - 1], cumulative[r]).
     for i in range(u.size):
-        total = 0.0
-        for r in range(mix.size):
-            total += _reason_weight(
-                i, r, own, price, product, service, market, technological, organisational, mix
-            )
-        landing = u[i] * total
-        cumulative = 0.0
-        reason = 0
-        for r in range(mix.size):
-            cumulative += _reason_weight(
-                i, r, own, price, product, service, market, technological, organisational, mix
-            )
-            if landing >= cumulative:
-                reason += 1
-        reasons[i] = min(reason, mix.size - 1)
+        reasons[i] = _reason(
+            u[i],
+            own[i],
+            price[i],
+            product[i],
+            service[i],
+            market,
+            technological,
+            organisational,
+            mix,
+        )
 
 
 @compiled
-def _reason_weight(i, r, own, price, product, service, market, technological, organisational, mix):
+def _reason(u, own, price, product, service, market, technological, organisational, mix):
+    # Reason r is drawn when u x total lands in [cumulative[r - 1], cumulative[r]), with
+    # numpy's float64 sums in its order (np.outer, then np.cumsum along the reasons).
+    total = 0.0
+    for r in range(mix.size):
+        total += _reason_weight(
+            r, own, price, product, service, market, technological, organisational, mix
+        )
+    landing = u * total
+    cumulative = 0.0
+    reason = 0
+    for r in range(mix.size):
+        cumulative += _reason_weight(
+            r, own, price, product, service, market, technological, organisational, mix
+        )
+        if landing >= cumulative:
+            reason += 1
+    return min(reason, mix.size - 1)
+
+
+@compiled
+def _reason_weight(r, own, price, product, service, market, technological, organisational, mix):
     # The customer's own churn split by the background mix, plus the reason's own hazard.
-    weight = own[i] * mix[r]
+    weight = own * mix[r]
     if r == PRICE:
-        weight += price[i]
+        weight += price
     elif r == PRODUCT:
-        weight += product[i]
+        weight += product
     elif r == SERVICE:
-        weight += service[i]
+        weight += service
     elif r == MARKET:
         weight += market
     elif r == TECHNOLOGICAL:
@@ -277,6 +293,100 @@ def _reason_weight(i, r, own, price, product, service, market, technological, or
     elif r == ORGANISATIONAL:
         weight += organisational
     return weight
+
+
+def leave_or_stay(
+    draws: np.ndarray,
+    rows: np.ndarray,
+    hazards: Hazards,
+    background_mix: np.ndarray,
+    dropped: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who of customers ``rows`` leaves this month, and why.
+
+    A customer leaves when their draw is below their chance of leaving (or, in the
+    non-contractual setting, when they silently dropped out); given that, the draw
+    over the chance is a fresh uniform draw, which picks the reason (``draw_reasons``).
+
+    Args:
+        draws: This month's uniform draw for every person in the table.
+        rows: The month's customers.
+        hazards: Their hazards of leaving (``Hazards``, one per customer in ``rows``).
+        background_mix: Shares of the reasons behind a customer's own churn.
+        dropped: Non-contractual: who of ``rows`` silently dropped out (else None).
+
+    Returns:
+        Positions in ``rows`` of those who leave, and their reason codes.
+    """
+    pressures = hazards.pressures
+    leavers = np.empty(rows.size, np.int64)
+    reasons = np.empty(rows.size, np.int8)
+    left = _leave_or_stay(
+        draws,
+        rows,
+        hazards.leave,
+        hazards.own,
+        hazards.price,
+        hazards.product,
+        hazards.service,
+        pressures.market_rate,
+        pressures.technological_rate,
+        pressures.organisational_rate,
+        np.asarray(background_mix, np.float64),
+        ABSENT_DROPOUTS if dropped is None else dropped,
+        dropped is not None,
+        leavers,
+        reasons,
+    )
+    return leavers[:left], reasons[:left]
+
+
+ABSENT_DROPOUTS = np.zeros(0, bool)
+
+
+@compiled
+def _leave_or_stay(
+    draws,
+    rows,
+    leave,
+    own,
+    price,
+    product,
+    service,
+    market,
+    technological,
+    organisational,
+    mix,
+    dropped,
+    may_drop,
+    leavers,
+    reasons,
+):
+    floor = leave.dtype.type(1e-12)
+    below_one = leave.dtype.type(0.999999)
+    left = 0
+    for i in range(rows.size):
+        u = draws[rows[i]]
+        chance = leave[i]
+        if not (u < chance or (may_drop and dropped[i])):
+            continue
+        reason_draw = u / (chance if chance >= floor else floor)
+        if reason_draw > below_one:
+            reason_draw = below_one
+        leavers[left] = i
+        reasons[left] = _reason(
+            reason_draw,
+            own[i],
+            price[i],
+            product[i],
+            service[i],
+            market,
+            technological,
+            organisational,
+            mix,
+        )
+        left += 1
+    return left
 
 
 def draw_background_reasons(

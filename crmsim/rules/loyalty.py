@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crmsim.rules.compiled import compiled
+from crmsim.compiled import compiled
 
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable

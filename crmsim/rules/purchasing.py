@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.compiled import ABSENT, compiled
+
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
 
@@ -30,10 +32,39 @@ def spend_factor(
 
     Capped so that the share of wallet never exceeds 1.
     """
-    factor = spend_multiplier_by_tier[table.tier[rows]]
-    if strategy_factor is not None:
-        factor = factor * strategy_factor
-    return np.minimum(factor, 1.0 / np.maximum(table.base_share_of_wallet[rows], 1e-6))
+    share = table.base_share_of_wallet
+    factor = np.empty(
+        rows.size,
+        np.result_type(spend_multiplier_by_tier, share)
+        if strategy_factor is None
+        else np.result_type(spend_multiplier_by_tier, strategy_factor, share),
+    )
+    _spend_factor(
+        table.tier,
+        share,
+        rows,
+        spend_multiplier_by_tier,
+        ABSENT if strategy_factor is None else strategy_factor,
+        strategy_factor is not None,
+        factor,
+    )
+    return factor
+
+
+@compiled
+def _spend_factor(
+    tier, base_share_of_wallet, rows, multiplier, strategy_factor, by_strategy, factor
+):
+    floor = base_share_of_wallet.dtype.type(1e-6)
+    one = base_share_of_wallet.dtype.type(1.0)
+    for i in range(rows.size):
+        row = rows[i]
+        f = multiplier[tier[row]]
+        if by_strategy:
+            f = f * strategy_factor[i]
+        share = base_share_of_wallet[row]
+        cap = one / (share if share >= floor else floor)
+        factor[i] = cap if f > cap else f
 
 
 def share_of_wallet(table: CustomerTable, rows: np.ndarray, factor: np.ndarray) -> np.ndarray:

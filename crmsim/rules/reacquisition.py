@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.compiled import ABSENT, compiled
 from crmsim.vocabulary import DEFECTED, FIRED
 
 if TYPE_CHECKING:
@@ -57,18 +58,50 @@ def return_defectors(
         Rows of the customers who come back.
     """
     gone = (table.stage == DEFECTED).nonzero()[0]
-    months = np.minimum(table.months_since_defection[gone], chance_by_month.size - 1)
-    recoverability = recoverability_by_reason[table.defection_reason[gone]].astype(np.float32)
-    chance = chance_by_month[months] * recoverability
-    if factor_of is not None:
-        factor = factor_of(gone)
-        if factor is not None:
-            chance = chance * factor
-    returns = draws[gone] < chance
-    back = gone[returns]
-    still_gone = gone[~returns]
-    table.months_since_defection[still_gone] += 1
-    return back
+    factor = factor_of(gone) if factor_of is not None else None
+    back = np.empty(gone.size, gone.dtype)
+    returned = _return_defectors(
+        table.months_since_defection,
+        table.defection_reason,
+        gone,
+        draws,
+        chance_by_month,
+        recoverability_by_reason,
+        ABSENT if factor is None else factor,
+        factor is not None,
+        back,
+    )
+    return back[:returned]
+
+
+@compiled
+def _return_defectors(
+    months_since_defection,
+    defection_reason,
+    gone,
+    draws,
+    chance_by_month,
+    recoverability_by_reason,
+    factor,
+    by_factor,
+    back,
+):
+    # The chance in numpy's dtypes: float32 chance x float32 recoverability (x factor).
+    last = chance_by_month.size - 1
+    returned = 0
+    for i in range(gone.size):
+        row = gone[i]
+        chance = chance_by_month[min(months_since_defection[row], last)] * np.float32(
+            recoverability_by_reason[defection_reason[row]]
+        )
+        if by_factor:
+            chance = chance * factor[i]
+        if draws[row] < chance:
+            back[returned] = row
+            returned += 1
+        else:
+            months_since_defection[row] += 1
+    return returned
 
 
 def recoverability_table(recoverability: dict[str, float], reasons: tuple[str, ...]) -> np.ndarray:

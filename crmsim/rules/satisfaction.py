@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.rules.compiled import compiled
+from crmsim.compiled import ABSENT, compiled
 
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
@@ -51,7 +51,7 @@ def delivered_value(
         np.float32(price_penalty),
         price_sensitivity,
         value_bonus_by_tier,
-        np.zeros(0, np.float32) if extra_value is None else extra_value,
+        ABSENT if extra_value is None else extra_value,
         extra_value is not None,
         value,
     )

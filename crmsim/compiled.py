@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numba
+import numpy as np
 
 
 def compiled[F: Callable](function: F) -> F:
@@ -31,3 +32,8 @@ def compiled[F: Callable](function: F) -> F:
     Division by zero gives inf or nan, as in numpy, rather than an error.
     """
     return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+
+
+ABSENT = np.zeros(0, np.float32)
+"""An optional array left out, for a compiled loop (which takes arrays, not None): pass
+it with a flag saying whether the array is given."""
