@@ -37,3 +37,84 @@ def compiled[F: Callable](function: F) -> F:
 ABSENT = np.zeros(0, np.float32)
 """An optional array left out, for a compiled loop (which takes arrays, not None): pass
 it with a flag saying whether the array is given."""
+
+
+@compiled
+def pairwise_sum(values):  # noqa: ANN001, ANN201 (compiled for each dtype)
+    """The sum of a 1-d array as ``np.add.reduce`` adds it, bit for bit: numpy's pairwise
+    summation, in the array's dtype.
+
+    numpy halves the array (the first half a multiple of 8 long) until a part is at most
+    128 long, adds such a part with 8 accumulators, and adds the halves' sums; the same
+    tree is walked here with a stack of its own (a compiled function that calls itself
+    cannot be cached).
+    """
+    # Each task is a part of the array; its phase says how far it is: 0 = its first half
+    # is still to add, 1 = its second half, 2 = both halves are on the stack of sums.
+    starts = np.empty(64, np.int64)
+    counts = np.empty(64, np.int64)
+    phases = np.zeros(64, np.int8)
+    sums = np.empty(64, values.dtype)
+    tasks = 1
+    starts[0], counts[0] = 0, values.size
+    added = 0
+    while tasks:
+        task = tasks - 1
+        start, count = starts[task], counts[task]
+        if count <= 128:
+            sums[added] = _block_sum(values, start, count)
+            added += 1
+            tasks -= 1
+            continue
+        half = count // 2
+        half -= half % 8
+        if phases[task] == 2:
+            sums[added - 2] = sums[added - 2] + sums[added - 1]
+            added -= 1
+            tasks -= 1
+            continue
+        first = phases[task] == 0
+        phases[task] += 1
+        starts[tasks] = start if first else start + half
+        counts[tasks] = half if first else count - half
+        phases[tasks] = 0
+        tasks += 1
+    return sums[0]
+
+
+@compiled
+def _block_sum(values, start, count):
+    # numpy's sum of at most 128 values: one by one below 8, else 8 accumulators.
+    if count < 8:
+        total = values.dtype.type(0.0)
+        for i in range(start, start + count):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+    i = start + 8
+    end = start + count - count % 8
+    while i < end:
+        r0 += values[i]
+        r1 += values[i + 1]
+        r2 += values[i + 2]
+        r3 += values[i + 3]
+        r4 += values[i + 4]
+        r5 += values[i + 5]
+        r6 += values[i + 6]
+        r7 += values[i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < start + count:
+        total += values[i]
+        i += 1
+    return total
+
+
+@compiled
+def sum_at(values, rows):  # noqa: ANN001, ANN201 (compiled for each dtype)
+    """``values[rows].sum()``, bit for bit, without the gathered array in Python."""
+    picked = np.empty(rows.size, values.dtype)
+    for i in range(rows.size):
+        picked[i] = values[rows[i]]
+    return pairwise_sum(picked)

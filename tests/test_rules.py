@@ -283,13 +283,15 @@ def test_leave_probability_survives_every_hazard() -> None:
 
 
 def test_switching_hazards() -> None:
-    own = np.array([0.1, 0.1, 0.9], np.float32)
+    table = _table(3)
+    table.churn_probability[:] = [0.1, 0.1, 0.9]
+    table.satisfaction[:] = [0.2, -0.5, -20.0]
+    table.tier[:] = [0, 1, 2]  # rungs whose churn multipliers are 1, 0.5 and 2
     sensitivity = np.array([0.5, 1.0, 1.0], np.float32)
-    sat = np.array([0.2, -0.5, -20.0], np.float32)
-    loyalty_factor = np.array([1.0, 0.5, 2.0], np.float32)
+    multiplier_by_tier = np.array([1.0, 0.5, 2.0], np.float32)
     pressures = defection.Pressures(0.2, 0.01, 0.1, 0.0, 0.0, 0.0)
     own_h, price, product, service = defection.switching_hazards(
-        own, sensitivity, sat, loyalty_factor, pressures
+        table, np.arange(3), sensitivity, multiplier_by_tier, pressures
     )
     np.testing.assert_allclose(own_h, [0.1, 0.05, 1.0], rtol=1e-6)
     np.testing.assert_allclose(price, [0.1, 0.1, 0.4], rtol=1e-6)

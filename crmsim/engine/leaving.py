@@ -67,20 +67,14 @@ class Leaving:
         model = self._model
         table = model.customers
         pressures = self.pressures(rows)
-        own_churn = (
-            np.zeros(rows.size, np.float32)
-            if model.non_contractual
-            else table.churn_probability[rows]
-        )
-        loyalty = model.ladder.churn_multiplier[table.tier[rows]]
-        if effects.churn is not None:
-            loyalty = loyalty * effects.churn
         own, price, product, service = defection.switching_hazards(
-            own_churn,
+            table,
+            rows,
             model.effective_price_sensitivity(rows),
-            table.satisfaction[rows],
-            loyalty,
+            model.ladder.churn_multiplier,
             pressures,
+            churn_factor=effects.churn,
+            contractual=not model.non_contractual,
         )
         hazards = {"price": price, "product": product, "service": service}
         effects.apply_to_hazards(hazards)

@@ -462,11 +462,7 @@ class CRMModel(mesa.Model):
     # ------------------------------------------------------------ value now
     def effective_price_sensitivity(self, rows: np.ndarray) -> np.ndarray:
         """Price sensitivity of each customer on their current rung."""
-        table = self.customers
-        return (
-            table.price_sensitivity[rows]
-            * self.ladder.price_sensitivity_multiplier[table.tier[rows]]
-        )
+        return loyalty.price_sensitivity_on_rung(self.customers, rows, self.ladder)
 
     def expected_clv(self, rows: np.ndarray) -> np.ndarray:
         """Expected (prospective) CLV of active customers ``rows`` as things stand, currency

@@ -122,15 +122,20 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
 
 @compiled
 def _census(stage, tier, member, stages, tiers):
-    # People by stage (rows outside the market have no stage of their own), customers by
-    # rung, and members of the loyalty programme, in one pass over the table.
+    # People by stage, customers by rung, and members of the loyalty programme: a pass
+    # over the table for each count, a loop the compiler turns into vector instructions.
+    for code in range(stages.size):
+        count = 0
+        for row in range(stage.size):
+            count += stage[row] == code
+        stages[code] = count
+    for rung in range(tiers.size):
+        count = 0
+        for row in range(stage.size):
+            count += (stage[row] == ACTIVE) & (tier[row] == rung)
+        tiers[rung] = count
     members = 0
-    for row in range(stage.size):
-        code = stage[row]
-        if code < stages.size:
-            stages[code] += 1
-        if code == ACTIVE:
-            tiers[tier[row]] += 1
+    for row in range(member.size):
         members += member[row]
     return members
 

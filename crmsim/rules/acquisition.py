@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.compiled import ABSENT, compiled
+from crmsim.compiled import ABSENT, compiled, pairwise_sum, sum_at
 from crmsim.vocabulary import ACTIVE, PROSPECT, SUSPECT
 
 if TYPE_CHECKING:
@@ -231,7 +231,8 @@ def contact_suspects(
             chance = np.float32(n_contacts / suspects.size)
             bands.append((channel, None, chance, float(chance)))
         else:
-            per_weight = np.float32(n_contacts / weights[suspects].sum())
+            # (A compiled sum comes back as a Python float: made float32 again, as numpy's.)
+            per_weight = np.float32(n_contacts / np.float32(sum_at(weights, suspects)))
             bands.append((channel, weights, per_weight, 1.0))
     if not bands:
         return contacts, new_prospects
@@ -352,10 +353,22 @@ def word_of_mouth_referrals(
     Returns:
         The number of new referred prospects.
     """
-    rates = referrals_per_month_by_tier[table.tier[active_rows]]
-    if referral_factor is not None:
-        rates = rates * referral_factor[active_rows]
-    expected = float(rates.sum())
+    rates = np.empty(
+        active_rows.size,
+        referrals_per_month_by_tier.dtype
+        if referral_factor is None
+        else np.result_type(referrals_per_month_by_tier, referral_factor),
+    )
+    expected = float(
+        _referral_rates(
+            table.tier,
+            active_rows,
+            referrals_per_month_by_tier,
+            ABSENT if referral_factor is None else referral_factor,
+            referral_factor is not None,
+            rates,
+        )
+    )
     chosen = _move_at_random(table, rng, expected, SUSPECT, PROSPECT)
     table.prospect_source[chosen] = referral_code
     if referrer_rng is not None and chosen.size:
@@ -367,10 +380,42 @@ def draw_referrers(
     rng: np.random.Generator, rows: np.ndarray, rates: np.ndarray, count: int
 ) -> np.ndarray:
     """Who made each of ``count`` referrals: rows drawn in proportion to their ``rates``."""
-    cumulative = np.cumsum(rates, dtype=np.float64)
-    u = rng.random(count) * cumulative[-1]
-    picked = np.minimum(np.searchsorted(cumulative, u, side="right"), rows.size - 1)
-    return rows[picked].astype(np.int32)
+    referrers = np.empty(count, np.int32)
+    _draw_referrers(rows, rates, rng.random(count), referrers)
+    return referrers
+
+
+@compiled
+def _referral_rates(tier, active_rows, rates_by_tier, referral_factor, by_person, rates):
+    # Each customer's rate, and their sum as numpy's rates.sum() adds them.
+    for i in range(active_rows.size):
+        row = active_rows[i]
+        rate = rates_by_tier[tier[row]]
+        if by_person:
+            rate = rate * referral_factor[row]
+        rates[i] = rate
+    return pairwise_sum(rates)
+
+
+@compiled
+def _draw_referrers(rows, rates, uniforms, referrers):
+    # u x total lands in the running total (float64, as np.cumsum) of one referrer: the
+    # first whose running total is above it (np.searchsorted, side="right").
+    cumulative = np.empty(rates.size, np.float64)
+    running = 0.0
+    for i in range(rates.size):
+        running += rates[i]
+        cumulative[i] = running
+    for k in range(uniforms.size):
+        u = uniforms[k] * running
+        low, high = 0, cumulative.size
+        while low < high:
+            middle = (low + high) // 2
+            if cumulative[middle] <= u:
+                low = middle + 1
+            else:
+                high = middle
+        referrers[k] = rows[min(low, rows.size - 1)]
 
 
 def deter_prospects(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.compiled import compiled
+from crmsim.compiled import ABSENT, compiled
 from crmsim.vocabulary import (
     DEFECTED,
     MARKET,
@@ -86,33 +86,51 @@ class Hazards:
 
 
 def switching_hazards(
-    own_churn: np.ndarray,
+    table: CustomerTable,
+    rows: np.ndarray,
     price_sensitivity: np.ndarray,
-    satisfaction: np.ndarray,
-    loyalty: np.ndarray,
+    churn_multiplier_by_tier: np.ndarray,
     pressures: Pressures,
+    churn_factor: np.ndarray | None = None,
+    contractual: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Monthly hazards of the four switching reasons for each customer.
+    """Monthly hazards of the four switching reasons for customers ``rows``.
+
+    Each hazard is scaled by the customer's loyalty: the churn multiplier of their
+    rung, times the strategies' ``churn_factor``; each is at most 1.
 
     Args:
-        own_churn: The customer's own churn probability (0 in the non-contractual setting).
-        price_sensitivity: Effective price sensitivity.
-        satisfaction: Delivered value - expectation.
-        loyalty: Multiplier of switching from the ladder rung and strategies (1 = none).
+        table: The customer table (own churn probability, rung and satisfaction).
+        rows: The customers.
+        price_sensitivity: Their effective price sensitivity (on their rung).
+        churn_multiplier_by_tier: Switching on each rung relative to a "customer".
         pressures: This month's market pressures.
+        churn_factor: The strategies' multiplier of each customer's switching, or None.
+        contractual: False: customers have no churn probability of their own (their own
+            hazard is 0; they drop out instead).
 
     Returns:
-        Own-churn, price, product and service hazards.
+        Own-churn, price, product and service hazards, one per customer in ``rows``.
     """
-    own = np.empty(own_churn.size, np.result_type(own_churn, loyalty))
-    price = np.empty(own.size, np.result_type(np.float32, price_sensitivity, loyalty))
-    product = np.empty(own.size, np.result_type(np.float32, loyalty))
-    service = np.empty(own.size, np.result_type(np.float32, satisfaction, loyalty))
+    loyalty = (
+        churn_multiplier_by_tier.dtype
+        if churn_factor is None
+        else np.result_type(churn_multiplier_by_tier, churn_factor)
+    )
+    own = np.empty(rows.size, np.result_type(table.churn_probability, loyalty))
+    price = np.empty(rows.size, np.result_type(np.float32, price_sensitivity, loyalty))
+    product = np.empty(rows.size, np.result_type(np.float32, loyalty))
+    service = np.empty(rows.size, np.result_type(np.float32, table.satisfaction, loyalty))
     _switching_hazards(
-        own_churn,
+        table.churn_probability,
+        table.tier,
+        table.satisfaction,
+        rows,
         price_sensitivity,
-        satisfaction,
-        loyalty,
+        churn_multiplier_by_tier,
+        ABSENT if churn_factor is None else churn_factor,
+        churn_factor is not None,
+        contractual,
         np.float32(pressures.poaching_chance),
         np.float32(pressures.product_rate),
         np.float32(pressures.service_sensitivity),
@@ -126,10 +144,15 @@ def switching_hazards(
 
 @compiled
 def _switching_hazards(
-    own_churn,
-    price_sensitivity,
+    churn_probability,
+    tier,
     satisfaction,
-    loyalty,
+    rows,
+    price_sensitivity,
+    churn_multiplier_by_tier,
+    churn_factor,
+    by_strategy,
+    contractual,
     poaching,
     product_rate,
     service_rate,
@@ -138,14 +161,16 @@ def _switching_hazards(
     product,
     service,
 ):
-    for i in range(own.size):
-        bond = loyalty[i]
-        own[i] = _at_most_one(own_churn[i] * bond)
+    for i in range(rows.size):
+        row = rows[i]
+        bond = churn_multiplier_by_tier[tier[row]]
+        if by_strategy:
+            bond = bond * churn_factor[i]
+        own_churn = churn_probability[row] if contractual else churn_probability.dtype.type(0.0)
+        own[i] = _at_most_one(own_churn * bond)
         price[i] = _at_most_one(poaching * price_sensitivity[i] * bond)
         product[i] = _at_most_one(product_rate * bond)
-        dissatisfaction = -satisfaction[i]
-        if dissatisfaction < 0.0:
-            dissatisfaction = satisfaction.dtype.type(0.0)
+        dissatisfaction = max(-satisfaction[row], satisfaction.dtype.type(0.0))
         service[i] = _at_most_one(service_rate * dissatisfaction * bond)
 
 
@@ -271,8 +296,7 @@ def _reason(u, own, price, product, service, market, technological, organisation
         cumulative += _reason_weight(
             r, own, price, product, service, market, technological, organisational, mix
         )
-        if landing >= cumulative:
-            reason += 1
+        reason += landing >= cumulative
     return min(reason, mix.size - 1)
 
 

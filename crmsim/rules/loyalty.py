@@ -136,16 +136,33 @@ def _move_on_ladder(
         rung = tier[row]
         next_rung = min(rung + 1, top)
         u = draws[row]
-        # Both tests use the rung at the start of the month: a customer may do both.
+        # Both tests use the rung at the start of the month: a customer may do both. (The
+        # tests are combined with & rather than "and": no branches to mispredict.)
         climbs = (
-            rung < top
-            and tenure_months[row] >= tenure_needed[next_rung]
-            and satisfaction[i] >= satisfaction_needed[next_rung]
-            and spend_per_month[i] >= spend_needed[next_rung]
-            and u < promotion_probability
+            (rung < top)
+            & (tenure_months[row] >= tenure_needed[next_rung])
+            & (satisfaction[i] >= satisfaction_needed[next_rung])
+            & (spend_per_month[i] >= spend_needed[next_rung])
+            & (u < promotion_probability)
         )
-        slips = rung > 0 and satisfaction[i] < demotion_satisfaction and u < demotion_probability
+        slips = (rung > 0) & (satisfaction[i] < demotion_satisfaction) & (u < demotion_probability)
         tier[row] = rung + climbs - slips
         promoted += climbs
         demoted += slips
     return promoted, demoted
+
+
+def price_sensitivity_on_rung(table: CustomerTable, rows: np.ndarray, ladder: Ladder) -> np.ndarray:
+    """Price sensitivity of customers ``rows`` on their rung: their own, times the rung's
+    ``price_sensitivity_multiplier``."""
+    multiplier = ladder.price_sensitivity_multiplier
+    sensitivity = np.empty(rows.size, np.result_type(table.price_sensitivity, multiplier))
+    _price_sensitivity_on_rung(table.price_sensitivity, table.tier, rows, multiplier, sensitivity)
+    return sensitivity
+
+
+@compiled
+def _price_sensitivity_on_rung(price_sensitivity, tier, rows, multiplier, sensitivity):
+    for i in range(rows.size):
+        row = rows[i]
+        sensitivity[i] = price_sensitivity[row] * multiplier[tier[row]]
