@@ -118,3 +118,20 @@ def sum_at(values, rows):  # noqa: ANN001, ANN201 (compiled for each dtype)
     for i in range(rows.size):
         picked[i] = values[rows[i]]
     return pairwise_sum(picked)
+
+
+@compiled
+def sum_as_float64(values):  # noqa: ANN001, ANN201 (compiled for each dtype)
+    """``values.sum(dtype=np.float64)`` of float values, bit for bit: float64 values are
+    summed pairwise (``pairwise_sum``); others are cast to float64 in buffers of 8,192
+    (numpy's default buffer size), whose pairwise sums are added in turn."""
+    if values.itemsize == 8:
+        return np.float64(pairwise_sum(values))
+    total = 0.0
+    for start in range(0, values.size, 8192):
+        stop = min(start + 8192, values.size)
+        part = np.empty(stop - start, np.float64)
+        for i in range(start, stop):
+            part[i - start] = values[i]
+        total += pairwise_sum(part)
+    return total

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crmsim.compiled import ABSENT, compiled
+from crmsim.compiled import ABSENT, compiled, pairwise_sum, sum_as_float64
 from crmsim.vocabulary import COST_KINDS
 
 if TYPE_CHECKING:
@@ -69,13 +69,10 @@ class Books:
                 return
             each = float(amount)
             amounts = ABSENT
-            # The month's total adds the customers' amounts one by one, as for an array.
-            total = float(np.add.reduce(np.full(rows.size, each)))
         else:
             each = 0.0
             amounts = np.asarray(amount, np.float64)
-            total = float(np.add.reduce(amounts))
-        _charge(
+        total = _charge(
             column,
             self.customers.value_at_start,
             rows,
@@ -94,13 +91,20 @@ class Books:
     def book_sales(self, rows: np.ndarray, revenue: np.ndarray, margin_share: float) -> None:
         """Customers ``rows`` paid ``revenue``; their gross margin (``margin_share`` of the
         revenue, at this month's price) adds to their value."""
-        gross = revenue * np.float32(margin_share)
         table = self.customers
-        _book_sales(
-            table.revenue_total, table.value_at_start, rows, revenue, gross, self.discount_factor
+        gross = np.empty(rows.size, np.result_type(revenue, np.float32))
+        sales, cost_of_sales = _book_sales(
+            table.revenue_total,
+            table.value_at_start,
+            rows,
+            revenue,
+            np.float32(margin_share),
+            self.discount_factor,
+            gross,
+            np.empty_like(gross),
         )
-        self.month["revenue"] += float(revenue.sum(dtype=np.float64))
-        self.month["cost_of_sales"] += float((revenue - gross).sum(dtype=np.float64))
+        self.month["revenue"] += sales
+        self.month["cost_of_sales"] += cost_of_sales
 
     def close_month(self) -> float:
         """This month's profit (currency); its discounted value joins ``profit_pv``."""
@@ -113,18 +117,30 @@ class Books:
 
 @compiled
 def _charge(column, value_at_start, rows, amounts, each, per_customer, discount_factor):
+    # Returns the total as numpy adds an array of the amounts (``each``, one per customer,
+    # when the amount is the same for all).
     for i in range(rows.size):
         row = rows[i]
         amount = amounts[i] if per_customer else each
         column[row] += amount
         value_at_start[row] -= amount * discount_factor
+    if per_customer:
+        return pairwise_sum(amounts)
+    return pairwise_sum(np.full(rows.size, each))
 
 
 @compiled
-def _book_sales(revenue_total, value_at_start, rows, revenue, gross, discount_factor):
-    # The discounted margin in the margin's dtype (numpy's weak scalar), then added.
+def _book_sales(
+    revenue_total, value_at_start, rows, revenue, margin_share, discount_factor, gross, cost
+):
+    # The gross margin and its discounted value in numpy's dtypes (revenue x a float32,
+    # then x the discount factor as a weak scalar); returns the month's revenue and cost
+    # of sales, summed as numpy sums them in float64.
     discount = gross.dtype.type(discount_factor)
     for i in range(rows.size):
         row = rows[i]
+        gross[i] = revenue[i] * margin_share
+        cost[i] = revenue[i] - gross[i]
         revenue_total[row] += revenue[i]
         value_at_start[row] += gross[i] * discount
+    return sum_as_float64(revenue), sum_as_float64(cost)

@@ -127,7 +127,7 @@ class Funnel:
         rates = self._conversion_rates.copy()
         referral = self.referral_code
         # A plan's referral terms are one number, or one per person as a referrer.
-        by_referrer = np.ndim(plan.referral_conversion_factor) > 0
+        by_referrer = _per_person(plan.referral_conversion_factor)
         if not by_referrer:
             rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
         converted, lapsed, at_start = acquisition.convert_prospects(
@@ -157,7 +157,7 @@ class Funnel:
             elif spend > 0:
                 books.charge_unattributed(spend, "acquisition")
         reward = plan.referral_reward
-        if np.ndim(reward) > 0:
+        if _per_person(reward):
             brought = converted[sources == referral]
             referrer = table.referred_by[brought]
             paid = np.where(referrer >= 0, reward[np.maximum(referrer, 0)], 0.0)
@@ -167,7 +167,7 @@ class Funnel:
         # Referrals turn suspects into prospects: the month's customers are known now.
         customers = (table.stage == ACTIVE).nonzero()[0]
         factor = plan.referral_factor
-        per_person = np.ndim(factor) > 0
+        per_person = _per_person(factor)
         referred = acquisition.word_of_mouth_referrals(
             table,
             model.streams["word_of_mouth"],
@@ -193,3 +193,8 @@ class Funnel:
         stats["referrals"] = referred
         stats["lapsed_prospects"] = lapsed
         return converted, customers
+
+
+def _per_person(term: Any) -> bool:
+    """Whether a plan's term is one per person (an array) rather than one number."""
+    return isinstance(term, np.ndarray) and term.ndim > 0

@@ -71,9 +71,7 @@ class Relationships:
     def welcome(self, rows: np.ndarray, source: np.ndarray) -> None:
         """New customers (first purchase this month, from ``source``) start a relationship."""
         table = self._model.customers
-        table.stage[rows] = ACTIVE
-        table.acquired_month[rows] = self._model.month
-        table.source[rows] = source
+        _welcome(table.stage, table.acquired_month, table.source, rows, self._model.month, source)
         self.start(rows)
         self.newcomers = np.concatenate([self.newcomers, rows])
 
@@ -86,10 +84,14 @@ class Relationships:
         """
         model = self._model
         table = model.customers
-        table.tier[rows] = 0
-        table.tenure_months[rows] = 0
-        table.expectation[rows] = model.market_expectation
-        table.months_since_purchase[rows] = 0
+        _start(
+            table.tier,
+            table.tenure_months,
+            table.expectation,
+            table.months_since_purchase,
+            rows,
+            table.expectation.dtype.type(model.market_expectation),
+        )
         if model.non_contractual and rows.size:
             table.purchases_left[rows] = draw_purchases_left(
                 model.streams["purchasing"] if rng is None else rng,
@@ -155,3 +157,22 @@ def _age(stage, tenure_months, rows):
     for row in rows:
         if stage[row] == ACTIVE:
             tenure_months[row] += 1
+
+
+@compiled
+def _welcome(stage, acquired_month, source_column, rows, month, source):
+    for i in range(rows.size):
+        row = rows[i]
+        stage[row] = ACTIVE
+        acquired_month[row] = month
+        source_column[row] = source[i]
+
+
+@compiled
+def _start(tier, tenure_months, expectation, months_since_purchase, rows, market_expectation):
+    # At the bottom of the ladder, new in the relationship, expecting what the market does.
+    for row in rows:
+        tier[row] = 0
+        tenure_months[row] = 0
+        expectation[row] = market_expectation
+        months_since_purchase[row] = 0

@@ -69,9 +69,13 @@ class Valuation:
     def expected_spend(self, rows: np.ndarray, strategy_spend: np.ndarray | None) -> np.ndarray:
         """Expected spend with the firm next month at today's share of wallet, currency."""
         model = self._model
-        table = model.customers
-        rate = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
-        return table.order_value[rows] * rate * self.spend_factor(rows, strategy_spend)
+        return purchasing.expected_spend(
+            model.customers,
+            rows,
+            model.ladder.spend_multiplier,
+            strategy_spend,
+            model.non_contractual,
+        )
 
     def share_of_wallet(self, rows: np.ndarray) -> np.ndarray:
         """Share of each customer's category spend the firm gets now (ladder and strategies)."""
@@ -91,14 +95,11 @@ class Valuation:
             effects = self._effects_on(rows)
         model = self._model
         firm = model.firm
-        table = model.customers
         if self.knowledge.reads_purchases:
             # The firm's reckoning from what each customer has bought, if still alive.
             revenue = self.knowledge.expected_revenue_per_month(rows).astype(np.float32)
         else:
-            factor = self.spend_factor(rows, effects.spend)
-            purchases = table.purchase_rate[rows] if model.non_contractual else np.float32(1.0)
-            revenue = table.order_value[rows] * purchases * factor * np.float32(firm.price_index)
+            revenue = self.expected_spend(rows, effects.spend) * np.float32(firm.price_index)
         margin = revenue * np.float32(firm.margin_share) - np.float32(firm.cost_to_serve_per_month)
         for strategy_effects in effects.costs.values():
             cost = strategy_effects.cost(revenue)

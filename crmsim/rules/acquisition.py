@@ -268,25 +268,26 @@ def _contact_suspects(
     new_prospects,
 ):
     # Each band is [lower, lower + chance x prospect rate) of the draw, stacked in turn; a
-    # band's chance is per weight when it has weights (look-alike), capped at 1.
+    # band's chance is per weight when it has weights (look-alike), capped at 1. The bands
+    # do not overlap: the draw lands in one at most (found without branches to mispredict).
+    one = chances.dtype.type(1.0)
     for row in suspects:
         u = draws[row]
         if u >= reach:
             continue
         lower = prospect_rates.dtype.type(0.0)
+        landed = -1
         for band in range(codes.size):
             chance = chances[band]
             if weights[band].size:
-                chance = weights[band][row] * chance
-                if chance > 1.0:
-                    chance = chances.dtype.type(1.0)
+                chance = min(weights[band][row] * chance, one)
             upper = lower + chance * prospect_rates[band]
-            if lower <= u < upper:
-                stage[row] = PROSPECT
-                prospect_source[row] = codes[band]
-                new_prospects[codes[band]] += 1
-                break
+            landed = band if (lower <= u) & (u < upper) else landed
             lower = upper
+        if landed >= 0:
+            stage[row] = PROSPECT
+            prospect_source[row] = codes[landed]
+            new_prospects[codes[landed]] += 1
 
 
 def channel_spend(
@@ -436,8 +437,11 @@ def _move_at_random(
     (as many as there are at most); returns their rows."""
     if expected <= 0:
         return np.zeros(0, np.int64)
+    drawn = int(rng.poisson(expected))
+    if drawn == 0:  # (nobody to find: the same draws, without the search)
+        return np.zeros(0, np.int64)
     candidates = (table.stage == source).nonzero()[0]
-    n = min(int(rng.poisson(expected)), candidates.size)
+    n = min(drawn, candidates.size)
     if n == 0:
         return np.zeros(0, np.int64)
     chosen = rng.choice(candidates, size=n, replace=False)

@@ -55,16 +55,75 @@ def spend_factor(
 def _spend_factor(
     tier, base_share_of_wallet, rows, multiplier, strategy_factor, by_strategy, factor
 ):
-    floor = base_share_of_wallet.dtype.type(1e-6)
-    one = base_share_of_wallet.dtype.type(1.0)
+    for i in range(rows.size):
+        factor[i] = _spend_factor_of(
+            i, rows[i], tier, base_share_of_wallet, multiplier, strategy_factor, by_strategy
+        )
+
+
+@compiled
+def _spend_factor_of(i, row, tier, base_share_of_wallet, multiplier, strategy_factor, by_strategy):
+    # The rung's multiplier (times the strategies'), capped at 1 / the basic share.
+    f = multiplier[tier[row]]
+    if by_strategy:
+        f = f * strategy_factor[i]
+    kind = base_share_of_wallet.dtype.type
+    share = max(base_share_of_wallet[row], kind(1e-6))
+    cap = kind(1.0) / share
+    return cap if f > cap else f
+
+
+def expected_spend(
+    table: CustomerTable,
+    rows: np.ndarray,
+    spend_multiplier_by_tier: np.ndarray,
+    strategy_factor: np.ndarray | None = None,
+    non_contractual: bool = False,
+) -> np.ndarray:
+    """Expected spend of each customer in ``rows`` with the firm next month at today's
+    share of wallet, currency: order value x purchases a month (1 in the contractual
+    setting) x ``spend_factor``."""
+    share = table.base_share_of_wallet
+    factor = (
+        np.result_type(spend_multiplier_by_tier, share)
+        if strategy_factor is None
+        else np.result_type(spend_multiplier_by_tier, strategy_factor, share)
+    )
+    spend = np.empty(rows.size, np.result_type(table.order_value, table.purchase_rate, factor))
+    _expected_spend(
+        table.order_value,
+        table.purchase_rate,
+        table.tier,
+        share,
+        rows,
+        spend_multiplier_by_tier,
+        ABSENT if strategy_factor is None else strategy_factor,
+        strategy_factor is not None,
+        non_contractual,
+        spend,
+    )
+    return spend
+
+
+@compiled
+def _expected_spend(
+    order_value,
+    purchase_rate,
+    tier,
+    base_share_of_wallet,
+    rows,
+    multiplier,
+    strategy_factor,
+    by_strategy,
+    non_contractual,
+    spend,
+):
     for i in range(rows.size):
         row = rows[i]
-        f = multiplier[tier[row]]
-        if by_strategy:
-            f = f * strategy_factor[i]
-        share = base_share_of_wallet[row]
-        cap = one / (share if share >= floor else floor)
-        factor[i] = cap if f > cap else f
+        purchases = purchase_rate[row] if non_contractual else purchase_rate.dtype.type(1.0)
+        spend[i] = (order_value[row] * purchases) * _spend_factor_of(
+            i, row, tier, base_share_of_wallet, multiplier, strategy_factor, by_strategy
+        )
 
 
 def share_of_wallet(table: CustomerTable, rows: np.ndarray, factor: np.ndarray) -> np.ndarray:

@@ -1,0 +1,214 @@
+"""Compiled loops give what numpy's expressions give, bit for bit.
+
+The rules' arithmetic runs as compiled loops (``crmsim.compiled``). Each test here
+writes a rule's formula as the numpy expressions it replaced and checks the two agree
+exactly, on random inputs, in float32 and with float64 mixed in (a strategy's factors
+may be float64): the loops must follow numpy's dtypes and rounding, not only be close.
+The shipped scenarios' fingerprints (``test_fingerprints.py``) check the whole month.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmsim import load_scenario
+from crmsim.analytic import margin_multiple
+from crmsim.compiled import pairwise_sum, sum_as_float64, sum_at
+from crmsim.engine.customers import CustomerTable
+from crmsim.rules import acquisition, defection, loyalty, purchasing
+from crmsim.vocabulary import (
+    ACTIVE,
+    DEFECTION_REASONS,
+    MARKET,
+    ORGANISATIONAL,
+    PRICE,
+    PRODUCT,
+    SERVICE,
+    TECHNOLOGICAL,
+)
+
+SIZES = st.one_of(st.integers(0, 300), st.integers(300, 30_000))
+DTYPES = [np.float32, np.float64]
+
+
+def _values(seed: int, size: int, dtype: type, scale: float = 1.0) -> np.ndarray:
+    return (np.random.default_rng(seed).random(size) * scale).astype(dtype)
+
+
+# ------------------------------------------------------------------------------ sums
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=SIZES, seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([1e-4, 1.0, 1e4]))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pairwise_sum_is_numpys_sum(dtype: type, size: int, seed: int, scale: float) -> None:
+    values = _values(seed, size, dtype, scale)
+    assert pairwise_sum(values) == np.add.reduce(values)
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=SIZES, seed=st.integers(0, 2**32 - 1))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sums_at_rows_and_in_float64_are_numpys(dtype: type, size: int, seed: int) -> None:
+    values = _values(seed, size, dtype, 100.0)
+    rows = np.flatnonzero(_values(seed + 1, size, np.float64) < 0.7)
+    assert sum_at(values, rows) == values[rows].sum()
+    assert sum_as_float64(values) == values.sum(dtype=np.float64)
+
+
+def test_a_sum_across_many_buffers_is_numpys() -> None:
+    values = _values(5, 50_001, np.float32, 3.0)
+    assert sum_as_float64(values) == values.sum(dtype=np.float64)
+    assert pairwise_sum(values) == values.sum()
+
+
+# ---------------------------------------------------------------------- the rules
+
+
+def _table(n: int, seed: int) -> CustomerTable:
+    rng = np.random.default_rng(seed)
+    table = CustomerTable(n)
+    table.stage[:] = ACTIVE
+    table.churn_probability[:] = rng.random(n) * 0.3
+    table.satisfaction[:] = rng.normal(0.0, 0.5, n)
+    table.tier[:] = rng.integers(0, 5, n)
+    table.price_sensitivity[:] = rng.random(n)
+    table.base_share_of_wallet[:] = rng.random(n) * 0.9
+    table.order_value[:] = rng.gamma(2.0, 30.0, n)
+    table.purchase_rate[:] = rng.random(n) * 2.0
+    return table
+
+
+PRESSURES = defection.Pressures(0.031, 0.0043, 0.27, 0.002, 0.001, 0.0007, churn_scale=1.3)
+BY_TIER = np.array([1.0, 0.81, 0.63, 0.5, 0.37], np.float32)
+
+
+@pytest.mark.parametrize("factor_dtype", [None, np.float32, np.float64])
+@pytest.mark.parametrize("contractual", [True, False])
+def test_switching_hazards_are_numpys(factor_dtype: type | None, contractual: bool) -> None:
+    n = 2_000
+    table = _table(n, 1)
+    rows = np.arange(0, n, 3)
+    sensitivity = table.price_sensitivity[rows] * BY_TIER[::-1][table.tier[rows]]
+    factor = None if factor_dtype is None else _values(2, rows.size, factor_dtype, 2.0)
+    got = defection.switching_hazards(
+        table, rows, sensitivity, BY_TIER, PRESSURES, factor, contractual
+    )
+    # The numpy expressions the compiled loop replaced.
+    own_churn = table.churn_probability[rows] if contractual else np.zeros(rows.size, np.float32)
+    bond = BY_TIER[table.tier[rows]]
+    if factor is not None:
+        bond = bond * factor
+    p = PRESSURES
+    expected = (
+        np.minimum(own_churn * bond, 1.0),
+        np.minimum(np.float32(p.poaching_chance) * sensitivity * bond, 1.0),
+        np.minimum(np.float32(p.product_rate) * bond, 1.0),
+        np.minimum(
+            np.float32(p.service_sensitivity) * np.maximum(-table.satisfaction[rows], 0.0) * bond,
+            1.0,
+        ),
+    )
+    for hazard, wanted in zip(got, expected, strict=True):
+        assert hazard.dtype == wanted.dtype
+        np.testing.assert_array_equal(hazard, wanted)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("churn_scale", [1.0, 1.7])
+def test_leave_probability_is_numpys(dtype: type, churn_scale: float) -> None:
+    own, price = _values(1, 999, np.float32, 0.3), _values(2, 999, dtype, 0.2)
+    product, service = _values(3, 999, dtype, 0.05), _values(4, 999, np.float32, 0.4)
+    p = defection.Pressures(0.0, 0.0, 0.0, 0.003, 0.002, 0.001, churn_scale)
+    stay_market = (
+        (1.0 - p.market_rate) * (1.0 - p.technological_rate) * (1.0 - p.organisational_rate)
+    )
+    stay = (1.0 - own) * (1.0 - price)
+    stay *= 1.0 - product
+    stay *= 1.0 - service
+    stay *= np.float32(stay_market)
+    wanted = 1.0 - stay
+    if churn_scale != 1.0:
+        wanted = np.minimum(wanted * np.float32(churn_scale), 1.0)
+    got = defection.leave_probability(own, price, product, service, p)
+    assert got.dtype == wanted.dtype
+    np.testing.assert_array_equal(got, wanted)
+
+
+def test_reasons_are_numpys() -> None:
+    n = 5_000
+    own, price = _values(1, n, np.float32, 0.2), _values(2, n, np.float32, 0.1)
+    product, service = _values(3, n, np.float32, 0.02), _values(4, n, np.float32, 0.3)
+    mix = np.array([0.35, 0.25, 0.2, 0.1, 0.05, 0.05])
+    u = _values(5, n, np.float32)
+    weights = np.outer(own, mix)
+    weights[:, PRICE] += price
+    weights[:, PRODUCT] += product
+    weights[:, SERVICE] += service
+    weights[:, MARKET] += PRESSURES.market_rate
+    weights[:, TECHNOLOGICAL] += PRESSURES.technological_rate
+    weights[:, ORGANISATIONAL] += PRESSURES.organisational_rate
+    cumulative = np.cumsum(weights, axis=1)
+    landing = u.reshape(n, 1) * cumulative[:, -1:]
+    wanted = np.minimum((landing >= cumulative).sum(axis=1), len(DEFECTION_REASONS) - 1)
+    got = defection.draw_reasons(u, own, price, product, service, PRESSURES, mix)
+    np.testing.assert_array_equal(got, wanted)
+
+
+@pytest.mark.parametrize("factor_dtype", [None, np.float32, np.float64])
+def test_spend_factor_and_expected_spend_are_numpys(factor_dtype: type | None) -> None:
+    n = 3_000
+    table = _table(n, 7)
+    table.base_share_of_wallet[::97] = 0.0  # capped by the floor of the share
+    rows = np.arange(1, n, 2)
+    multiplier = np.array([1.0, 1.1, 1.25, 1.4, 1.6], np.float32)
+    factor = None if factor_dtype is None else _values(8, rows.size, factor_dtype, 3.0)
+    wanted = multiplier[table.tier[rows]]
+    if factor is not None:
+        wanted = wanted * factor
+    wanted = np.minimum(wanted, 1.0 / np.maximum(table.base_share_of_wallet[rows], 1e-6))
+    got = purchasing.spend_factor(table, rows, multiplier, factor)
+    assert got.dtype == wanted.dtype
+    np.testing.assert_array_equal(got, wanted)
+    for non_contractual in (False, True):
+        purchases = table.purchase_rate[rows] if non_contractual else np.float32(1.0)
+        spend = table.order_value[rows] * purchases * wanted
+        got = purchasing.expected_spend(table, rows, multiplier, factor, non_contractual)
+        assert got.dtype == spend.dtype
+        np.testing.assert_array_equal(got, spend)
+
+
+def test_price_response_and_sensitivity_on_rung_are_numpys() -> None:
+    table = _table(1_000, 9)
+    sensitivity = table.price_sensitivity
+    change = np.float32(2.5 * (1.3 - 1.0))
+    np.testing.assert_array_equal(
+        acquisition.price_response(sensitivity, 1.3, 2.5),
+        np.maximum(1.0 - change * sensitivity, 0.0),
+    )
+    rows = np.arange(0, 1_000, 7)
+    ladder = loyalty.Ladder.from_settings(_ladder_settings())
+    np.testing.assert_array_equal(
+        loyalty.price_sensitivity_on_rung(table, rows, ladder),
+        sensitivity[rows] * ladder.price_sensitivity_multiplier[table.tier[rows]],
+    )
+
+
+def _ladder_settings() -> object:
+    return load_scenario("baseline").params.ladder
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("timing", ["end", "start"])
+def test_margin_multiple_is_numpys(dtype: type, timing: str) -> None:
+    retention = _values(3, 4_001, dtype, 0.999)
+    denominator = 1.0 + 0.008 - retention
+    wanted = retention / denominator if timing == "end" else (1.0 + 0.008) / denominator
+    got = margin_multiple(retention, 0.008, timing)
+    assert got.dtype == wanted.dtype
+    np.testing.assert_array_equal(got, wanted)
+    with pytest.raises(ValueError, match="0 <= r < 1"):
+        margin_multiple(np.array([0.5, np.nan], dtype), 0.008, timing)
