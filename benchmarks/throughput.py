@@ -14,7 +14,8 @@ Counts three things, each the median of ``--repeats`` runs on one core:
   months, over the same seconds: the work the lifecycle rules do;
 - **the fixed cost of a month**: the seconds of a small run (5,000 people x 60
   months of the baseline, where the Python work that does not grow with the
-  market dominates), and per month.
+  market dominates), and per month; and of a tiny one (250 people x 60 months,
+  ``small_market``), nearly all of it that Python work.
 
 Two markets: the shipped baseline (about a fifth of the market is active)
 and a busy one (the baseline with 90% of the market customers at month 0).
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=[*(f"{m}_throughput" for m in MARKETS), "fixed_cost"],
+        choices=[*(f"{m}_throughput" for m in MARKETS), "fixed_cost", "small_market"],
         action="append",
         help="measure only these (repeatable; default: all)",
     )
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         for market in MARKETS
     }
     tasks["fixed_cost"] = {"market": "baseline", "customers": 5_000, "months": 60}
+    tasks["small_market"] = {"market": "baseline", "customers": 250, "months": 60}
     if args.only:
         tasks = {name: task for name, task in tasks.items() if name in args.only}
     results: dict[str, Any] = {

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crmsim import economics
-from crmsim.compiled import compiled
+from crmsim.compiled import compiled, sum_as_float64, sum_at
 from crmsim.measures import MONTHLY_MEASURES, Measure
 from crmsim.vocabulary import ACTIVE, DEFECTED, REASONS, STAGE_NAMES, STAGES, TIERS
 
@@ -85,7 +85,7 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     stats = model.record.stats
     stages = np.zeros(len(STAGES), np.int64)
     tiers = np.zeros(len(TIERS), np.int64)
-    members = _census(table.stage, table.tier, table.member, stages, tiers)
+    members = _census(table.stage, table.tier, table.member, active, stages, tiers)
     stats.update(zip(STAGES, stages.tolist(), strict=True))
     stats.update(zip(TIER_COUNTS, tiers.tolist(), strict=True))
     at_risk = stats["active_at_start"]
@@ -99,11 +99,11 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
     stats.update(model.books.month)
     stats["profit"] = profit
     clv = model.month_end_clv(active)
-    stats["customer_equity"] = float(clv.sum(dtype=np.float64))
+    stats["customer_equity"] = sum_as_float64(clv)
     model.record.month_end_clv = (active, clv)
-    # np.add.reduce / n is np.mean's own arithmetic (a float32 sum over a count).
+    # A float32 sum over a count, as np.mean does it.
     stats["mean_satisfaction"] = (
-        float(np.add.reduce(table.satisfaction[active]) / active.size)
+        float(np.float32(sum_at(table.satisfaction, active)) / active.size)
         if active.size
         else float("nan")
     )
@@ -121,19 +121,16 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
 
 
 @compiled
-def _census(stage, tier, member, stages, tiers):
-    # People by stage, customers by rung, and members of the loyalty programme: a pass
-    # over the table for each count, a loop the compiler turns into vector instructions.
+def _census(stage, tier, member, active, stages, tiers):
+    # People by stage (a pass over the table for each, a loop the compiler turns into
+    # vector instructions), customers by rung, and members of the loyalty programme.
     for code in range(stages.size):
         count = 0
         for row in range(stage.size):
             count += stage[row] == code
         stages[code] = count
-    for rung in range(tiers.size):
-        count = 0
-        for row in range(stage.size):
-            count += (stage[row] == ACTIVE) & (tier[row] == rung)
-        tiers[rung] = count
+    for row in active:
+        tiers[tier[row]] += 1
     members = 0
     for row in range(member.size):
         members += member[row]

@@ -217,7 +217,13 @@ def contact_suspects(
     if suspects.size == 0 or budget <= 0:
         return contacts, new_prospects
     # Each channel's band of the draw: [lower, lower + chance x prospect rate), stacked.
-    bands = []
+    codes = np.empty(len(channels), np.int64)
+    chances = np.empty(len(channels), np.float32)
+    prospect_rates = np.empty(len(channels), np.float32)
+    weights_by_band = []
+    # A suspect whose draw is above every band together is contacted to no avail: only
+    # those below the bands' highest possible top need their chances worked out.
+    top = 0.0
     for channel, weights in zip(channels, channel_weights, strict=True):
         if channel.cost_per_contact > 0:
             n_contacts = budget * channel.budget_share / channel.cost_per_contact
@@ -229,26 +235,28 @@ def contact_suspects(
             continue
         if weights is None:
             chance = np.float32(n_contacts / suspects.size)
-            bands.append((channel, None, chance, float(chance)))
+            top += float(chance) * channel.prospect_rate
         else:
             # (A compiled sum comes back as a Python float: made float32 again, as numpy's.)
-            per_weight = np.float32(n_contacts / np.float32(sum_at(weights, suspects)))
-            bands.append((channel, weights, per_weight, 1.0))
-    if not bands:
+            chance = np.float32(n_contacts / np.float32(sum_at(weights, suspects)))
+            top += channel.prospect_rate
+        band = len(weights_by_band)
+        codes[band], chances[band] = channel.code, chance
+        prospect_rates[band] = channel.prospect_rate
+        weights_by_band.append(ABSENT if weights is None else weights)
+    if not weights_by_band:
         return contacts, new_prospects
-    # A suspect whose draw is above every band together is contacted to no avail: only
-    # those below the bands' highest possible top need their chances worked out.
-    top = sum(most * channel.prospect_rate for channel, _, _, most in bands)
+    bands = len(weights_by_band)
     _contact_suspects(
         table.stage,
         table.prospect_source,
         suspects,
         draws,
         np.float32(top * (1.0 + 1e-5) + 1e-9),
-        np.array([channel.code for channel, _, _, _ in bands], np.int64),
-        np.array([chance for _, _, chance, _ in bands], np.float32),
-        np.array([channel.prospect_rate for channel, _, _, _ in bands], np.float32),
-        tuple(ABSENT if weights is None else weights for _, weights, _, _ in bands),
+        codes[:bands],
+        chances[:bands],
+        prospect_rates[:bands],
+        tuple(weights_by_band),
         new_prospects,
     )
     return contacts, new_prospects
