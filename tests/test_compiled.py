@@ -18,7 +18,9 @@ from crmsim import load_scenario
 from crmsim.analytic import margin_multiple
 from crmsim.compiled import pairwise_sum, sum_as_float64, sum_at
 from crmsim.engine.customers import CustomerTable
+from crmsim.engine.model import CRMModel
 from crmsim.rules import acquisition, defection, loyalty, purchasing
+from crmsim.strategies.effects import Effects, Plan
 from crmsim.vocabulary import (
     ACTIVE,
     DEFECTION_REASONS,
@@ -212,3 +214,39 @@ def test_margin_multiple_is_numpys(dtype: type, timing: str) -> None:
     np.testing.assert_array_equal(got, wanted)
     with pytest.raises(ValueError, match="0 <= r < 1"):
         margin_multiple(np.array([0.5, np.nan], dtype), 0.008, timing)
+
+
+# ------------------------------------------- what the loops read is checked first
+
+
+def test_a_strategys_effects_of_the_wrong_length_are_refused_by_name() -> None:
+    """The compiled loops do not check lengths: the month checks each strategy's arrays."""
+    model = CRMModel(load_scenario("loyalty_program"), rng=1, customers=500)
+    strategy = model.firm.strategies[0]
+    strategy.effects = lambda view, rows: Effects(churn=np.ones(rows.size + 1, np.float32))
+    with pytest.raises(ValueError, match=r"strategy 'loyalty_program': Effects: churn has"):
+        model.run(24)
+    with pytest.raises(ValueError, match=r"reasons\['price'\] has 2 .* one value per customer"):
+        Effects(reasons={"price": np.ones(2)}).check_aligned(3, "test")
+    Effects(churn=np.ones(3), cost_per_month=np.zeros(3)).check_aligned(3, "test")
+
+
+def test_a_plans_per_person_terms_of_the_wrong_length_are_refused_by_name() -> None:
+    model = CRMModel(load_scenario("referral_program"), rng=1, customers=500)
+    strategy = model.firm.strategies[0]
+    strategy.plan = lambda view: Plan(referral_factor=np.ones(3, np.float32))
+    with pytest.raises(ValueError, match=r"strategy 'referral_program': Plan: referral_factor"):
+        model.run(24)
+    Plan(referral_factor=2.0, referral_reward=np.zeros(4)).check_aligned(4, "test")
+
+
+def test_a_charge_with_one_amount_per_customer_must_have_as_many() -> None:
+    model = CRMModel(load_scenario("baseline"), rng=1, customers=200)
+    model.step()  # the books of a month are open
+    rows = np.arange(5)
+    model.customers.service_cost[rows] = 0.0
+    with pytest.raises(ValueError, match="4 amounts for 5 customers"):
+        model.books.charge(rows, np.ones(4), "service")
+    model.books.charge(rows, np.ones(5), "service")
+    model.books.charge(rows, 2.0, "service")
+    np.testing.assert_array_equal(model.customers.service_cost[rows], 3.0)

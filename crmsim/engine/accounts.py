@@ -72,6 +72,11 @@ class Books:
         else:
             each = 0.0
             amounts = np.asarray(amount, np.float64)
+            if amounts.shape != rows.shape:
+                raise ValueError(
+                    f"charge of {kind} cost: {amounts.size} amounts for {rows.size} customers; "
+                    "give one amount per customer, or one for all"
+                )
         total = _charge(
             column,
             self.customers.value_at_start,

@@ -508,8 +508,11 @@ class CRMModel(mesa.Model):
         for player in (self.firm, self.competitor):
             named = []
             for strategy, view in player.running():
-                own[id(strategy)] = strategy.effects(view, rows)
-                named.append((strategy.name, own[id(strategy)]))
+                effects = strategy.effects(view, rows)
+                if effects is not None:
+                    effects.check_aligned(rows.size, strategy.name)
+                own[id(strategy)] = effects
+                named.append((strategy.name, effects))
             asked.append(named)
         return (combine(*asked) if own else NO_EFFECTS), own
 

@@ -70,7 +70,13 @@ class Player(mesa.Agent):
 
     def plans(self) -> list[Plan]:
         """This month's plans of the running strategies."""
-        return [p for s, v in self.running() if (p := s.plan(v)) is not None]
+        plans = []
+        for strategy, view in self.running():
+            plan = strategy.plan(view)
+            if plan is not None:
+                plan.check_aligned(self.model.customers.size, strategy.name)
+                plans.append(plan)
+        return plans
 
     def act(self) -> None:
         """Each running strategy acts, in the order the scenario lists them."""

@@ -319,6 +319,10 @@ def _reason_weight(r, own, price, product, service, market, technological, organ
     return weight
 
 
+_NO_DROPOUTS = np.zeros(0, bool)
+"""``dropped`` left out, for the compiled loop (a boolean array, as ``dropped`` is)."""
+
+
 def leave_or_stay(
     draws: np.ndarray,
     rows: np.ndarray,
@@ -357,15 +361,12 @@ def leave_or_stay(
         pressures.technological_rate,
         pressures.organisational_rate,
         np.asarray(background_mix, np.float64),
-        ABSENT_DROPOUTS if dropped is None else dropped,
+        _NO_DROPOUTS if dropped is None else dropped,
         dropped is not None,
         leavers,
         reasons,
     )
     return leavers[:left], reasons[:left]
-
-
-ABSENT_DROPOUTS = np.zeros(0, bool)
 
 
 @compiled
@@ -394,6 +395,7 @@ def _leave_or_stay(
         chance = leave[i]
         if not (u < chance or (may_drop and dropped[i])):
             continue
+        # Given that a customer leaves (u < chance), u / chance is a fresh uniform draw.
         reason_draw = u / (chance if chance >= floor else floor)
         if reason_draw > below_one:
             reason_draw = below_one

@@ -33,12 +33,7 @@ def spend_factor(
     Capped so that the share of wallet never exceeds 1.
     """
     share = table.base_share_of_wallet
-    factor = np.empty(
-        rows.size,
-        np.result_type(spend_multiplier_by_tier, share)
-        if strategy_factor is None
-        else np.result_type(spend_multiplier_by_tier, strategy_factor, share),
-    )
+    factor = np.empty(rows.size, _factor_dtype(spend_multiplier_by_tier, strategy_factor, share))
     _spend_factor(
         table.tier,
         share,
@@ -49,6 +44,16 @@ def spend_factor(
         factor,
     )
     return factor
+
+
+def _factor_dtype(
+    multiplier: np.ndarray, strategy_factor: np.ndarray | None, share: np.ndarray
+) -> np.dtype:
+    """The dtype numpy gives the spend factor (a float32 rung multiplier, times the
+    strategies' factor, capped by a float32 share)."""
+    if strategy_factor is None:
+        return np.result_type(multiplier, share)
+    return np.result_type(multiplier, strategy_factor, share)
 
 
 @compiled
@@ -84,11 +89,7 @@ def expected_spend(
     share of wallet, currency: order value x purchases a month (1 in the contractual
     setting) x ``spend_factor``."""
     share = table.base_share_of_wallet
-    factor = (
-        np.result_type(spend_multiplier_by_tier, share)
-        if strategy_factor is None
-        else np.result_type(spend_multiplier_by_tier, strategy_factor, share)
-    )
+    factor = _factor_dtype(spend_multiplier_by_tier, strategy_factor, share)
     spend = np.empty(rows.size, np.result_type(table.order_value, table.purchase_rate, factor))
     _expected_spend(
         table.order_value,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,21 @@ class Plan:
     referral_conversion_factor: float | np.ndarray = 1.0
     referral_reward: float | np.ndarray = 0.0
 
+    def check_aligned(self, people: int, strategy: str) -> None:
+        """Raise ValueError unless every per-person term has one value per row of the
+        customer table (``view.size``)."""
+        arrays = {
+            "referral_factor": self.referral_factor,
+            "referral_conversion_factor": self.referral_conversion_factor,
+            "referral_reward": self.referral_reward,
+        }
+        _check_lengths(
+            {k: v for k, v in arrays.items() if np.ndim(v) > 0},
+            people,
+            f"strategy {strategy!r}: Plan",
+            "row of the customer table (view.size)",
+        )
+
 
 @dataclass(frozen=True)
 class Effects:
@@ -88,6 +104,21 @@ class Effects:
                 f"Effects.reasons: unknown reason(s) {', '.join(unknown)}; allowed: "
                 + ", ".join(SWITCHING_REASONS)
             )
+
+    def check_aligned(self, customers: int, strategy: str) -> None:
+        """Raise ValueError unless every array has one value per customer asked about.
+
+        (The month's rules read them in compiled loops, which do not check lengths.)
+        """
+        arrays = {
+            "churn": self.churn,
+            "spend": self.spend,
+            "value": self.value,
+            "cost_per_month": self.cost_per_month,
+            "cost_share_of_revenue": self.cost_share_of_revenue,
+            **{f"reasons[{r!r}]": factor for r, factor in self.reasons.items()},
+        }
+        _check_lengths(arrays, customers, f"strategy {strategy!r}: Effects", "customer asked about")
 
     @property
     def has_cost(self) -> bool:
@@ -219,3 +250,17 @@ def _taker(picked: np.ndarray):
         return None if values is None else values[picked]
 
     return take
+
+
+def _check_lengths(arrays: Mapping[str, Any], size: int, owner: str, each: str) -> None:
+    """Raise one ValueError naming every array of ``arrays`` that is not ``size`` long."""
+    wrong = [
+        f"{name} has {np.size(values)}"
+        for name, values in arrays.items()
+        if values is not None and np.shape(values) != (size,)
+    ]
+    if wrong:
+        raise ValueError(
+            f"{owner}: {', '.join(wrong)} values; each array must have one value per {each} "
+            f"({size})"
+        )
