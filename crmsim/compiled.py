@@ -10,9 +10,10 @@ A compiled loop gives bit for bit what the numpy expressions it replaces gave
 (the shipped scenarios' fingerprints, ``tests/test_fingerprints.py``, check it),
 by following numpy's arithmetic: each operation in the dtype numpy would use
 (a Python number takes the array's dtype, as numpy's weak scalars do; write it
-as ``values.dtype.type(number)``), sums and transcendental functions left to
-numpy (its pairwise sums and vectorised ``exp``/``log`` round differently), no
-fused multiply-adds (numba's default).
+as ``values.dtype.type(number)``), sums in numpy's own order (``pairwise_sum``,
+``sum_at``, ``sum_as_float64`` below: a running total rounds differently),
+transcendental functions left to numpy (its vectorised ``exp``/``log`` round
+differently), no fused multiply-adds (numba's default).
 
 Compiled code is cached beside the module (or in the user's cache folder when
 that is read-only), so only the first run after an install compiles.
