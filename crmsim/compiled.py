@@ -30,9 +30,15 @@ import numpy as np
 def compiled[F: Callable](function: F) -> F:
     """Compile ``function`` (a loop over numpy arrays and numbers) with numba, cached.
 
-    Division by zero gives inf or nan, as in numpy, rather than an error.
+    Division by zero gives inf or nan, as in numpy, rather than an error. Where no
+    folder can hold the cache (the package's folder and the user's cache folder both
+    read-only), the loop is compiled in each process instead, the first time it runs.
     """
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+    options = {"nogil": True, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(**options)(function)
 
 
 ABSENT = np.zeros(0, np.float32)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import crmsim.compiled as compiled_module
 from crmsim import load_scenario
 from crmsim.analytic import margin_multiple
 from crmsim.compiled import pairwise_sum, sum_as_float64, sum_at
@@ -250,3 +251,24 @@ def test_a_charge_with_one_amount_per_customer_must_have_as_many() -> None:
     model.books.charge(rows, np.ones(5), "service")
     model.books.charge(rows, 2.0, "service")
     np.testing.assert_array_equal(model.customers.service_cost[rows], 3.0)
+
+
+def test_a_loop_is_compiled_uncached_where_no_folder_can_hold_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read-only install with a read-only home still runs: numba refuses to cache
+    (a RuntimeError when the loop is declared), and the loop is compiled uncached."""
+    njit = compiled_module.numba.njit
+
+    def refusing_to_cache(*args: object, cache: bool = False, **options: object) -> object:
+        if cache:
+            raise RuntimeError("cannot cache function 'add_one': no locator available")
+        return njit(*args, **options)
+
+    monkeypatch.setattr(compiled_module.numba, "njit", refusing_to_cache)
+
+    def add_one(values):  # noqa: ANN001, ANN202
+        return values + 1
+
+    loop = compiled_module.compiled(add_one)
+    np.testing.assert_array_equal(loop(np.arange(3)), [1, 2, 3])
