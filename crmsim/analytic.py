@@ -207,34 +207,29 @@ def margin_multiple(
     """
     _validate_timing(margin_timing)
     if np.ndim(retention_rate) == 0:
-        retention = float(retention_rate)
-        _validate_retention_and_discount(retention, discount_rate)
-    else:
-        retention = np.asarray(retention_rate)
-        _validate_discount(discount_rate)
-        if retention.dtype.kind == "f":
-            multiple = np.empty(retention.shape, retention.dtype)
-            in_range = _margin_multiples(
-                retention.reshape(-1),
-                retention.dtype.type(1.0 + discount_rate),
-                margin_timing == "start",
-                multiple.reshape(-1),
-            )
-            if not in_range:
-                raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
-            return multiple
-        # min/max carry a NaN through, and an infinity is out of range either way.
-        if retention.size and not (retention.min() >= 0.0 and retention.max() < 1.0):
-            raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
-    denominator = 1.0 + discount_rate - retention
-    if margin_timing == "end":
-        return retention / denominator
-    return (1.0 + discount_rate) / denominator
+        _validate_retention_and_discount(float(retention_rate), discount_rate)
+        return float(
+            margin_multiple(np.array([float(retention_rate)]), discount_rate, margin_timing)[0]
+        )
+    _validate_discount(discount_rate)
+    retention = np.asarray(retention_rate)
+    if retention.dtype not in (np.float32, np.float64):
+        retention = retention.astype(np.float64)  # as numpy computes with integers
+    multiple = np.empty(retention.shape, retention.dtype)
+    in_range = _margin_multiples(
+        retention.reshape(-1),
+        retention.dtype.type(1.0 + discount_rate),
+        margin_timing == "start",
+        multiple.reshape(-1),
+    )
+    if not in_range:
+        raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
+    return multiple
 
 
 @compiled
 def _margin_multiples(retention, one_plus_rate, start, multiple):
-    # The closed forms above, in the retention's dtype (as numpy's weak scalars).
+    # The closed forms above, in the retention's dtype (1 + i as numpy's weak scalar).
     for i in range(retention.size):
         r = retention[i]
         if not (r >= 0.0 and r < 1.0):  # a nan is out of range too

@@ -141,24 +141,33 @@ def test_leave_probability_is_numpys(dtype: type, churn_scale: float) -> None:
     np.testing.assert_array_equal(got, wanted)
 
 
-def test_reasons_are_numpys() -> None:
+def test_who_leaves_and_why_is_numpys() -> None:
     n = 5_000
     own, price = _values(1, n, np.float32, 0.2), _values(2, n, np.float32, 0.1)
     product, service = _values(3, n, np.float32, 0.02), _values(4, n, np.float32, 0.3)
     mix = np.array([0.35, 0.25, 0.2, 0.1, 0.05, 0.05])
-    u = _values(5, n, np.float32)
-    weights = np.outer(own, mix)
-    weights[:, PRICE] += price
-    weights[:, PRODUCT] += product
-    weights[:, SERVICE] += service
+    draws = _values(5, 2 * n, np.float32)
+    rows = np.arange(0, 2 * n, 2)
+    leave = _values(6, n, np.float32, 0.5)
+    dropped = _values(7, n, np.float64) < 0.05
+    hazards = defection.Hazards(own, price, product, service, leave, PRESSURES)
+    # The numpy expressions the compiled loop replaced.
+    u = draws[rows]
+    leaving = (u < leave) | dropped
+    reason_draw = np.minimum(u[leaving] / np.maximum(leave[leaving], 1e-12), 0.999999)
+    weights = np.outer(own[leaving], mix)
+    weights[:, PRICE] += price[leaving]
+    weights[:, PRODUCT] += product[leaving]
+    weights[:, SERVICE] += service[leaving]
     weights[:, MARKET] += PRESSURES.market_rate
     weights[:, TECHNOLOGICAL] += PRESSURES.technological_rate
     weights[:, ORGANISATIONAL] += PRESSURES.organisational_rate
     cumulative = np.cumsum(weights, axis=1)
-    landing = u.reshape(n, 1) * cumulative[:, -1:]
+    landing = reason_draw.reshape(-1, 1) * cumulative[:, -1:]
     wanted = np.minimum((landing >= cumulative).sum(axis=1), len(DEFECTION_REASONS) - 1)
-    got = defection.draw_reasons(u, own, price, product, service, PRESSURES, mix)
-    np.testing.assert_array_equal(got, wanted)
+    leavers, reasons = defection.leave_or_stay(draws, rows, hazards, mix, dropped)
+    np.testing.assert_array_equal(leavers, np.flatnonzero(leaving))
+    np.testing.assert_array_equal(reasons, wanted)
 
 
 @pytest.mark.parametrize("factor_dtype", [None, np.float32, np.float64])

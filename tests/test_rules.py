@@ -327,7 +327,7 @@ def test_reasons_are_drawn_in_proportion_to_hazards() -> None:
     own, price, product, service = 0.1, 0.05, 0.02, 0.03
     pressures = defection.Pressures(0.0, 0.0, 0.0, 0.01, 0.005, 0.015)
     full = lambda v: np.full(n, v, np.float32)  # noqa: E731
-    reasons = defection.draw_reasons(
+    reasons = _reasons_of_leavers(
         _draws(9, n), full(own), full(price), full(product), full(service), pressures, mix
     )
     weights = own * mix + np.array([price, product, service, 0.01, 0.005, 0.015])
@@ -338,13 +338,23 @@ def test_reasons_are_drawn_in_proportion_to_hazards() -> None:
         _assert_share(int(counts[code]), n, p)
 
 
+def _reasons_of_leavers(u, own, price, product, service, pressures, mix) -> np.ndarray:  # noqa: ANN001
+    """Why customers certain to leave (a chance of 1) leave: the draw picks the reason."""
+    hazards = defection.Hazards(
+        own, price, product, service, np.ones(u.size, np.float32), pressures
+    )
+    leavers, reasons = defection.leave_or_stay(u, np.arange(u.size), hazards, mix)
+    assert leavers.tolist() == list(range(u.size))
+    return reasons
+
+
 def test_reasons_follow_each_customers_own_hazards() -> None:
     """A customer whose only hazard is service always leaves for service."""
     one, zero = np.ones(3, np.float32), np.zeros(3, np.float32)
     mix = np.full(6, 1 / 6)
-    reasons = defection.draw_reasons(_draws(1, 3), zero, zero, zero, one, NO_PRESSURE, mix)
+    reasons = _reasons_of_leavers(_draws(1, 3), zero, zero, zero, one, NO_PRESSURE, mix)
     assert reasons.tolist() == [defection.SERVICE] * 3
-    reasons = defection.draw_reasons(_draws(1, 3), zero, one, zero, zero, NO_PRESSURE, mix)
+    reasons = _reasons_of_leavers(_draws(1, 3), zero, one, zero, zero, NO_PRESSURE, mix)
     assert reasons.tolist() == [defection.PRICE] * 3
 
 

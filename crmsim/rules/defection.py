@@ -224,62 +224,6 @@ def _leave_probability(own, price, product, service, stay_market, churn_scale, s
         leave[i] = chance
 
 
-def draw_reasons(
-    u: np.ndarray,
-    own: np.ndarray,
-    price: np.ndarray,
-    product: np.ndarray,
-    service: np.ndarray,
-    pressures: Pressures,
-    background_mix: np.ndarray,
-) -> np.ndarray:
-    """Why each leaving customer left, drawn in proportion to their hazards.
-
-    The customer's own churn is split over reasons by the background mix.
-
-    Args:
-        u: A uniform draw in [0, 1) per leaving customer.
-        own, price, product, service: The leaving customers' hazards.
-        pressures: This month's market pressures.
-        background_mix: Shares of the reasons behind a customer's own churn.
-
-    Returns:
-        Reason codes (indices into ``DEFECTION_REASONS``).
-    """
-    reasons = np.empty(own.size, np.int8)
-    _draw_reasons(
-        u,
-        own,
-        price,
-        product,
-        service,
-        pressures.market_rate,
-        pressures.technological_rate,
-        pressures.organisational_rate,
-        np.asarray(background_mix, np.float64),
-        reasons,
-    )
-    return reasons
-
-
-@compiled
-def _draw_reasons(
-    u, own, price, product, service, market, technological, organisational, mix, reasons
-):
-    for i in range(u.size):
-        reasons[i] = _reason(
-            u[i],
-            own[i],
-            price[i],
-            product[i],
-            service[i],
-            market,
-            technological,
-            organisational,
-            mix,
-        )
-
-
 @compiled
 def _reason(u, own, price, product, service, market, technological, organisational, mix):
     # Reason r is drawn when u x total lands in [cumulative[r - 1], cumulative[r]), with
@@ -334,7 +278,8 @@ def leave_or_stay(
 
     A customer leaves when their draw is below their chance of leaving (or, in the
     non-contractual setting, when they silently dropped out); given that, the draw
-    over the chance is a fresh uniform draw, which picks the reason (``draw_reasons``).
+    over the chance is a fresh uniform draw, which picks the reason in proportion to
+    the hazards (the customer's own churn split over the reasons by the background mix).
 
     Args:
         draws: This month's uniform draw for every person in the table.
