@@ -24,6 +24,7 @@ from crmsim.rules import acquisition, defection, loyalty, purchasing
 from crmsim.strategies.effects import Effects, Plan
 from crmsim.vocabulary import (
     ACTIVE,
+    DEFECTED,
     DEFECTION_REASONS,
     MARKET,
     ORGANISATIONAL,
@@ -281,3 +282,15 @@ def test_a_loop_is_compiled_uncached_where_no_folder_can_hold_the_cache(
 
     loop = compiled_module.compiled(add_one)
     np.testing.assert_array_equal(loop(np.arange(3)), [1, 2, 3])
+
+
+def test_a_return_factor_of_the_wrong_length_is_refused_by_name() -> None:
+    model = CRMModel(load_scenario("win_back"), rng=1, customers=300)
+    model.run(24)  # the campaign runs
+    strategy = model.firm.strategies[0]
+    strategy.return_factor = lambda view, rows: np.ones(rows.size + 2, np.float32)
+    gone = np.flatnonzero(model.customers.stage == DEFECTED)
+    with pytest.raises(
+        ValueError, match=r"strategy 'win_back': return_factor has .* per defected customer"
+    ):
+        model.return_factor(gone)

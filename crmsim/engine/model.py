@@ -60,7 +60,14 @@ from crmsim.engine.run_off import ValueToCome, value_to_come
 from crmsim.engine.streams import RandomStreams
 from crmsim.engine.valuation import Valuation
 from crmsim.rules import loyalty, purchasing, satisfaction
-from crmsim.strategies.effects import NO_EFFECTS, Combined, Effects, combine, combine_factors
+from crmsim.strategies.effects import (
+    NO_EFFECTS,
+    Combined,
+    Effects,
+    check_lengths,
+    combine,
+    combine_factors,
+)
 from crmsim.vocabulary import ACTIVE
 
 
@@ -449,11 +456,18 @@ class CRMModel(mesa.Model):
 
     def return_factor(self, rows: np.ndarray) -> np.ndarray | None:
         """Multiplier from running strategies of the chance that defected ``rows`` come back."""
-        return combine_factors(
-            strategy.return_factor(view, rows)
-            for player in (self.firm, self.competitor)
-            for strategy, view in player.running()
-        )
+        factors = []
+        for player in (self.firm, self.competitor):
+            for strategy, view in player.running():
+                factor = strategy.return_factor(view, rows)
+                check_lengths(
+                    {"return_factor": factor},
+                    rows.size,
+                    f"strategy {strategy.name!r}",
+                    "defected customer asked about",
+                )
+                factors.append(factor)
+        return combine_factors(factors)
 
     def month_effects_of(self, strategy: Any) -> Effects | None:
         """What ``strategy`` did this month to the month's customers."""

@@ -64,7 +64,7 @@ class Plan:
             "referral_conversion_factor": self.referral_conversion_factor,
             "referral_reward": self.referral_reward,
         }
-        _check_lengths(
+        check_lengths(
             {k: v for k, v in arrays.items() if np.ndim(v) > 0},
             people,
             f"strategy {strategy!r}: Plan",
@@ -118,7 +118,7 @@ class Effects:
             "cost_share_of_revenue": self.cost_share_of_revenue,
             **{f"reasons[{r!r}]": factor for r, factor in self.reasons.items()},
         }
-        _check_lengths(arrays, customers, f"strategy {strategy!r}: Effects", "customer asked about")
+        check_lengths(arrays, customers, f"strategy {strategy!r}: Effects", "customer asked about")
 
     @property
     def has_cost(self) -> bool:
@@ -252,8 +252,16 @@ def _taker(picked: np.ndarray):
     return take
 
 
-def _check_lengths(arrays: Mapping[str, Any], size: int, owner: str, each: str) -> None:
-    """Raise one ValueError naming every array of ``arrays`` that is not ``size`` long."""
+def check_lengths(arrays: Mapping[str, Any], size: int, owner: str, each: str) -> None:
+    """Raise one ValueError naming every array of ``arrays`` (None: left out) that is not
+    ``size`` long: what a strategy hands the month's compiled loops, which do not check.
+
+    Args:
+        arrays: The arrays by name.
+        size: The length each must have.
+        owner: Who gave them, for the message (e.g. "strategy 'win_back': Effects").
+        each: What each value stands for, for the message (e.g. "customer asked about").
+    """
     wrong = [
         f"{name} has {np.size(values)}"
         for name, values in arrays.items()
