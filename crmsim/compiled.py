@@ -13,7 +13,10 @@ by following numpy's arithmetic: each operation in the dtype numpy would use
 as ``values.dtype.type(number)``), sums in numpy's own order (``pairwise_sum``,
 ``sum_at``, ``sum_as_float64`` below: a running total rounds differently),
 transcendental functions left to numpy (its vectorised ``exp``/``log`` round
-differently), no fused multiply-adds (numba's default).
+differently), no fused multiply-adds (numba's default). A draw from a numpy
+``Generator`` is made where numpy makes it, or, for a sample without
+replacement, by ``sample_without_replacement`` below, which draws what
+``Generator.choice`` draws from the same stream.
 
 Compiled code is cached beside the module (or in the user's cache folder when
 that is read-only), so only the first run after an install compiles.
@@ -21,10 +24,14 @@ that is read-only), so only the first run after an install compiles.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 
 def compiled[F: Callable](function: F) -> F:
@@ -142,3 +149,101 @@ def sum_as_float64(values):  # noqa: ANN001, ANN201 (compiled for each dtype)
             part[i - start] = values[i]
         total += pairwise_sum(part)
     return total
+
+
+def sample_without_replacement(rng: np.random.Generator, population: int, size: int) -> np.ndarray:
+    """``rng.choice(population, size, replace=False)``: the same int64 positions, drawn
+    from ``rng`` as numpy draws them, without the Python work of ``choice`` (about 15 us a
+    call within a month, against 2 us here).
+
+    numpy shuffles the tail of a whole permutation when it takes more than a fiftieth of
+    a population above 10,000; otherwise it takes Floyd's sample (keeping the picks in an
+    open-addressing set) and shuffles it. Either way each pick is a bounded draw from the
+    bit generator's 32-bit numbers, made here through the bit generator's own function,
+    so ``rng`` goes on where the sample left it.
+
+    Raises:
+        ValueError: ``size`` outside 0 to ``population``, or a population of 2**31 or more.
+    """
+    if not 0 <= size <= population < 2**31:
+        raise ValueError(
+            f"a sample of {size} from {population} without replacement: the size must be "
+            "0 to the population, and the population below 2**31"
+        )
+    raw = rng.bit_generator.ctypes
+    # ``rng`` (held by the caller throughout) owns the state these addresses point to.
+    return _sample(
+        ctypes.cast(raw.next_uint32, ctypes.c_void_p).value, raw.state_address, population, size
+    )
+
+
+@intrinsic
+def _next_uint32(typingctx, function, state):  # noqa: ANN001, ANN202, ARG001
+    # Call the bit generator's next_uint32(void *state) at the addresses given.
+    def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202, ARG001
+        pointer = ir.IntType(8).as_pointer()
+        next_uint32 = ir.FunctionType(ir.IntType(32), [pointer]).as_pointer()
+        call = builder.inttoptr(args[0], next_uint32)
+        return builder.call(call, [builder.inttoptr(args[1], pointer)])
+
+    return types.uint32(types.uintp, types.uintp), codegen
+
+
+@compiled
+def _bounded(function, state, high):  # noqa: ANN001, ANN202
+    # A whole number in [0, high], high < 2**32 - 1, as numpy's random_bounded_uint64
+    # draws it (Lemire's multiply and reject, on 32-bit draws); 0 draws nothing.
+    if high == 0:
+        return np.int64(0)
+    span = np.uint64(high) + np.uint64(1)
+    product = np.uint64(_next_uint32(function, state)) * span
+    leftover = product & np.uint64(0xFFFFFFFF)
+    if leftover < span:
+        threshold = (np.uint64(0xFFFFFFFF) - np.uint64(high)) % span
+        while leftover < threshold:
+            product = np.uint64(_next_uint32(function, state)) * span
+            leftover = product & np.uint64(0xFFFFFFFF)
+    return np.int64(product >> np.uint64(32))
+
+
+@compiled
+def _sample(function, state, population, size):  # noqa: ANN001, ANN202
+    if population > 10000 and size > population // 50:
+        picks = np.arange(population)
+        for i in range(population - 1, max(population - size, 1) - 1, -1):
+            _swap(picks, i, _bounded(function, state, i))
+        return picks[population - size :].copy()
+    picks = np.empty(size, np.int64)
+    mask = _mask(np.uint64(np.int64(1.2 * size)))
+    empty = np.uint64(0xFFFFFFFFFFFFFFFF)
+    taken = np.full(np.int64(mask) + 1, empty, np.uint64)
+    for j in range(population - size, population):
+        pick = _bounded(function, state, j)
+        slot = np.uint64(pick) & mask
+        while taken[slot] != empty and taken[slot] != np.uint64(pick):
+            slot = (slot + np.uint64(1)) & mask
+        if taken[slot] == empty:
+            taken[slot] = np.uint64(pick)
+        else:  # picked before: j instead (not pickable before now, so new)
+            pick = j
+            slot = np.uint64(j) & mask
+            while taken[slot] != empty:
+                slot = (slot + np.uint64(1)) & mask
+            taken[slot] = np.uint64(j)
+        picks[j - population + size] = pick
+    for i in range(size - 1, 0, -1):
+        _swap(picks, i, _bounded(function, state, i))
+    return picks
+
+
+@compiled
+def _swap(values, i, j):  # noqa: ANN001, ANN202
+    values[i], values[j] = values[j], values[i]
+
+
+@compiled
+def _mask(value):  # noqa: ANN001, ANN202
+    # The smallest 2**k - 1 at least ``value`` (numpy's _gen_mask).
+    for shift in (1, 2, 4, 8, 16, 32):
+        value |= value >> np.uint64(shift)
+    return value

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import crmsim.compiled as compiled_module
 from crmsim import load_scenario
 from crmsim.analytic import margin_multiple
-from crmsim.compiled import pairwise_sum, sum_as_float64, sum_at
+from crmsim.compiled import pairwise_sum, sample_without_replacement, sum_as_float64, sum_at
 from crmsim.engine.customers import CustomerTable
 from crmsim.engine.model import CRMModel
 from crmsim.rules import acquisition, defection, loyalty, purchasing
@@ -67,6 +67,50 @@ def test_a_sum_across_many_buffers_is_numpys() -> None:
     values = _values(5, 50_001, np.float32, 3.0)
     assert sum_as_float64(values) == values.sum(dtype=np.float64)
     assert pairwise_sum(values) == values.sum()
+
+
+# ------------------------------------------------------------------------ samples
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    population=st.one_of(st.integers(0, 60), st.integers(60, 10_000), st.integers(10_001, 40_000)),
+    share=st.one_of(st.floats(0.0, 0.02), st.floats(0.0, 1.0)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_sample_without_replacement_is_numpys_choice(
+    population: int, share: float, seed: int
+) -> None:
+    # Floyd's sample (small shares, or a population up to 10,000) and the permutation's
+    # tail (a larger share of a larger population) both; the stream goes on alike after.
+    size = int(share * population)
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    picked = sample_without_replacement(ours, population, size)
+    assert picked.dtype == np.int64
+    assert np.array_equal(picked, numpys.choice(population, size=size, replace=False))
+    assert ours.random() == numpys.random()
+    assert ours.random(3, dtype=np.float32).tolist() == numpys.random(3, dtype=np.float32).tolist()
+    assert ours.integers(0, 1000, 5).tolist() == numpys.integers(0, 1000, 5).tolist()
+
+
+def test_a_sample_goes_on_from_a_half_used_32_bit_draw() -> None:
+    # The bit generator keeps half of a 64-bit draw for the next 32-bit one: a sample
+    # after an odd number of 32-bit draws starts from that half, as numpy's does.
+    ours, numpys = np.random.default_rng(11), np.random.default_rng(11)
+    for rng in (ours, numpys):
+        rng.integers(0, 10, 3, dtype=np.int32)
+    assert np.array_equal(
+        sample_without_replacement(ours, 5_000, 40), numpys.choice(5_000, 40, replace=False)
+    )
+    assert ours.integers(0, 10, 3, dtype=np.int32).tolist() == (
+        numpys.integers(0, 10, 3, dtype=np.int32).tolist()
+    )
+
+
+@pytest.mark.parametrize(("population", "size"), [(10, 11), (10, -1), (2**31, 1)])
+def test_an_impossible_sample_is_refused(population: int, size: int) -> None:
+    with pytest.raises(ValueError, match="without replacement"):
+        sample_without_replacement(np.random.default_rng(0), population, size)
 
 
 # ---------------------------------------------------------------------- the rules

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.compiled import sample_without_replacement
 from crmsim.strategies.effects import NO_EFFECTS
 from crmsim.vocabulary import ACTIVE, SUSPECT
 
@@ -64,7 +65,9 @@ def warm_up(model: CRMModel, months: int, rng: np.random.Generator) -> None:
         # Leavers go back to the market, unknown to the firm; as many people from the
         # rest of the market take their places, as brand-new customers.
         outside = (table.stage == SUSPECT).nonzero()[0]
-        newcomers = rng.choice(outside, size=min(leavers.size, outside.size), replace=False)
+        newcomers = outside[
+            sample_without_replacement(rng, outside.size, min(leavers.size, outside.size))
+        ]
         table.stage[leavers] = SUSPECT
         table.tier[leavers] = 0
         table.tenure_months[leavers] = 0

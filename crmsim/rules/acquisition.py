@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crmsim.compiled import ABSENT, compiled, pairwise_sum, sum_at
+from crmsim.compiled import ABSENT, compiled, pairwise_sum, sample_without_replacement, sum_at
 from crmsim.vocabulary import ACTIVE, PROSPECT, SUSPECT
 
 if TYPE_CHECKING:
@@ -452,6 +452,6 @@ def _move_at_random(
     n = min(drawn, candidates.size)
     if n == 0:
         return np.zeros(0, np.int64)
-    chosen = rng.choice(candidates, size=n, replace=False)
+    chosen = candidates[sample_without_replacement(rng, candidates.size, n)]
     table.stage[chosen] = target
     return chosen
