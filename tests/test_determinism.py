@@ -88,6 +88,38 @@ def test_stepping_equals_running() -> None:
     _assert_same_run(stepped, _run(scenario, 77))
 
 
+def test_running_keeps_mesas_clock_and_its_scheduled_events() -> None:
+    """``run`` moves Mesa's clock a month at a time, as ``step`` does; after it Mesa's own
+    step goes on; an event scheduled with Mesa runs at its time, between the months."""
+    scenario = SCENARIOS["baseline"]
+    mixed = CRMModel(scenario, rng=5).run(4)
+    assert (mixed.time, mixed.steps, mixed.month) == (4, 4, 4)
+    mixed.step()
+    mixed.run(3)
+    mixed.step()
+    assert (mixed.time, mixed.steps, mixed.month) == (9, 9, 9)
+    stepped = CRMModel(scenario, rng=5)
+    for _ in range(9):
+        stepped.step()
+    pd.testing.assert_frame_equal(mixed.monthly_series(), stepped.monthly_series())
+
+    seen: list[tuple[float, int]] = []
+
+    def note() -> None:
+        seen.append((scheduled.time, scheduled.month))
+
+    scheduled = CRMModel(scenario, rng=5)
+    scheduled.schedule_event(note, at=2.5)
+    scheduled.run(4)
+    assert seen == [(2.5, 2)]  # after the second month, before the third
+    assert (scheduled.time, scheduled.steps, scheduled.month) == (4, 4, 4)
+    scheduled.run(2)
+    assert (scheduled.time, scheduled.steps) == (6, 6)
+    pd.testing.assert_frame_equal(
+        scheduled.monthly_series(), CRMModel(scenario, rng=5).run(6).monthly_series()
+    )
+
+
 def test_unseeded_run_records_a_seed_that_reproduces_it() -> None:
     scenario = SCENARIOS["non_contractual_with_strategies"]
     first = _run(scenario, None)

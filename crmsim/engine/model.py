@@ -272,9 +272,37 @@ class CRMModel(mesa.Model):
             from tqdm.auto import tqdm
 
             steps = tqdm(steps, desc=self.scenario.name, unit="month", leave=False)
-        for _ in steps:
-            self.step()
+        if not self._only_months_scheduled():
+            for _ in steps:
+                self.step()  # through Mesa's event list, with the events scheduled there
+            return self
+        # Mesa steps a model through its event list, its recurring step one event among
+        # any others: about 15 us a month, some 7% of a small market's month. With nothing
+        # else scheduled, the months run one after the other, and Mesa's clock (``time``,
+        # ``steps``, the next step at ``time`` + 1) moves as it would (Mesa's debug log
+        # line of each step aside).
+        schedule = self._default_schedule
+        schedule.pause()
+        try:
+            for _ in steps:
+                self.time += 1
+                self.steps += 1
+                CRMModel.step(self)
+        finally:
+            schedule.resume()
+            self._event_list.compact()  # the paused step's cancelled event
         return self
+
+    def _only_months_scheduled(self) -> bool:
+        """Whether Mesa's event list holds only the next month's step (no event scheduled
+        with Mesa's ``schedule_event`` or ``schedule_recurring``, nor a simulator's)."""
+        schedule = self._default_schedule
+        waiting = self._event_list.peek_ahead(2) if not self._event_list.is_empty() else []
+        return (
+            schedule.is_active
+            and schedule.next_scheduled_time == self.time + 1
+            and len(waiting) == 1
+        )
 
     def check_months(self, months: Any) -> None:
         """Refuse ``months`` more months that :meth:`run` could not simulate from here.
