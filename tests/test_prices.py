@@ -60,7 +60,7 @@ def test_a_rise_converts_fewer_prospects_and_a_cut_more() -> None:
     for price in (0.9, 1.0, 1.1):
         table.stage[:] = PROSPECT
         table.prospect_source[:] = 0
-        converted, _, _ = acquisition.convert_prospects(table, draws, rates, 0.0, price, 1.0)
+        converted = acquisition.convert_prospects(table, draws, rates, 0.0, price, 1.0).converted
         bought[price] = converted.size / n
         assert (table.stage[converted] == ACTIVE).all()
     # Conversion x (1 - 1 x 1 x (p - 1)): 0.22, 0.20, 0.18, within binomial error.

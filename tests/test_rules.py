@@ -473,8 +473,11 @@ def test_lookalike_channel_brings_prospects_who_resemble_the_best_customers() ->
     channels = [_channel(0, 0.0), _channel(1, 1.0)]
     weights = [None, table.resemblance ** np.float32(1.0)]
     # Each channel contacts 5% of the suspects and every contact becomes a prospect.
-    contacts, new = acquisition.contact_suspects(table, _draws(14, n), channels, 0.1 * n, weights)
+    reached = acquisition.contact_suspects(table, _draws(14, n), channels, 0.1 * n, weights)
+    contacts, new = reached.contacts, reached.new_prospects
     np.testing.assert_allclose(contacts, [0.05 * n, 0.05 * n])
+    # The suspects left are those not made prospects, in row order.
+    assert np.array_equal(reached.suspects, np.flatnonzero(table.stage == SUSPECT))
     source = table.prospect_source
     mass = table.resemblance[(table.stage == PROSPECT) & (source == 0)].astype(float)
     look = table.resemblance[(table.stage == PROSPECT) & (source == 1)].astype(float)
@@ -490,19 +493,22 @@ def test_lookalike_channel_brings_prospects_who_resemble_the_best_customers() ->
 
 def test_no_budget_no_contacts() -> None:
     table = _table(100, stage=SUSPECT)
-    contacts, new = acquisition.contact_suspects(
+    reached = acquisition.contact_suspects(
         table, _draws(0, table.size), [_channel(0, 0.0)], 0.0, [None]
     )
+    contacts, new = reached.contacts, reached.new_prospects
     assert contacts.tolist() == [0.0] and new.tolist() == [0]
+    assert reached.suspects.tolist() == list(range(100))
     assert (table.stage == SUSPECT).all()
 
 
 def test_contacts_are_budget_over_cost_capped_by_suspects() -> None:
     table = _table(1_000, stage=SUSPECT)
     channels = [_channel(0, 0.0, cost=2.0, rate=0.0), _channel(1, 0.0, cost=0.01, rate=0.0)]
-    contacts, new = acquisition.contact_suspects(
+    reached = acquisition.contact_suspects(
         table, _draws(0, table.size), channels, 1_000.0, [None, None]
     )
+    contacts, new = reached.contacts, reached.new_prospects
     assert contacts.tolist() == [250.0, 1_000.0]
     assert new.tolist() == [0, 0]
 
@@ -518,12 +524,14 @@ def test_prospects_buy_lapse_or_wait_with_their_chances() -> None:
     rates = np.array([0.1, 0.3], np.float32)
     table = _table(2 * n, stage=PROSPECT)
     table.prospect_source[n:] = 1
-    converted, lapsed, at_start = acquisition.convert_prospects(
-        table, _draws(14, table.size), rates, lapse
-    )
-    assert at_start.tolist() == [n, n]
+    conversions = acquisition.convert_prospects(table, _draws(14, table.size), rates, lapse)
+    converted, lapsed = conversions.converted, conversions.lapsed
+    assert conversions.prospects_at_start.tolist() == [n, n]
     assert np.all(table.stage[converted] == ACTIVE)
     assert lapsed == int((table.stage == SUSPECT).sum())
+    # Who stands where after, found on the same pass, in row order.
+    assert np.array_equal(conversions.suspects, np.flatnonzero(table.stage == SUSPECT))
+    assert np.array_equal(conversions.customers, np.flatnonzero(table.stage == ACTIVE))
     for source in (0, 1):
         mine = slice(source * n, (source + 1) * n)
         _assert_share(int((table.stage[mine] == ACTIVE).sum()), n, float(rates[source]))
@@ -544,6 +552,43 @@ def test_word_of_mouth_is_poisson_with_the_rungs_rates() -> None:
         counts.append(n)
     expected = 500 * 0.02 + 500 * 0.05
     assert abs(np.mean(counts) - expected) < Z * math.sqrt(expected / len(counts))
+
+
+def test_the_funnels_steps_take_the_rows_found_before_or_find_them_alike() -> None:
+    """Conversion finds the suspects and customers on its pass over the market; contact and
+    word of mouth given those rows do what they do when they find the rows themselves."""
+
+    def market() -> CustomerTable:
+        table = _table(4_000, stage=SUSPECT)
+        stages = _rng(3).integers(0, 4, table.size)
+        table.stage[:] = stages
+        table.tier[:] = _rng(4).integers(0, 5, table.size)
+        table.resemblance[:] = _rng(5).random(table.size) * 2.0
+        return table
+
+    rates = np.array([0.2, 0.3, 0.25], np.float32)
+    channels = [_channel(0, 0.0, rate=0.4), _channel(1, 1.0, rate=0.6)]
+    weights = [None, market().resemblance]
+    referral = np.array([0.0, 0.05, 0.1, 0.2, 0.4], np.float32)
+    given, found = market(), market()
+    conversions = acquisition.convert_prospects(given, _draws(1, 4_000), rates, 0.1)
+    acquisition.convert_prospects(found, _draws(1, 4_000), rates, 0.1)
+    assert np.array_equal(given.stage, found.stage)
+    reached = acquisition.contact_suspects(
+        given, _draws(2, 4_000), channels, 500.0, weights, conversions.suspects
+    )
+    alone = acquisition.contact_suspects(found, _draws(2, 4_000), channels, 500.0, weights)
+    assert reached.new_prospects.tolist() == alone.new_prospects.tolist()
+    assert reached.new_prospects.sum() > 0
+    assert np.array_equal(reached.suspects, alone.suspects)
+    customers = conversions.customers
+    referred = acquisition.word_of_mouth_referrals(
+        given, _rng(6), customers, referral, 2, suspects=reached.suspects
+    )
+    assert referred == acquisition.word_of_mouth_referrals(found, _rng(6), customers, referral, 2)
+    assert referred > 0
+    assert np.array_equal(given.stage, found.stage)
+    assert np.array_equal(given.prospect_source, found.prospect_source)
 
 
 def test_unhappy_defectors_deter_prospects() -> None:

@@ -130,7 +130,7 @@ class Funnel:
         by_referrer = _per_person(plan.referral_conversion_factor)
         if not by_referrer:
             rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
-        converted, lapsed, at_start = acquisition.convert_prospects(
+        conversions = acquisition.convert_prospects(
             table,
             joining,
             rates,
@@ -139,10 +139,12 @@ class Funnel:
             self._price_elasticity,
             plan.referral_conversion_factor if by_referrer else None,
         )
+        converted = conversions.converted
         budget = firm.acquisition_budget_per_month
-        contacts, new_prospects = acquisition.contact_suspects(
-            table, joining, firm.channels, budget, self._channel_weights
+        reached = acquisition.contact_suspects(
+            table, joining, firm.channels, budget, self._channel_weights, conversions.suspects
         )
+        contacts, new_prospects = reached.contacts, reached.new_prospects
         sources = table.prospect_source[converted]
         model.relationships.welcome(converted, source=sources)
         # A customer keeps a referrer only when the first purchase came from the referral.
@@ -165,7 +167,7 @@ class Funnel:
         elif reward:
             books.charge(converted[sources == referral], reward, "acquisition")
         # Referrals turn suspects into prospects: the month's customers are known now.
-        customers = (table.stage == ACTIVE).nonzero()[0]
+        customers = conversions.customers
         factor = plan.referral_factor
         per_person = _per_person(factor)
         referred = acquisition.word_of_mouth_referrals(
@@ -176,22 +178,23 @@ class Funnel:
             referral,
             referrer_rng=model.streams["referrers"],
             referral_factor=factor if per_person else None,
+            suspects=reached.suspects,
         )
         new_prospects = np.concatenate((new_prospects, [referred]))
         contacts = np.concatenate((contacts, [referred]))
-        conversions = np.bincount(sources, minlength=len(self.channels) + 1)
+        by_source = np.bincount(sources, minlength=len(self.channels) + 1)
         for key, value in (
             ("contacts", contacts),
             ("new_prospects", new_prospects),
-            ("prospects_at_start", at_start),
-            ("conversions", conversions),
+            ("prospects_at_start", conversions.prospects_at_start),
+            ("conversions", by_source),
         ):
             self.totals[key] += value
         stats = model.record.stats
         stats["acquired"] = converted.size
         stats["new_prospects"] = float(new_prospects.sum())
         stats["referrals"] = referred
-        stats["lapsed_prospects"] = lapsed
+        stats["lapsed_prospects"] = conversions.lapsed
         return converted, customers
 
 

@@ -98,6 +98,26 @@ def _price_response(change, price_sensitivity, one):
     return response
 
 
+@dataclass(frozen=True)
+class Conversions:
+    """What the month's prospects did (``convert_prospects``), and who stands where after.
+
+    Attributes:
+        converted: Rows that bought for the first time.
+        lapsed: Number of prospects who lost interest (suspects again).
+        prospects_at_start: Prospects at the start of the month, by source.
+        suspects: Rows of the suspects after it, those who lapsed included (row order).
+        customers: Rows of the active customers after it, the new ones included (row
+            order).
+    """
+
+    converted: np.ndarray
+    lapsed: int
+    prospects_at_start: np.ndarray
+    suspects: np.ndarray
+    customers: np.ndarray
+
+
 def convert_prospects(
     table: CustomerTable,
     draws: np.ndarray,
@@ -106,7 +126,7 @@ def convert_prospects(
     price_index: float = 1.0,
     price_elasticity: float = 0.0,
     referrer_factor: np.ndarray | None = None,
-) -> tuple[np.ndarray, int, np.ndarray]:
+) -> Conversions:
     """Prospects make a first purchase, lose interest, or keep thinking.
 
     Args:
@@ -124,13 +144,15 @@ def convert_prospects(
             pull, which a held-out referrer's friends do not feel), or None.
 
     Returns:
-        Rows that bought for the first time, the number of lapsed prospects, and the
-        number of prospects at the start of the month by source.
+        Who bought, how many lapsed, the prospects at the start by source, and (found on
+        the same pass over the market) the suspects and customers after.
     """
     change = _price_change(price_index, price_elasticity)
     converted = np.empty(table.people, np.int64)
+    suspects = np.empty(table.people, np.int64)
+    customers = np.empty(table.people, np.int64)
     at_start = np.zeros(len(rates_by_source), np.int64)
-    bought, lapsed = _convert_prospects(
+    bought, lapsed, n_suspects, n_customers = _convert_prospects(
         table.stage[: table.people],
         table.prospect_source,
         table.referred_by,
@@ -144,8 +166,16 @@ def convert_prospects(
         referrer_factor is not None,
         converted,
         at_start,
+        suspects,
+        customers,
     )
-    return converted[:bought], int(lapsed), at_start
+    return Conversions(
+        converted[:bought],
+        int(lapsed),
+        at_start,
+        suspects[:n_suspects],
+        customers[:n_customers],
+    )
 
 
 @compiled
@@ -163,33 +193,55 @@ def _convert_prospects(
     by_referrer,
     converted,
     at_start,
+    suspects,
+    customers,
 ):
     referral = rates_by_source.size - 1
-    bought = lapsed = 0
+    bought = lapsed = n_suspects = n_customers = 0
     for row in range(stage.size):
-        if stage[row] != PROSPECT:
-            continue
-        source = prospect_source[row]
-        at_start[source] += 1
-        rate = rates_by_source[source]
-        if by_referrer and source == referral:
-            referrer = referred_by[row]
-            if referrer >= 0:
-                rate = rates_by_source.dtype.type(min(rate * referrer_factor[referrer], 1.0))
-        if price_acts:
-            response = _price_response(
-                price_change, price_sensitivity[row], price_sensitivity.dtype.type(1.0)
-            )
-            rate = rates_by_source.dtype.type(min(rate * response, 1.0))
-        u = draws[row]
-        if u < rate:
-            stage[row] = ACTIVE
-            converted[bought] = row
-            bought += 1
-        elif u >= lapse_from:  # the same draw decides lapsing, from the other end of [0, 1)
-            stage[row] = SUSPECT
-            lapsed += 1
-    return bought, lapsed
+        if stage[row] == PROSPECT:
+            source = prospect_source[row]
+            at_start[source] += 1
+            rate = rates_by_source[source]
+            if by_referrer and source == referral:
+                referrer = referred_by[row]
+                if referrer >= 0:
+                    rate = rates_by_source.dtype.type(min(rate * referrer_factor[referrer], 1.0))
+            if price_acts:
+                response = _price_response(
+                    price_change, price_sensitivity[row], price_sensitivity.dtype.type(1.0)
+                )
+                rate = rates_by_source.dtype.type(min(rate * response, 1.0))
+            u = draws[row]
+            if u < rate:
+                stage[row] = ACTIVE
+                converted[bought] = row
+                bought += 1
+            elif u >= lapse_from:  # the same draw decides lapsing, from the other end of [0, 1)
+                stage[row] = SUSPECT
+                lapsed += 1
+        # Each row is written to both lists and kept (the count moves on) only in its own.
+        now = stage[row]
+        suspects[n_suspects] = row
+        n_suspects += now == SUSPECT
+        customers[n_customers] = row
+        n_customers += now == ACTIVE
+    return bought, lapsed, n_suspects, n_customers
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """What the paid channels did this month (``contact_suspects``).
+
+    Attributes:
+        contacts: Contacts made, by channel.
+        new_prospects: Suspects who became prospects, by channel.
+        suspects: Rows of the suspects left after (row order).
+    """
+
+    contacts: np.ndarray
+    new_prospects: np.ndarray
+    suspects: np.ndarray
 
 
 def contact_suspects(
@@ -198,7 +250,8 @@ def contact_suspects(
     channels: list[Channel],
     budget: float,
     channel_weights: list[np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
+    suspects: np.ndarray | None = None,
+) -> Contacts:
     """Paid channels contact suspects; interested ones become prospects.
 
     Each channel spends its share of the budget on ``spend / cost_per_contact``
@@ -208,14 +261,24 @@ def contact_suspects(
     (one per person in the table) decides which channel, if any, made them a
     prospect.
 
+    Args:
+        table: The customer table.
+        draws: This month's uniform draw for every person in the table.
+        channels: The paid channels.
+        budget: This month's acquisition budget, currency.
+        channel_weights: Each channel's weight per person (None: mass marketing).
+        suspects: The suspects' rows in row order, when known (``Conversions.suspects``);
+            None finds them.
+
     Returns:
-        Contacts and new prospects by channel.
+        Contacts and new prospects by channel, and the suspects left.
     """
-    suspects = (table.stage == SUSPECT).nonzero()[0]
+    if suspects is None:
+        suspects = (table.stage == SUSPECT).nonzero()[0]
     contacts = np.zeros(len(channels))
     new_prospects = np.zeros(len(channels), np.int64)
     if suspects.size == 0 or budget <= 0:
-        return contacts, new_prospects
+        return Contacts(contacts, new_prospects, suspects)
     # Each channel's band of the draw: [lower, lower + chance x prospect rate), stacked.
     codes = np.empty(len(channels), np.int64)
     chances = np.empty(len(channels), np.float32)
@@ -245,9 +308,10 @@ def contact_suspects(
         prospect_rates[band] = channel.prospect_rate
         weights_by_band.append(ABSENT if weights is None else weights)
     if not weights_by_band:
-        return contacts, new_prospects
+        return Contacts(contacts, new_prospects, suspects)
     bands = len(weights_by_band)
-    _contact_suspects(
+    left = np.empty(suspects.size, np.int64)
+    n_left = _contact_suspects(
         table.stage,
         table.prospect_source,
         suspects,
@@ -258,8 +322,9 @@ def contact_suspects(
         prospect_rates[:bands],
         tuple(weights_by_band),
         new_prospects,
+        left,
     )
-    return contacts, new_prospects
+    return Contacts(contacts, new_prospects, left[:n_left])
 
 
 @compiled
@@ -274,14 +339,19 @@ def _contact_suspects(
     prospect_rates,
     weights,
     new_prospects,
+    left,
 ):
-    # Each band is [lower, lower + chance x prospect rate) of the draw, stacked in turn; a
-    # band's chance is per weight when it has weights (look-alike), capped at 1. The bands
-    # do not overlap: the draw lands in one at most (found without branches to mispredict).
+    # Each band is [lower, lower + chance x prospect rate), stacked in turn; a band's
+    # chance is per weight when it has weights (look-alike), capped at 1. The bands do not
+    # overlap: the draw lands in one at most (found without branches to mispredict). The
+    # suspects not made prospects are written to ``left``; returns how many.
     one = chances.dtype.type(1.0)
+    n_left = 0
     for row in suspects:
         u = draws[row]
+        left[n_left] = row
         if u >= reach:
+            n_left += 1
             continue
         lower = prospect_rates.dtype.type(0.0)
         landed = -1
@@ -296,6 +366,9 @@ def _contact_suspects(
             stage[row] = PROSPECT
             prospect_source[row] = codes[landed]
             new_prospects[codes[landed]] += 1
+        else:
+            n_left += 1
+    return n_left
 
 
 def channel_spend(
@@ -340,6 +413,7 @@ def word_of_mouth_referrals(
     referral_code: int,
     referrer_rng: np.random.Generator | None = None,
     referral_factor: np.ndarray | None = None,
+    suspects: np.ndarray | None = None,
 ) -> int:
     """Advocates and raving fans bring prospects from among the suspects.
 
@@ -358,6 +432,8 @@ def word_of_mouth_referrals(
         referrer_rng: Stream of who referred each prospect (None: not recorded).
         referral_factor: Multiplier of each person's referral rate (one per person in
             the table), or None.
+        suspects: The suspects' rows in row order, when known (``Contacts.suspects``);
+            None finds them.
 
     Returns:
         The number of new referred prospects.
@@ -378,7 +454,7 @@ def word_of_mouth_referrals(
             rates,
         )
     )
-    chosen = _move_at_random(table, rng, expected, SUSPECT, PROSPECT)
+    chosen = _move_at_random(table, rng, expected, SUSPECT, PROSPECT, suspects)
     table.prospect_source[chosen] = referral_code
     if referrer_rng is not None and chosen.size:
         table.referred_by[chosen] = draw_referrers(referrer_rng, active_rows, rates, chosen.size)
@@ -439,16 +515,23 @@ def deter_prospects(
 
 
 def _move_at_random(
-    table: CustomerTable, rng: np.random.Generator, expected: float, source: int, target: int
+    table: CustomerTable,
+    rng: np.random.Generator,
+    expected: float,
+    source: int,
+    target: int,
+    candidates: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move a Poisson(expected) number of people, at random, from one stage to another
-    (as many as there are at most); returns their rows."""
+    (as many as there are at most); returns their rows. ``candidates`` are the rows at
+    ``source`` in row order, when known."""
     if expected <= 0:
         return np.zeros(0, np.int64)
     drawn = int(rng.poisson(expected))
     if drawn == 0:  # (nobody to find: the same draws, without the search)
         return np.zeros(0, np.int64)
-    candidates = (table.stage == source).nonzero()[0]
+    if candidates is None:
+        candidates = (table.stage == source).nonzero()[0]
     n = min(drawn, candidates.size)
     if n == 0:
         return np.zeros(0, np.int64)
