@@ -234,8 +234,15 @@ def _margin_multiples(retention, one_plus_rate, start, multiple):
         r = retention[i]
         if not (r >= 0.0 and r < 1.0):  # a nan is out of range too
             return False
-        multiple[i] = (one_plus_rate if start else r) / (one_plus_rate - r)
+        multiple[i] = margin_multiple_at(r, one_plus_rate, start)
     return True
+
+
+@compiled
+def margin_multiple_at(retention, one_plus_rate, start):  # noqa: ANN001, ANN201 (compiled)
+    """:func:`margin_multiple` of one customer in a compiled loop: retention ``r`` in
+    [0, 1), ``one_plus_rate`` = 1 + i in r's dtype, ``start`` for margins at month start."""
+    return (one_plus_rate if start else retention) / (one_plus_rate - retention)
 
 
 def expected_clv_constant_retention(

@@ -72,13 +72,20 @@ def expected_retention(table: CustomerTable, rows: np.ndarray, non_contractual: 
 
 @compiled
 def _retention_after(hazard, rows, retention):
-    # One minus the hazard, within [0, 0.999], in the hazard's dtype.
     kind = hazard.dtype.type
-    highest = kind(0.999)
+    one, highest = kind(1.0), kind(0.999)
     for i in range(rows.size):
-        stay = kind(1.0) - hazard[rows[i]]
-        stay = kind(0.0) if stay < 0.0 else stay
-        retention[i] = highest if stay > highest else stay
+        retention[i] = retention_after(hazard[rows[i]], one, highest)
+
+
+@compiled
+def retention_after(hazard, one, highest):  # noqa: ANN001, ANN201 (compiled)
+    """Contractual :func:`expected_retention` of one customer in a compiled loop: one minus
+    the hazard of leaving, within [0, 0.999], in the hazard's dtype (``one`` and
+    ``highest`` are 1 and 0.999 in it)."""
+    stay = one - hazard
+    stay = one - one if stay < 0.0 else stay
+    return highest if stay > highest else stay
 
 
 def expected_clv(

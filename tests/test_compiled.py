@@ -271,6 +271,35 @@ def test_margin_multiple_is_numpys(dtype: type, timing: str) -> None:
         margin_multiple(np.array([0.5, np.nan], dtype), 0.008, timing)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"firm.margin_timing": "start"},
+        {"firm.price_index": 1.13, "firm.discount_rate_per_year": 0.31},
+    ],
+)
+def test_the_truths_clv_in_one_pass_is_margin_times_multiple(changes: dict) -> None:
+    # Subscribers on the firm's own terms are valued in one compiled pass; it gives what
+    # the margin and the margin multiple give, one by one in numpy, at every month end.
+    scenario = load_scenario("baseline").with_changes({"simulation.customers": 3_000, **changes})
+    model = CRMModel(scenario, rng=4)
+    valuation = model.valuation
+    for _ in range(4):
+        model.step()
+        active = (model.customers.stage == ACTIVE).nonzero()[0]
+        effects = model._fresh_effects(active)
+        assert valuation._reckons_in_one_pass(effects)
+        margin = valuation.expected_margin_per_month(active, effects)
+        wanted = margin * valuation.knowledge.margin_multiple(active)
+        got = valuation.expected_clv(active, effects)
+        assert got.dtype == wanted.dtype == np.float32
+        np.testing.assert_array_equal(got, wanted)
+    model.customers.churn_hazard[active[0]] = np.nan
+    with pytest.raises(ValueError, match="0 <= r < 1"):
+        valuation.expected_clv(active, effects)
+
+
 # ------------------------------------------- what the loops read is checked first
 
 

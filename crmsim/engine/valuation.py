@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crmsim.analytic import margin_multiple_at
+from crmsim.compiled import ABSENT, compiled
+from crmsim.economics import retention_after
 from crmsim.rules import purchasing
 from crmsim.strategies.effects import NO_EFFECTS, Combined
 
@@ -118,8 +121,12 @@ class Valuation:
             rows: Active customers.
             effects: The strategies' effects on ``rows``; None asks them now.
         """
-        margin = self.expected_margin_per_month(rows, effects)
         knowledge = self.knowledge
+        if effects is None:
+            effects = self._effects_on(rows)
+        if self._reckons_in_one_pass(effects):
+            return self._truth_clv(rows)
+        margin = self.expected_margin_per_month(rows, effects)
         months = knowledge.margin_multiple(rows)
         clv = margin * months
         if knowledge.reads_purchases:
@@ -127,6 +134,48 @@ class Valuation:
             # thin out faster than months (``FirmKnowledge.purchase_multiple``).
             gross = knowledge.expected_revenue_per_month(rows) * self._model.firm.margin_share
             clv = clv + gross * (knowledge.purchase_multiple(rows) - months)
+        return clv
+
+    def _reckons_in_one_pass(self, effects: Combined) -> bool:
+        """Whether the CLV of customers is the truth's of subscribers on the firm's own
+        terms (no strategy's spend or cost), which ``_truth_clv`` reckons in one pass."""
+        model = self._model
+        table = model.customers
+        return (
+            self.knowledge.oracle
+            and not self.knowledge.reads_purchases
+            and not model.non_contractual
+            and effects.spend is None
+            and not effects.costs
+            and table.order_value.dtype == table.churn_hazard.dtype == np.float32
+            and model.ladder.spend_multiplier.dtype == np.float32
+        )
+
+    def _truth_clv(self, rows: np.ndarray) -> np.ndarray:
+        """Expected CLV of subscribers ``rows`` as the truth reckons it, with no strategy's
+        spend or cost: the margin (``expected_margin_per_month``) times the margin multiple
+        of each one's retention (``FirmKnowledge.margin_multiple``), in one compiled pass
+        over the customers, bit for bit as those give it."""
+        model = self._model
+        table = model.customers
+        firm = model.firm
+        clv = np.empty(rows.size, np.float32)
+        in_range = _truth_clv(
+            table.order_value,
+            table.tier,
+            table.base_share_of_wallet,
+            table.churn_hazard,
+            rows,
+            model.ladder.spend_multiplier,
+            np.float32(firm.price_index),
+            np.float32(firm.margin_share),
+            np.float32(firm.cost_to_serve_per_month),
+            np.float32(1.0 + model.monthly_discount_rate),
+            self.knowledge.timing == "start",
+            clv,
+        )
+        if not in_range:  # a hazard that is not a number: margin_multiple's own refusal
+            raise ValueError("retention_rate must satisfy 0 <= r < 1 for every customer")
         return clv
 
     def customer_equity(self, rows: np.ndarray | None = None) -> float:
@@ -161,3 +210,34 @@ class Valuation:
             back = active[~stayed]
             clv[~stayed] = self.expected_clv(back)
         return clv
+
+
+@compiled
+def _truth_clv(
+    order_value,
+    tier,
+    base_share_of_wallet,
+    churn_hazard,
+    rows,
+    spend_multiplier,
+    price,
+    margin_share,
+    cost_to_serve,
+    one_plus_rate,
+    start,
+    clv,
+):
+    # Each step in float32, as the numpy expressions of the general path compute it.
+    one, highest = np.float32(1.0), np.float32(0.999)
+    for i in range(rows.size):
+        row = rows[i]
+        # A subscriber's expected spend (purchasing.expected_spend): one bill a month.
+        spend = (order_value[row] * one) * purchasing.spend_factor_of(
+            i, row, tier, base_share_of_wallet, spend_multiplier, ABSENT, False
+        )
+        margin = (spend * price) * margin_share - cost_to_serve
+        retention = retention_after(churn_hazard[row], one, highest)
+        if not (retention >= 0.0 and retention < 1.0):
+            return False
+        clv[i] = margin * margin_multiple_at(retention, one_plus_rate, start)
+    return True

@@ -61,14 +61,16 @@ def _spend_factor(
     tier, base_share_of_wallet, rows, multiplier, strategy_factor, by_strategy, factor
 ):
     for i in range(rows.size):
-        factor[i] = _spend_factor_of(
+        factor[i] = spend_factor_of(
             i, rows[i], tier, base_share_of_wallet, multiplier, strategy_factor, by_strategy
         )
 
 
 @compiled
-def _spend_factor_of(i, row, tier, base_share_of_wallet, multiplier, strategy_factor, by_strategy):
-    # The rung's multiplier (times the strategies'), capped at 1 / the basic share.
+def spend_factor_of(i, row, tier, base_share_of_wallet, multiplier, strategy_factor, by_strategy):
+    """:func:`spend_factor` of customer ``row`` (the ``i``-th of the rows asked about, for
+    the strategies' factor) in a compiled loop: the rung's multiplier (times the
+    strategies'), capped at 1 / the basic share."""
     f = multiplier[tier[row]]
     if by_strategy:
         f = f * strategy_factor[i]
@@ -122,7 +124,7 @@ def _expected_spend(
     for i in range(rows.size):
         row = rows[i]
         purchases = purchase_rate[row] if non_contractual else purchase_rate.dtype.type(1.0)
-        spend[i] = (order_value[row] * purchases) * _spend_factor_of(
+        spend[i] = (order_value[row] * purchases) * spend_factor_of(
             i, row, tier, base_share_of_wallet, multiplier, strategy_factor, by_strategy
         )
 
