@@ -11,7 +11,7 @@ A compiled loop gives bit for bit what the numpy expressions it replaces gave
 by following numpy's arithmetic: each operation in the dtype numpy would use
 (a Python number takes the array's dtype, as numpy's weak scalars do; write it
 as ``values.dtype.type(number)``), sums in numpy's own order (``pairwise_sum``,
-``sum_at``, ``sum_as_float64`` below: a running total rounds differently),
+``sum_at``, ``sum_as_float64(_at)`` below: a running total rounds differently),
 transcendental functions left to numpy (its vectorised ``exp``/``log`` round
 differently), no fused multiply-adds (numba's default). A draw from a numpy
 ``Generator`` is made where numpy makes it, or, for a sample without
@@ -141,12 +141,29 @@ def sum_as_float64(values):  # noqa: ANN001, ANN201 (compiled for each dtype)
     (numpy's default buffer size), whose pairwise sums are added in turn."""
     if values.itemsize == 8:
         return np.float64(pairwise_sum(values))
+    return _sum_cast(values, np.arange(0), False)
+
+
+@compiled
+def sum_as_float64_at(values, rows):  # noqa: ANN001, ANN201 (compiled for each dtype)
+    """``values[rows].sum(dtype=np.float64)``, bit for bit, without the gathered array in
+    Python (as ``sum_as_float64`` sums it)."""
+    if values.itemsize == 8:
+        return np.float64(sum_at(values, rows))
+    return _sum_cast(values, rows, True)
+
+
+@compiled
+def _sum_cast(values, rows, at_rows):
+    # Cast to float64 in numpy's buffers of 8,192 (of ``values``, or of ``values[rows]``),
+    # each summed pairwise, the buffers' sums added in turn.
+    size = rows.size if at_rows else values.size
     total = 0.0
-    for start in range(0, values.size, 8192):
-        stop = min(start + 8192, values.size)
+    for start in range(0, size, 8192):
+        stop = min(start + 8192, size)
         part = np.empty(stop - start, np.float64)
         for i in range(start, stop):
-            part[i - start] = values[i]
+            part[i - start] = values[rows[i]] if at_rows else values[i]
         total += pairwise_sum(part)
     return total
 

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 import crmsim.compiled as compiled_module
 from crmsim import load_scenario
 from crmsim.analytic import margin_multiple
-from crmsim.compiled import pairwise_sum, sample_without_replacement, sum_as_float64, sum_at
+from crmsim.compiled import (
+    pairwise_sum,
+    sample_without_replacement,
+    sum_as_float64,
+    sum_as_float64_at,
+    sum_at,
+)
 from crmsim.engine.customers import CustomerTable
 from crmsim.engine.model import CRMModel
 from crmsim.rules import acquisition, defection, loyalty, purchasing
@@ -61,11 +67,14 @@ def test_sums_at_rows_and_in_float64_are_numpys(dtype: type, size: int, seed: in
     rows = np.flatnonzero(_values(seed + 1, size, np.float64) < 0.7)
     assert sum_at(values, rows) == values[rows].sum()
     assert sum_as_float64(values) == values.sum(dtype=np.float64)
+    assert sum_as_float64_at(values, rows) == values[rows].sum(dtype=np.float64)
 
 
 def test_a_sum_across_many_buffers_is_numpys() -> None:
     values = _values(5, 50_001, np.float32, 3.0)
     assert sum_as_float64(values) == values.sum(dtype=np.float64)
+    rows = np.flatnonzero(_values(6, 50_001, np.float64) < 0.9)
+    assert sum_as_float64_at(values, rows) == values[rows].sum(dtype=np.float64)
     assert pairwise_sum(values) == values.sum()
 
 

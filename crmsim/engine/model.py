@@ -467,8 +467,7 @@ class CRMModel(mesa.Model):
         profit = self.books.close_month()
         if not self.recording:
             return
-        active = (self.customers.stage == ACTIVE).nonzero()[0]
-        close_month(self, profit, active)
+        close_month(self, profit)
         self._followed.keep(self.customers, self.month)
 
     # ------------------------------------------------- services for strategies

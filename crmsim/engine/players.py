@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from crmsim.compiled import sum_as_float64_at
 from crmsim.rules.acquisition import Channel
 from crmsim.strategies import COMPETITOR_REGISTRY, REGISTRY, Strategy
 from crmsim.strategies.effects import Plan
@@ -206,7 +207,7 @@ class Competitor(Player):
         model = self.model
         if self.value_focus == 0 or rows.size == 0 or model.market_mean_order_value <= 0:
             return 1.0
-        base = float(np.add.reduce(model.customers.order_value[rows], dtype=np.float64) / rows.size)
+        base = sum_as_float64_at(model.customers.order_value, rows) / rows.size
         return (base / model.market_mean_order_value) ** self.value_focus
 
     def hold_attention(self, rows: np.ndarray) -> None:

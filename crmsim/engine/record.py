@@ -73,19 +73,22 @@ class MonthRecord:
         return frame
 
 
-def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
+def close_month(model: CRMModel, profit: float) -> None:
     """Count the month's end: stages, rungs, retention, money, equity, strategies' reports.
 
     Args:
         model: The model, at the end of the month.
         profit: The month's profit, currency.
-        active: Rows of the customers active at the end of the month.
     """
     table = model.customers
     stats = model.record.stats
     stages = np.zeros(len(STAGES), np.int64)
     tiers = np.zeros(len(TIERS), np.int64)
-    members = _census(table.stage, table.tier, table.member, active, stages, tiers)
+    active = np.empty(table.people, np.int64)
+    members, n_active = _census(
+        table.stage[: table.people], table.tier, table.member, stages, tiers, active
+    )
+    active = active[:n_active]
     stats.update(zip(STAGES, stages.tolist(), strict=True))
     stats.update(zip(TIER_COUNTS, tiers.tolist(), strict=True))
     at_risk = stats["active_at_start"]
@@ -121,20 +124,25 @@ def close_month(model: CRMModel, profit: float, active: np.ndarray) -> None:
 
 
 @compiled
-def _census(stage, tier, member, active, stages, tiers):
-    # People by stage (a pass over the table for each, a loop the compiler turns into
-    # vector instructions), customers by rung, and members of the loyalty programme.
+def _census(stage, tier, member, stages, tiers, active):
+    # People by stage (a pass over the market for each, a loop the compiler turns into
+    # vector instructions), the active customers' rows (each row written, kept only when
+    # active) and their rungs, and members of the loyalty programme.
     for code in range(stages.size):
         count = 0
         for row in range(stage.size):
             count += stage[row] == code
         stages[code] = count
-    for row in active:
-        tiers[tier[row]] += 1
+    n_active = 0
+    for row in range(stage.size):
+        active[n_active] = row
+        n_active += stage[row] == ACTIVE
+    for i in range(n_active):
+        tiers[tier[active[i]]] += 1
     members = 0
     for row in range(member.size):
         members += member[row]
-    return members
+    return members, n_active
 
 
 FOLLOWED_COLUMNS: tuple[str, ...] = (
