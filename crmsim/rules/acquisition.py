@@ -106,7 +106,8 @@ class Conversions:
         converted: Rows that bought for the first time.
         lapsed: Number of prospects who lost interest (suspects again).
         prospects_at_start: Prospects at the start of the month, by source.
-        suspects: Rows of the suspects after it, those who lapsed included (row order).
+        suspects: Rows of the suspects after it, those who lapsed included (row order;
+            int32).
         customers: Rows of the active customers after it, the new ones included (row
             order).
     """
@@ -149,7 +150,9 @@ def convert_prospects(
     """
     change = _price_change(price_index, price_elasticity)
     converted = np.empty(table.people, np.int64)
-    suspects = np.empty(table.people, np.int64)
+    # The suspects are most of a market and serve only the funnel's month: their rows are
+    # int32 (a table holds fewer than 2**31 rows), half the memory of a search's int64.
+    suspects = np.empty(table.people, np.int32)
     customers = np.empty(table.people, np.int64)
     at_start = np.zeros(len(rates_by_source), np.int64)
     bought, lapsed, n_suspects, n_customers = _convert_prospects(
@@ -310,7 +313,7 @@ def contact_suspects(
     if not weights_by_band:
         return Contacts(contacts, new_prospects, suspects)
     bands = len(weights_by_band)
-    left = np.empty(suspects.size, np.int64)
+    left = np.empty(suspects.size, suspects.dtype)
     n_left = _contact_suspects(
         table.stage,
         table.prospect_source,
