@@ -174,6 +174,34 @@ def test_switching_hazards_are_numpys(factor_dtype: type | None, contractual: bo
         np.testing.assert_array_equal(hazard, wanted)
 
 
+@pytest.mark.parametrize("factor_dtype", [None, np.float32, np.float64])
+@pytest.mark.parametrize("contractual", [True, False])
+@pytest.mark.parametrize("churn_scale", [1.0, 1.3])
+def test_hazards_on_rungs_are_the_rules_one_after_the_other(
+    factor_dtype: type | None, contractual: bool, churn_scale: float
+) -> None:
+    # One pass gives what the price sensitivity on the rung, the switching hazards and the
+    # chance of leaving give one after the other, to the bit and in the same dtypes.
+    n = 4_000
+    table = _table(n, 11)
+    rows = np.arange(0, n, 3)
+    ladder = loyalty.Ladder.from_settings(load_scenario("baseline").params.ladder)
+    factor = None if factor_dtype is None else _values(12, rows.size, factor_dtype, 2.0)
+    pressures = defection.Pressures(0.031, 0.0043, 0.27, 0.002, 0.001, 0.0007, churn_scale)
+    sensitivity = loyalty.price_sensitivity_on_rung(table, rows, ladder)
+    wanted = defection.switching_hazards(
+        table, rows, sensitivity, ladder.churn_multiplier, pressures, factor, contractual
+    )
+    leave = defection.leave_probability(*wanted, pressures)
+    got = defection.hazards_on_rungs(table, rows, ladder, pressures, factor, contractual)
+    for ours, theirs in zip(
+        (got.own, got.price, got.product, got.service, got.leave), (*wanted, leave), strict=True
+    ):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+    assert got.pressures is pressures
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("churn_scale", [1.0, 1.7])
 def test_leave_probability_is_numpys(dtype: type, churn_scale: float) -> None:

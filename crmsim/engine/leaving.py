@@ -67,6 +67,15 @@ class Leaving:
         model = self._model
         table = model.customers
         pressures = self.pressures(rows)
+        if not effects.reasons:  # (no strategy's factor by reason comes between them)
+            return defection.hazards_on_rungs(
+                table,
+                rows,
+                model.ladder,
+                pressures,
+                churn_factor=effects.churn,
+                contractual=not model.non_contractual,
+            )
         own, price, product, service = defection.switching_hazards(
             table,
             rows,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crmsim.compiled import ABSENT, compiled
+from crmsim.rules.loyalty import Ladder, price_sensitivity_on_rung_of
 from crmsim.vocabulary import (
     DEFECTED,
     MARKET,
@@ -127,6 +128,8 @@ def switching_hazards(
         table.satisfaction,
         rows,
         price_sensitivity,
+        ABSENT,
+        False,
         churn_multiplier_by_tier,
         ABSENT if churn_factor is None else churn_factor,
         churn_factor is not None,
@@ -138,8 +141,68 @@ def switching_hazards(
         price,
         product,
         service,
+        ABSENT,
+        *_NO_LEAVE,
     )
     return own, price, product, service
+
+
+def hazards_on_rungs(
+    table: CustomerTable,
+    rows: np.ndarray,
+    ladder: Ladder,
+    pressures: Pressures,
+    churn_factor: np.ndarray | None = None,
+    contractual: bool = True,
+) -> Hazards:
+    """The month's hazards of customers ``rows`` with no per-reason factor of a strategy:
+    ``switching_hazards`` at each one's price sensitivity on their rung
+    (``loyalty.price_sensitivity_on_rung``), and ``leave_probability``, in one pass over
+    the customers (the same numbers as the three one after the other).
+
+    Args:
+        table: The customer table.
+        rows: The customers.
+        ladder: The loyalty ladder (churn and price sensitivity multipliers by rung).
+        pressures: This month's market pressures.
+        churn_factor: The strategies' multiplier of each customer's switching, or None.
+        contractual: False: customers have no churn probability of their own.
+    """
+    bond = (
+        ladder.churn_multiplier.dtype
+        if churn_factor is None
+        else np.result_type(ladder.churn_multiplier, churn_factor)
+    )
+    sensitivity = np.result_type(table.price_sensitivity, ladder.price_sensitivity_multiplier)
+    own = np.empty(rows.size, np.result_type(table.churn_probability, bond))
+    price = np.empty(rows.size, np.result_type(np.float32, sensitivity, bond))
+    product = np.empty(rows.size, np.result_type(np.float32, bond))
+    service = np.empty(rows.size, np.result_type(np.float32, table.satisfaction, bond))
+    leave = np.empty(rows.size, np.result_type(own, price))
+    _switching_hazards(
+        table.churn_probability,
+        table.tier,
+        table.satisfaction,
+        rows,
+        table.price_sensitivity,
+        ladder.price_sensitivity_multiplier,
+        True,
+        ladder.churn_multiplier,
+        ABSENT if churn_factor is None else churn_factor,
+        churn_factor is not None,
+        contractual,
+        np.float32(pressures.poaching_chance),
+        np.float32(pressures.product_rate),
+        np.float32(pressures.service_sensitivity),
+        own,
+        price,
+        product,
+        service,
+        leave,
+        *_leaving_terms(pressures),
+        True,
+    )
+    return Hazards(own, price, product, service, leave, pressures)
 
 
 @compiled
@@ -149,6 +212,8 @@ def _switching_hazards(
     satisfaction,
     rows,
     price_sensitivity,
+    sensitivity_by_tier,
+    on_rung,
     churn_multiplier_by_tier,
     churn_factor,
     by_strategy,
@@ -160,7 +225,14 @@ def _switching_hazards(
     price,
     product,
     service,
+    leave,
+    stay_market,
+    churn_scale,
+    scaled,
+    with_leave,
 ):
+    # The price sensitivity is each customer's (one per row asked about), or on their rung
+    # (read from the table's column). With ``with_leave``, the chance of leaving follows.
     for i in range(rows.size):
         row = rows[i]
         bond = churn_multiplier_by_tier[tier[row]]
@@ -168,10 +240,18 @@ def _switching_hazards(
             bond = bond * churn_factor[i]
         own_churn = churn_probability[row] if contractual else churn_probability.dtype.type(0.0)
         own[i] = _at_most_one(own_churn * bond)
-        price[i] = _at_most_one(poaching * price_sensitivity[i] * bond)
+        if on_rung:
+            sensitivity = price_sensitivity_on_rung_of(
+                row, price_sensitivity, tier, sensitivity_by_tier
+            )
+        else:
+            sensitivity = price_sensitivity[i]
+        price[i] = _at_most_one(poaching * sensitivity * bond)
         product[i] = _at_most_one(product_rate * bond)
         dissatisfaction = max(-satisfaction[row], satisfaction.dtype.type(0.0))
         service[i] = _at_most_one(service_rate * dissatisfaction * bond)
+        if with_leave:
+            _leave_at(i, own, price, product, service, stay_market, churn_scale, scaled, leave)
 
 
 @compiled
@@ -189,39 +269,49 @@ def leave_probability(
 ) -> np.ndarray:
     """Chance of leaving this month: one minus the chance of surviving every hazard,
     scaled by ``pressures.churn_scale`` (capped at 1)."""
+    leave = np.empty(own.size, np.result_type(own, price))
+    _leave_probability(own, price, product, service, *_leaving_terms(pressures), leave)
+    return leave
+
+
+def _leaving_terms(pressures: Pressures) -> tuple[np.float32, np.float32, bool]:
+    """The chance of surviving the market's own pressures, the churn scale, and whether
+    it scales, as the loops of the chance of leaving take them."""
     stay_market = (
         (1.0 - pressures.market_rate)
         * (1.0 - pressures.technological_rate)
         * (1.0 - pressures.organisational_rate)
     )
-    # ``stay`` is (1 - own) * (1 - price), multiplied in place by the others.
-    leave = np.empty(own.size, np.result_type(own, price))
-    _leave_probability(
-        own,
-        price,
-        product,
-        service,
+    return (
         np.float32(stay_market),
         np.float32(pressures.churn_scale),
         pressures.churn_scale != 1.0,
-        leave,
     )
-    return leave
+
+
+_NO_LEAVE = (np.float32(1.0), np.float32(1.0), False, False)
+"""The leaving terms and the flag of a pass over the switching hazards alone."""
 
 
 @compiled
 def _leave_probability(own, price, product, service, stay_market, churn_scale, scaled, leave):
-    # numpy's order and dtypes: ((1 - own) * (1 - price)), then *= each in turn.
-    kind = leave.dtype.type
     for i in range(leave.size):
-        stay = kind((own.dtype.type(1.0) - own[i]) * (price.dtype.type(1.0) - price[i]))
-        stay = kind(stay * (product.dtype.type(1.0) - product[i]))
-        stay = kind(stay * (service.dtype.type(1.0) - service[i]))
-        stay = kind(stay * stay_market)
-        chance = kind(1.0) - stay
-        if scaled:
-            chance = _at_most_one(chance * churn_scale)
-        leave[i] = chance
+        _leave_at(i, own, price, product, service, stay_market, churn_scale, scaled, leave)
+
+
+@compiled
+def _leave_at(i, own, price, product, service, stay_market, churn_scale, scaled, leave):
+    # numpy's order and dtypes: ((1 - own) * (1 - price)), then *= each in turn (``stay``
+    # is (1 - own) * (1 - price), multiplied in place by the others).
+    kind = leave.dtype.type
+    stay = kind((own.dtype.type(1.0) - own[i]) * (price.dtype.type(1.0) - price[i]))
+    stay = kind(stay * (product.dtype.type(1.0) - product[i]))
+    stay = kind(stay * (service.dtype.type(1.0) - service[i]))
+    stay = kind(stay * stay_market)
+    chance = kind(1.0) - stay
+    if scaled:
+        chance = _at_most_one(chance * churn_scale)
+    leave[i] = chance
 
 
 @compiled

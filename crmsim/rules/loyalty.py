@@ -164,5 +164,10 @@ def price_sensitivity_on_rung(table: CustomerTable, rows: np.ndarray, ladder: La
 @compiled
 def _price_sensitivity_on_rung(price_sensitivity, tier, rows, multiplier, sensitivity):
     for i in range(rows.size):
-        row = rows[i]
-        sensitivity[i] = price_sensitivity[row] * multiplier[tier[row]]
+        sensitivity[i] = price_sensitivity_on_rung_of(rows[i], price_sensitivity, tier, multiplier)
+
+
+@compiled
+def price_sensitivity_on_rung_of(row, price_sensitivity, tier, multiplier):  # noqa: ANN001, ANN201
+    """:func:`price_sensitivity_on_rung` of customer ``row`` in a compiled loop."""
+    return price_sensitivity[row] * multiplier[tier[row]]
