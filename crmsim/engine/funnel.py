@@ -124,11 +124,12 @@ class Funnel:
         plan = firm.plan
         # Prospects and suspects are different people, so one draw per person serves both
         # steps (a prospect who lapses this month is not contacted again this month).
-        rates = self._conversion_rates.copy()
+        rates = self._conversion_rates
         referral = self.referral_code
         # A plan's referral terms are one number, or one per person as a referrer.
         by_referrer = _per_person(plan.referral_conversion_factor)
-        if not by_referrer:
+        if not by_referrer and plan.referral_conversion_factor != 1.0:
+            rates = rates.copy()
             rates[referral] = min(1.0, rates[referral] * plan.referral_conversion_factor)
         conversions = acquisition.convert_prospects(
             table,
@@ -170,11 +171,14 @@ class Funnel:
         customers = conversions.customers
         factor = plan.referral_factor
         per_person = _per_person(factor)
+        referrals_by_rung = model.ladder.referrals_per_month
+        if not per_person and factor != 1.0:
+            referrals_by_rung = referrals_by_rung * np.float32(factor)
         referred = acquisition.word_of_mouth_referrals(
             table,
             model.streams["word_of_mouth"],
             customers,
-            model.ladder.referrals_per_month * np.float32(1.0 if per_person else factor),
+            referrals_by_rung,
             referral,
             referrer_rng=model.streams["referrers"],
             referral_factor=factor if per_person else None,
