@@ -26,7 +26,7 @@ from crmsim.compiled import (
 )
 from crmsim.engine.customers import CustomerTable
 from crmsim.engine.model import CRMModel
-from crmsim.rules import acquisition, defection, loyalty, purchasing
+from crmsim.rules import acquisition, defection, loyalty, purchasing, satisfaction
 from crmsim.strategies.effects import Effects, Plan
 from crmsim.vocabulary import (
     ACTIVE,
@@ -172,6 +172,30 @@ def test_switching_hazards_are_numpys(factor_dtype: type | None, contractual: bo
     for hazard, wanted in zip(got, expected, strict=True):
         assert hazard.dtype == wanted.dtype
         np.testing.assert_array_equal(hazard, wanted)
+
+
+@pytest.mark.parametrize("extra_dtype", [None, np.float32, np.float64])
+def test_satisfaction_on_rungs_is_the_rules_one_after_the_other(extra_dtype: type | None) -> None:
+    # One pass gives what the price sensitivity on the rung, the delivered value and the
+    # update of satisfaction give one after the other, to the bit, table columns included.
+    n = 4_000
+    ours, theirs = _table(n, 13), _table(n, 13)
+    for table in (ours, theirs):
+        table.taste[:] = _values(14, n, np.float32, 0.4) - 0.2
+        table.expectation[:] = _values(15, n, np.float32, 1.0)
+    rows = np.arange(1, n, 4)
+    ladder = loyalty.Ladder.from_settings(load_scenario("baseline").params.ladder)
+    extra = None if extra_dtype is None else _values(16, rows.size, extra_dtype, 0.3)
+    sensitivity = loyalty.price_sensitivity_on_rung(theirs, rows, ladder)
+    value = satisfaction.delivered_value(
+        theirs, rows, 0.61, 0.07, sensitivity, ladder.value_bonus, extra
+    )
+    wanted = satisfaction.update_satisfaction(theirs, rows, value, 0.83, 0.2)
+    got = satisfaction.satisfy_on_rungs(ours, rows, 0.61, 0.07, ladder, 0.83, 0.2, extra)
+    assert got.dtype == wanted.dtype
+    np.testing.assert_array_equal(got, wanted)
+    np.testing.assert_array_equal(ours.satisfaction, theirs.satisfaction)
+    np.testing.assert_array_equal(ours.expectation, theirs.expectation)
 
 
 @pytest.mark.parametrize("factor_dtype", [None, np.float32, np.float64])

@@ -383,21 +383,15 @@ class CRMModel(mesa.Model):
         """Satisfaction of customers ``rows`` this month (value delivered - expectation,
         with the strategies' ``effects``); their expectations catch up with the market's."""
         p = self.scenario.params
-        value = satisfaction.delivered_value(
+        return satisfaction.satisfy_on_rungs(
             self.customers,
             rows,
             firm_value=self.firm.delivered_quality,
             price_penalty=p.firm.price_weight * (self.firm.price_index - 1.0),
-            price_sensitivity=self.effective_price_sensitivity(rows),
-            value_bonus_by_tier=self.ladder.value_bonus,
+            ladder=self.ladder,
+            market_expectation=self.market_expectation,
+            adaptation_per_month=p.market.expectation_adaptation_per_month,
             extra_value=effects.value,
-        )
-        return satisfaction.update_satisfaction(
-            self.customers,
-            rows,
-            value,
-            self.market_expectation,
-            p.market.expectation_adaptation_per_month,
         )
 
     def climb(

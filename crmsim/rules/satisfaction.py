@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crmsim.compiled import ABSENT, compiled
+from crmsim.rules.loyalty import Ladder, price_sensitivity_on_rung_of
 
 if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
@@ -71,16 +72,45 @@ def _delivered_value(
     has_extra_value,
     value,
 ):
+    for i in range(rows.size):
+        _value_at(
+            i,
+            rows[i],
+            taste,
+            tier,
+            firm_value,
+            price_penalty,
+            price_sensitivity[i],
+            value_bonus_by_tier,
+            extra_value,
+            has_extra_value,
+            value,
+        )
+
+
+@compiled
+def _value_at(
+    i,
+    row,
+    taste,
+    tier,
+    firm_value,
+    price_penalty,
+    price_sensitivity,
+    value_bonus_by_tier,
+    extra_value,
+    has_extra_value,
+    value,
+):
+    # The value of the i-th customer asked about (``row``, of ``price_sensitivity``), in
     # numpy's order, each step rounded to the value's dtype as an in-place update is.
     kind = value.dtype.type
-    for i in range(rows.size):
-        row = rows[i]
-        v = kind(taste[row] + firm_value)
-        v = kind(v - price_penalty * price_sensitivity[i])
-        v = kind(v + value_bonus_by_tier[tier[row]])
-        if has_extra_value:
-            v = kind(v + extra_value[i])
-        value[i] = v
+    v = kind(taste[row] + firm_value)
+    v = kind(v - price_penalty * price_sensitivity)
+    v = kind(v + value_bonus_by_tier[tier[row]])
+    if has_extra_value:
+        v = kind(v + extra_value[i])
+    value[i] = v
 
 
 def update_satisfaction(
@@ -115,13 +145,119 @@ def update_satisfaction(
 def _update_satisfaction(
     satisfied, expectation, rows, value, market_expectation, adaptation_per_month, satisfaction
 ):
+    for i in range(rows.size):
+        _satisfy_at(
+            i,
+            rows[i],
+            satisfied,
+            expectation,
+            value[i],
+            market_expectation,
+            adaptation_per_month,
+            satisfaction,
+        )
+
+
+@compiled
+def _satisfy_at(
+    i, row, satisfied, expectation, value, market_expectation, adaptation_per_month, satisfaction
+):
+    # Satisfaction of the i-th customer asked about (``row``) at ``value``; their
+    # expectation then moves toward the market's.
     kind = expectation.dtype.type
+    expected = expectation[row]
+    satisfaction[i] = value - expected
+    satisfied[row] = satisfaction[i]
+    expectation[row] = kind(expected + adaptation_per_month * (market_expectation - expected))
+
+
+def satisfy_on_rungs(
+    table: CustomerTable,
+    rows: np.ndarray,
+    firm_value: float,
+    price_penalty: float,
+    ladder: Ladder,
+    market_expectation: float,
+    adaptation_per_month: float,
+    extra_value: np.ndarray | None = None,
+) -> np.ndarray:
+    """``delivered_value`` at each customer's price sensitivity on their rung
+    (``loyalty.price_sensitivity_on_rung``), then ``update_satisfaction``, in one pass
+    over the customers (the same numbers as the three one after the other).
+
+    Returns:
+        Satisfaction of each customer in ``rows``.
+    """
+    value = np.empty(rows.size, table.taste.dtype)
+    satisfaction = np.empty(rows.size, np.result_type(value, table.expectation))
+    _satisfy_on_rungs(
+        table.taste,
+        table.tier,
+        table.price_sensitivity,
+        table.satisfaction,
+        table.expectation,
+        rows,
+        np.float32(firm_value),
+        np.float32(price_penalty),
+        ladder.price_sensitivity_multiplier,
+        ladder.value_bonus,
+        ABSENT if extra_value is None else extra_value,
+        extra_value is not None,
+        np.float32(market_expectation),
+        np.float32(adaptation_per_month),
+        value,
+        satisfaction,
+    )
+    return satisfaction
+
+
+@compiled
+def _satisfy_on_rungs(
+    taste,
+    tier,
+    price_sensitivity,
+    satisfied,
+    expectation,
+    rows,
+    firm_value,
+    price_penalty,
+    sensitivity_by_tier,
+    value_bonus_by_tier,
+    extra_value,
+    has_extra_value,
+    market_expectation,
+    adaptation_per_month,
+    value,
+    satisfaction,
+):
     for i in range(rows.size):
         row = rows[i]
-        expected = expectation[row]
-        satisfaction[i] = value[i] - expected
-        satisfied[row] = satisfaction[i]
-        expectation[row] = kind(expected + adaptation_per_month * (market_expectation - expected))
+        sensitivity = price_sensitivity_on_rung_of(
+            row, price_sensitivity, tier, sensitivity_by_tier
+        )
+        _value_at(
+            i,
+            row,
+            taste,
+            tier,
+            firm_value,
+            price_penalty,
+            sensitivity,
+            value_bonus_by_tier,
+            extra_value,
+            has_extra_value,
+            value,
+        )
+        _satisfy_at(
+            i,
+            row,
+            satisfied,
+            expectation,
+            value[i],
+            market_expectation,
+            adaptation_per_month,
+            satisfaction,
+        )
 
 
 def next_market_expectation(
