@@ -299,6 +299,20 @@ def test_spend_factor_and_expected_spend_are_numpys(factor_dtype: type | None) -
         np.testing.assert_array_equal(got, spend)
 
 
+@pytest.mark.parametrize("factor_dtype", [np.float32, np.float64])
+def test_monthly_bills_are_numpys(factor_dtype: type) -> None:
+    n = 3_000
+    table = _table(n, 17)
+    rows = np.arange(2, n, 3)
+    factor = _values(18, rows.size, factor_dtype, 2.0)
+    wanted = table.order_value[rows] * factor * np.float32(1.07)
+    revenue = purchasing.pay_monthly_bills(table, rows, factor, 1.07)
+    assert revenue.dtype == wanted.dtype
+    np.testing.assert_array_equal(revenue, wanted)
+    np.testing.assert_array_equal(table.revenue[rows], wanted.astype(table.revenue.dtype))
+    assert (table.purchases[rows] == 1).all()
+
+
 def test_price_response_and_sensitivity_on_rung_are_numpys() -> None:
     table = _table(1_000, 9)
     sensitivity = table.price_sensitivity

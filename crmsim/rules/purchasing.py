@@ -142,10 +142,27 @@ def pay_monthly_bills(
     Returns:
         Revenue per customer in ``rows``, currency.
     """
-    revenue = table.order_value[rows] * factor * np.float32(price_index)
-    table.purchases[rows] = 1
-    table.revenue[rows] = revenue
+    revenue = np.empty(rows.size, np.result_type(table.order_value, factor))
+    _pay_monthly_bills(
+        table.order_value,
+        table.purchases,
+        table.revenue,
+        rows,
+        factor,
+        np.float32(price_index),
+        revenue,
+    )
     return revenue
+
+
+@compiled
+def _pay_monthly_bills(order_value, purchases, revenue_column, rows, factor, price, revenue):
+    # numpy's order: order value x factor, then x price (each in the revenue's dtype).
+    for i in range(rows.size):
+        row = rows[i]
+        revenue[i] = (order_value[row] * factor[i]) * price
+        purchases[row] = 1
+        revenue_column[row] = revenue[i]
 
 
 def spend_of_purchases(
