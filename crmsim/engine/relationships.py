@@ -70,9 +70,22 @@ class Relationships:
 
     def welcome(self, rows: np.ndarray, source: np.ndarray) -> None:
         """New customers (first purchase this month, from ``source``) start a relationship."""
-        table = self._model.customers
-        _welcome(table.stage, table.acquired_month, table.source, rows, self._model.month, source)
-        self.start(rows)
+        model = self._model
+        table = model.customers
+        _welcome(
+            table.stage,
+            table.acquired_month,
+            table.source,
+            table.tier,
+            table.tenure_months,
+            table.expectation,
+            table.months_since_purchase,
+            rows,
+            model.month,
+            source,
+            table.expectation.dtype.type(model.market_expectation),
+        )
+        self._draw_purchases_left(rows, None)
         self.newcomers = np.concatenate([self.newcomers, rows])
 
     def start(self, rows: np.ndarray, rng: np.random.Generator | None = None) -> None:
@@ -92,6 +105,12 @@ class Relationships:
             rows,
             table.expectation.dtype.type(model.market_expectation),
         )
+        self._draw_purchases_left(rows, rng)
+
+    def _draw_purchases_left(self, rows: np.ndarray, rng: np.random.Generator | None) -> None:
+        # A retail relationship starts with the purchases to come before a silent dropout.
+        model = self._model
+        table = model.customers
         if model.non_contractual and rows.size:
             table.purchases_left[rows] = draw_purchases_left(
                 model.streams["purchasing"] if rng is None else rng,
@@ -130,10 +149,18 @@ class Relationships:
             return
         model = self._model
         table = model.customers
-        table.stage[rows] = ACTIVE
-        table.months_since_defection[rows] = 0
-        table.times_returned[rows] += 1
-        self.start(rows)
+        _come_back(
+            table.stage,
+            table.months_since_defection,
+            table.times_returned,
+            table.tier,
+            table.tenure_months,
+            table.expectation,
+            table.months_since_purchase,
+            rows,
+            table.expectation.dtype.type(model.market_expectation),
+        )
+        self._draw_purchases_left(rows, None)
         model.books.charge(rows, cost_per_customer, "return")
         model.record.add("won_back" if won_back else "returned", rows.size)
 
@@ -160,19 +187,58 @@ def _age(stage, tenure_months, rows):
 
 
 @compiled
-def _welcome(stage, acquired_month, source_column, rows, month, source):
+def _welcome(
+    stage,
+    acquired_month,
+    source_column,
+    tier,
+    tenure_months,
+    expectation,
+    months_since_purchase,
+    rows,
+    month,
+    source,
+    market_expectation,
+):
+    # Customers from their first purchase, and a relationship starts (``start``).
     for i in range(rows.size):
         row = rows[i]
         stage[row] = ACTIVE
         acquired_month[row] = month
         source_column[row] = source[i]
+        _start_at(row, tier, tenure_months, expectation, months_since_purchase, market_expectation)
 
 
 @compiled
 def _start(tier, tenure_months, expectation, months_since_purchase, rows, market_expectation):
-    # At the bottom of the ladder, new in the relationship, expecting what the market does.
     for row in rows:
-        tier[row] = 0
-        tenure_months[row] = 0
-        expectation[row] = market_expectation
-        months_since_purchase[row] = 0
+        _start_at(row, tier, tenure_months, expectation, months_since_purchase, market_expectation)
+
+
+@compiled
+def _come_back(
+    stage,
+    months_since_defection,
+    times_returned,
+    tier,
+    tenure_months,
+    expectation,
+    months_since_purchase,
+    rows,
+    market_expectation,
+):
+    # Customers again, back from being gone, and a relationship starts (``start``).
+    for row in rows:
+        stage[row] = ACTIVE
+        months_since_defection[row] = 0
+        times_returned[row] += 1
+        _start_at(row, tier, tenure_months, expectation, months_since_purchase, market_expectation)
+
+
+@compiled
+def _start_at(row, tier, tenure_months, expectation, months_since_purchase, market_expectation):
+    # At the bottom of the ladder, new in the relationship, expecting what the market does.
+    tier[row] = 0
+    tenure_months[row] = 0
+    expectation[row] = market_expectation
+    months_since_purchase[row] = 0

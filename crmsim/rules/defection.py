@@ -463,9 +463,34 @@ def record_defections(
     """Customers in ``rows`` leave for ``reasons`` this month."""
     if rows.size == 0:
         return
-    table.stage[rows] = DEFECTED
-    table.defection_reason[rows] = reasons
-    table.months_since_defection[rows] = 0
-    table.member[rows] = False
-    first = rows[table.first_defected_month[rows] < 0]
-    table.first_defected_month[first] = month
+    _record_defections(
+        table.stage,
+        table.defection_reason,
+        table.months_since_defection,
+        table.member,
+        table.first_defected_month,
+        rows,
+        reasons,
+        month,
+    )
+
+
+@compiled
+def _record_defections(
+    stage,
+    defection_reason,
+    months_since_defection,
+    member,
+    first_defected_month,
+    rows,
+    reasons,
+    month,
+):
+    for i in range(rows.size):
+        row = rows[i]
+        stage[row] = DEFECTED
+        defection_reason[row] = reasons[i]
+        months_since_defection[row] = 0
+        member[row] = False
+        if first_defected_month[row] < 0:
+            first_defected_month[row] = month
