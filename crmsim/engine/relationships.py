@@ -76,14 +76,10 @@ class Relationships:
             table.stage,
             table.acquired_month,
             table.source,
-            table.tier,
-            table.tenure_months,
-            table.expectation,
-            table.months_since_purchase,
             rows,
             model.month,
             source,
-            table.expectation.dtype.type(model.market_expectation),
+            *self._starting(),
         )
         self._draw_purchases_left(rows, None)
         self.newcomers = np.concatenate([self.newcomers, rows])
@@ -95,17 +91,22 @@ class Relationships:
             rows: The customers whose relationship starts.
             rng: Stream of the non-contractual purchases to come (default: purchasing).
         """
+        _start(rows, *self._starting())
+        self._draw_purchases_left(rows, rng)
+
+    def _starting(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.floating]:
+        """What a relationship's start writes (``_start_at``): the columns of the rung, the
+        tenure, the expectation and the months since a purchase, and the market's
+        expectation (in the expectation's dtype)."""
         model = self._model
         table = model.customers
-        _start(
+        return (
             table.tier,
             table.tenure_months,
             table.expectation,
             table.months_since_purchase,
-            rows,
             table.expectation.dtype.type(model.market_expectation),
         )
-        self._draw_purchases_left(rows, rng)
 
     def _draw_purchases_left(self, rows: np.ndarray, rng: np.random.Generator | None) -> None:
         # A retail relationship starts with the purchases to come before a silent dropout.
@@ -150,15 +151,7 @@ class Relationships:
         model = self._model
         table = model.customers
         _come_back(
-            table.stage,
-            table.months_since_defection,
-            table.times_returned,
-            table.tier,
-            table.tenure_months,
-            table.expectation,
-            table.months_since_purchase,
-            rows,
-            table.expectation.dtype.type(model.market_expectation),
+            table.stage, table.months_since_defection, table.times_returned, rows, *self._starting()
         )
         self._draw_purchases_left(rows, None)
         model.books.charge(rows, cost_per_customer, "return")
@@ -191,13 +184,13 @@ def _welcome(
     stage,
     acquired_month,
     source_column,
+    rows,
+    month,
+    source,
     tier,
     tenure_months,
     expectation,
     months_since_purchase,
-    rows,
-    month,
-    source,
     market_expectation,
 ):
     # Customers from their first purchase, and a relationship starts (``start``).
@@ -210,7 +203,7 @@ def _welcome(
 
 
 @compiled
-def _start(tier, tenure_months, expectation, months_since_purchase, rows, market_expectation):
+def _start(rows, tier, tenure_months, expectation, months_since_purchase, market_expectation):
     for row in rows:
         _start_at(row, tier, tenure_months, expectation, months_since_purchase, market_expectation)
 
@@ -220,11 +213,11 @@ def _come_back(
     stage,
     months_since_defection,
     times_returned,
+    rows,
     tier,
     tenure_months,
     expectation,
     months_since_purchase,
-    rows,
     market_expectation,
 ):
     # Customers again, back from being gone, and a relationship starts (``start``).

@@ -113,38 +113,19 @@ def switching_hazards(
     Returns:
         Own-churn, price, product and service hazards, one per customer in ``rows``.
     """
-    loyalty = (
-        churn_multiplier_by_tier.dtype
-        if churn_factor is None
-        else np.result_type(churn_multiplier_by_tier, churn_factor)
-    )
-    own = np.empty(rows.size, np.result_type(table.churn_probability, loyalty))
-    price = np.empty(rows.size, np.result_type(np.float32, price_sensitivity, loyalty))
-    product = np.empty(rows.size, np.result_type(np.float32, loyalty))
-    service = np.empty(rows.size, np.result_type(np.float32, table.satisfaction, loyalty))
-    _switching_hazards(
-        table.churn_probability,
-        table.tier,
-        table.satisfaction,
+    hazards = _pass_over_customers(
+        table,
         rows,
         price_sensitivity,
-        ABSENT,
-        False,
+        price_sensitivity.dtype,
+        None,
         churn_multiplier_by_tier,
-        ABSENT if churn_factor is None else churn_factor,
-        churn_factor is not None,
+        pressures,
+        churn_factor,
         contractual,
-        np.float32(pressures.poaching_chance),
-        np.float32(pressures.product_rate),
-        np.float32(pressures.service_sensitivity),
-        own,
-        price,
-        product,
-        service,
-        ABSENT,
-        *_NO_LEAVE,
+        with_leave=False,
     )
-    return own, price, product, service
+    return hazards[:4]
 
 
 def hazards_on_rungs(
@@ -168,26 +149,58 @@ def hazards_on_rungs(
         churn_factor: The strategies' multiplier of each customer's switching, or None.
         contractual: False: customers have no churn probability of their own.
     """
-    bond = (
-        ladder.churn_multiplier.dtype
-        if churn_factor is None
-        else np.result_type(ladder.churn_multiplier, churn_factor)
+    multiplier = ladder.price_sensitivity_multiplier
+    return Hazards(
+        *_pass_over_customers(
+            table,
+            rows,
+            table.price_sensitivity,
+            np.result_type(table.price_sensitivity, multiplier),
+            multiplier,
+            ladder.churn_multiplier,
+            pressures,
+            churn_factor,
+            contractual,
+            with_leave=True,
+        ),
+        pressures,
     )
-    sensitivity = np.result_type(table.price_sensitivity, ladder.price_sensitivity_multiplier)
+
+
+def _pass_over_customers(
+    table: CustomerTable,
+    rows: np.ndarray,
+    price_sensitivity: np.ndarray,
+    sensitivity_dtype: np.dtype,
+    sensitivity_by_tier: np.ndarray | None,
+    churn_multiplier_by_tier: np.ndarray,
+    pressures: Pressures,
+    churn_factor: np.ndarray | None,
+    contractual: bool,
+    with_leave: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Own, price, product and service hazards, and (``with_leave``) the chance of leaving
+    (else an empty array), in numpy's dtypes. ``price_sensitivity`` is one per customer
+    asked about, or with ``sensitivity_by_tier`` the table's column, put on the rung."""
+    bond = (
+        churn_multiplier_by_tier.dtype
+        if churn_factor is None
+        else np.result_type(churn_multiplier_by_tier, churn_factor)
+    )
     own = np.empty(rows.size, np.result_type(table.churn_probability, bond))
-    price = np.empty(rows.size, np.result_type(np.float32, sensitivity, bond))
+    price = np.empty(rows.size, np.result_type(np.float32, sensitivity_dtype, bond))
     product = np.empty(rows.size, np.result_type(np.float32, bond))
     service = np.empty(rows.size, np.result_type(np.float32, table.satisfaction, bond))
-    leave = np.empty(rows.size, np.result_type(own, price))
+    leave = np.empty(rows.size if with_leave else 0, np.result_type(own, price))
     _switching_hazards(
         table.churn_probability,
         table.tier,
         table.satisfaction,
         rows,
-        table.price_sensitivity,
-        ladder.price_sensitivity_multiplier,
-        True,
-        ladder.churn_multiplier,
+        price_sensitivity,
+        ABSENT if sensitivity_by_tier is None else sensitivity_by_tier,
+        sensitivity_by_tier is not None,
+        churn_multiplier_by_tier,
         ABSENT if churn_factor is None else churn_factor,
         churn_factor is not None,
         contractual,
@@ -200,9 +213,9 @@ def hazards_on_rungs(
         service,
         leave,
         *_leaving_terms(pressures),
-        True,
+        with_leave,
     )
-    return Hazards(own, price, product, service, leave, pressures)
+    return own, price, product, service, leave
 
 
 @compiled
@@ -287,10 +300,6 @@ def _leaving_terms(pressures: Pressures) -> tuple[np.float32, np.float32, bool]:
         np.float32(pressures.churn_scale),
         pressures.churn_scale != 1.0,
     )
-
-
-_NO_LEAVE = (np.float32(1.0), np.float32(1.0), False, False)
-"""The leaving terms and the flag of a pass over the switching hazards alone."""
 
 
 @compiled
