@@ -175,9 +175,9 @@ def test_switching_hazards_are_numpys(factor_dtype: type | None, contractual: bo
 
 
 @pytest.mark.parametrize("extra_dtype", [None, np.float32, np.float64])
-def test_satisfaction_on_rungs_is_the_rules_one_after_the_other(extra_dtype: type | None) -> None:
-    # One pass gives what the price sensitivity on the rung, the delivered value and the
-    # update of satisfaction give one after the other, to the bit, table columns included.
+def test_satisfaction_on_rungs_is_numpys(extra_dtype: type | None) -> None:
+    # One pass gives what the numpy expressions of the price sensitivity on the rung, the
+    # delivered value and the update of satisfaction gave, to the bit, columns included.
     n = 4_000
     ours, theirs = _table(n, 13), _table(n, 13)
     for table in (ours, theirs):
@@ -186,11 +186,19 @@ def test_satisfaction_on_rungs_is_the_rules_one_after_the_other(extra_dtype: typ
     rows = np.arange(1, n, 4)
     ladder = loyalty.Ladder.from_settings(load_scenario("baseline").params.ladder)
     extra = None if extra_dtype is None else _values(16, rows.size, extra_dtype, 0.3)
-    sensitivity = loyalty.price_sensitivity_on_rung(theirs, rows, ladder)
-    value = satisfaction.delivered_value(
-        theirs, rows, 0.61, 0.07, sensitivity, ladder.value_bonus, extra
+    # The numpy expressions the rules were: the value in the taste's dtype, updated in place.
+    tier = theirs.tier[rows]
+    value = theirs.taste[rows] + np.float32(0.61)
+    value -= np.float32(0.07) * (
+        theirs.price_sensitivity[rows] * ladder.price_sensitivity_multiplier[tier]
     )
-    wanted = satisfaction.update_satisfaction(theirs, rows, value, 0.83, 0.2)
+    value += ladder.value_bonus[tier]
+    if extra is not None:
+        value += extra
+    expected = theirs.expectation[rows]
+    wanted = value - expected
+    theirs.satisfaction[rows] = wanted
+    theirs.expectation[rows] = expected + np.float32(0.2) * (np.float32(0.83) - expected)
     got = satisfaction.satisfy_on_rungs(ours, rows, 0.61, 0.07, ladder, 0.83, 0.2, extra)
     assert got.dtype == wanted.dtype
     np.testing.assert_array_equal(got, wanted)

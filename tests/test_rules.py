@@ -8,6 +8,7 @@ of what the rule's docstring promises.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -61,35 +62,70 @@ def _table(n: int, stage: int = ACTIVE) -> CustomerTable:
 # --------------------------------------------------------------------------- satisfaction
 
 
+def _ladder_with(
+    value_bonus: np.ndarray, price_sensitivity_multiplier: np.ndarray | None = None
+) -> loyalty.Ladder:
+    """The baseline's ladder with these rungs' value bonus (and price sensitivity)."""
+    ladder = loyalty.Ladder.from_settings(load_scenario("baseline").params.ladder)
+    multiplier = (
+        np.ones(len(value_bonus), np.float32)
+        if price_sensitivity_multiplier is None
+        else price_sensitivity_multiplier
+    )
+    return dataclasses.replace(
+        ladder, value_bonus=value_bonus, price_sensitivity_multiplier=multiplier
+    )
+
+
 def test_delivered_value_adds_up_its_parts() -> None:
+    # With no expectation to meet (and none to move), satisfaction is the value delivered.
     table = _table(4)
     table.taste[:] = [0.0, 0.1, -0.2, 0.05]
     table.tier[:] = [SHOPPER, MEMBER, ADVOCATE, RAVING_FAN]
     rows = np.array([0, 1, 2, 3])
     bonus = np.array([0.0, 0.0, 0.03, 0.06, 0.1], np.float32)
     sensitivity = np.array([0.0, 0.5, 1.0, 0.25], np.float32)
+    table.price_sensitivity[:] = sensitivity
     extra = np.array([0.0, 0.03, 0.0, 0.03], np.float32)
-    value = satisfaction.delivered_value(table, rows, 0.6, 0.2, sensitivity, bonus, extra)
+    ladder = _ladder_with(bonus)
+    value = satisfaction.satisfy_on_rungs(table, rows, 0.6, 0.2, ladder, 0.0, 0.0, extra)
     expected = table.taste + 0.6 - 0.2 * sensitivity + bonus[table.tier] + extra
     np.testing.assert_allclose(value, expected, rtol=0, atol=1e-6)
-    without = satisfaction.delivered_value(table, rows, 0.6, 0.2, sensitivity, bonus)
+    without = satisfaction.satisfy_on_rungs(table, rows, 0.6, 0.2, ladder, 0.0, 0.0)
     np.testing.assert_allclose(without, expected - extra, rtol=0, atol=1e-6)
+    # The price sensitivity is the customer's own on their rung.
+    by_rung = np.array([1.0, 1.0, 0.5, 0.5, 0.0], np.float32)
+    value = satisfaction.satisfy_on_rungs(
+        table, rows, 0.6, 0.2, _ladder_with(bonus, by_rung), 0.0, 0.0
+    )
+    on_rung = sensitivity * by_rung[table.tier]
+    np.testing.assert_allclose(
+        value, table.taste + 0.6 - 0.2 * on_rung + bonus[table.tier], rtol=0, atol=1e-6
+    )
 
 
 def test_satisfaction_is_value_minus_expectation_and_expectations_catch_up() -> None:
     table = _table(3)
     table.expectation[:] = [0.5, 0.7, 0.2]
     rows = np.arange(3)
+    # Everyone gets a value of 0.6: no taste, no price penalty, no rung bonus.
     value = np.array([0.6, 0.6, 0.6], np.float32)
-    sat = satisfaction.update_satisfaction(table, rows, value, 0.8, 0.25)
+    ladder = _ladder_with(np.zeros(5, np.float32))
+
+    def update(market_expectation: float, adaptation_per_month: float) -> np.ndarray:
+        return satisfaction.satisfy_on_rungs(
+            table, rows, 0.6, 0.0, ladder, market_expectation, adaptation_per_month
+        )
+
+    sat = update(0.8, 0.25)
     np.testing.assert_array_equal(sat, value - np.array([0.5, 0.7, 0.2], np.float32))
     np.testing.assert_array_equal(table.satisfaction, sat)
     before = np.array([0.5, 0.7, 0.2])
     np.testing.assert_allclose(table.expectation, before + 0.25 * (0.8 - before), atol=1e-6)
     # No adaptation: expectations stay; full adaptation: they jump to the market's.
-    satisfaction.update_satisfaction(table, rows, value, 0.3, 0.0)
+    update(0.3, 0.0)
     np.testing.assert_allclose(table.expectation, before + 0.25 * (0.8 - before), atol=1e-6)
-    satisfaction.update_satisfaction(table, rows, value, 0.3, 1.0)
+    update(0.3, 1.0)
     np.testing.assert_allclose(table.expectation, 0.3, atol=1e-7)
 
 

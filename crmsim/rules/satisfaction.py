@@ -22,155 +22,6 @@ if TYPE_CHECKING:
     from crmsim.engine.customers import CustomerTable
 
 
-def delivered_value(
-    table: CustomerTable,
-    rows: np.ndarray,
-    firm_value: float,
-    price_penalty: float,
-    price_sensitivity: np.ndarray,
-    value_bonus_by_tier: np.ndarray,
-    extra_value: np.ndarray | None = None,
-) -> np.ndarray:
-    """Value each customer in ``rows`` experiences this month, value units.
-
-    Args:
-        table: The customer table.
-        rows: Active customers.
-        firm_value: Service plus product quality the firm delivers.
-        price_penalty: Value lost per unit of price sensitivity
-            (price weight x (price index - 1)).
-        price_sensitivity: Effective price sensitivity of each customer in ``rows``.
-        value_bonus_by_tier: Extra value of each ladder rung.
-        extra_value: Value added by firm strategies, per customer in ``rows``.
-    """
-    value = np.empty(rows.size, table.taste.dtype)
-    _delivered_value(
-        table.taste,
-        table.tier,
-        rows,
-        np.float32(firm_value),
-        np.float32(price_penalty),
-        price_sensitivity,
-        value_bonus_by_tier,
-        ABSENT if extra_value is None else extra_value,
-        extra_value is not None,
-        value,
-    )
-    return value
-
-
-@compiled
-def _delivered_value(
-    taste,
-    tier,
-    rows,
-    firm_value,
-    price_penalty,
-    price_sensitivity,
-    value_bonus_by_tier,
-    extra_value,
-    has_extra_value,
-    value,
-):
-    for i in range(rows.size):
-        _value_at(
-            i,
-            rows[i],
-            taste,
-            tier,
-            firm_value,
-            price_penalty,
-            price_sensitivity[i],
-            value_bonus_by_tier,
-            extra_value,
-            has_extra_value,
-            value,
-        )
-
-
-@compiled
-def _value_at(
-    i,
-    row,
-    taste,
-    tier,
-    firm_value,
-    price_penalty,
-    price_sensitivity,
-    value_bonus_by_tier,
-    extra_value,
-    has_extra_value,
-    value,
-):
-    # The value of the i-th customer asked about (``row``, of ``price_sensitivity``), in
-    # numpy's order, each step rounded to the value's dtype as an in-place update is.
-    kind = value.dtype.type
-    v = kind(taste[row] + firm_value)
-    v = kind(v - price_penalty * price_sensitivity)
-    v = kind(v + value_bonus_by_tier[tier[row]])
-    if has_extra_value:
-        v = kind(v + extra_value[i])
-    value[i] = v
-
-
-def update_satisfaction(
-    table: CustomerTable,
-    rows: np.ndarray,
-    value: np.ndarray,
-    market_expectation: float,
-    adaptation_per_month: float,
-) -> np.ndarray:
-    """Satisfaction = delivered value - expectation; then expectations catch up with the market.
-
-    Each customer's expectation moves a share ``adaptation_per_month`` of the
-    way toward the market's expectation, which rises month after month.
-
-    Returns:
-        Satisfaction of each customer in ``rows``.
-    """
-    satisfaction = np.empty(rows.size, np.result_type(value, table.expectation))
-    _update_satisfaction(
-        table.satisfaction,
-        table.expectation,
-        rows,
-        value,
-        np.float32(market_expectation),
-        np.float32(adaptation_per_month),
-        satisfaction,
-    )
-    return satisfaction
-
-
-@compiled
-def _update_satisfaction(
-    satisfied, expectation, rows, value, market_expectation, adaptation_per_month, satisfaction
-):
-    for i in range(rows.size):
-        _satisfy_at(
-            i,
-            rows[i],
-            satisfied,
-            expectation,
-            value[i],
-            market_expectation,
-            adaptation_per_month,
-            satisfaction,
-        )
-
-
-@compiled
-def _satisfy_at(
-    i, row, satisfied, expectation, value, market_expectation, adaptation_per_month, satisfaction
-):
-    # Satisfaction of the i-th customer asked about (``row``) at ``value``; their
-    # expectation then moves toward the market's.
-    kind = expectation.dtype.type
-    expected = expectation[row]
-    satisfaction[i] = value - expected
-    satisfied[row] = satisfaction[i]
-    expectation[row] = kind(expected + adaptation_per_month * (market_expectation - expected))
-
-
 def satisfy_on_rungs(
     table: CustomerTable,
     rows: np.ndarray,
@@ -181,15 +32,29 @@ def satisfy_on_rungs(
     adaptation_per_month: float,
     extra_value: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``delivered_value`` at each customer's price sensitivity on their rung
-    (``loyalty.price_sensitivity_on_rung``), then ``update_satisfaction``, in one pass
-    over the customers (the same numbers as the three one after the other).
+    """This month's satisfaction of customers ``rows``; then their expectations catch up.
+
+    The value a customer experiences (value units) is their taste, plus what the firm
+    delivers, less the price penalty times their price sensitivity on their rung
+    (``loyalty.price_sensitivity_on_rung``), plus their rung's bonus and what the firm's
+    strategies add. Satisfaction is that value less their expectation, which then moves
+    a share ``adaptation_per_month`` of the way toward the market's expectation.
+
+    Args:
+        table: The customer table (its satisfaction and expectation columns are updated).
+        rows: Active customers.
+        firm_value: Service plus product quality the firm delivers.
+        price_penalty: Value lost per unit of price sensitivity
+            (price weight x (price index - 1)).
+        ladder: The loyalty ladder (price sensitivity and value bonus by rung).
+        market_expectation: The market's expectation this month, value units.
+        adaptation_per_month: Share of the gap to the market's expectation closed a month.
+        extra_value: Value added by firm strategies, per customer in ``rows``.
 
     Returns:
         Satisfaction of each customer in ``rows``.
     """
-    value = np.empty(rows.size, table.taste.dtype)
-    satisfaction = np.empty(rows.size, np.result_type(value, table.expectation))
+    satisfaction = np.empty(rows.size, np.result_type(table.taste, table.expectation))
     _satisfy_on_rungs(
         table.taste,
         table.tier,
@@ -205,7 +70,6 @@ def satisfy_on_rungs(
         extra_value is not None,
         np.float32(market_expectation),
         np.float32(adaptation_per_month),
-        value,
         satisfaction,
     )
     return satisfaction
@@ -227,36 +91,27 @@ def _satisfy_on_rungs(
     has_extra_value,
     market_expectation,
     adaptation_per_month,
-    value,
     satisfaction,
 ):
+    # numpy's order, each step of the value rounded to the taste's dtype as an in-place
+    # update is, and the expectation's update in its own dtype.
+    value_kind = taste.dtype.type
+    expectation_kind = expectation.dtype.type
     for i in range(rows.size):
         row = rows[i]
         sensitivity = price_sensitivity_on_rung_of(
             row, price_sensitivity, tier, sensitivity_by_tier
         )
-        _value_at(
-            i,
-            row,
-            taste,
-            tier,
-            firm_value,
-            price_penalty,
-            sensitivity,
-            value_bonus_by_tier,
-            extra_value,
-            has_extra_value,
-            value,
-        )
-        _satisfy_at(
-            i,
-            row,
-            satisfied,
-            expectation,
-            value[i],
-            market_expectation,
-            adaptation_per_month,
-            satisfaction,
+        value = value_kind(taste[row] + firm_value)
+        value = value_kind(value - price_penalty * sensitivity)
+        value = value_kind(value + value_bonus_by_tier[tier[row]])
+        if has_extra_value:
+            value = value_kind(value + extra_value[i])
+        expected = expectation[row]
+        satisfaction[i] = value - expected
+        satisfied[row] = satisfaction[i]
+        expectation[row] = expectation_kind(
+            expected + adaptation_per_month * (market_expectation - expected)
         )
 
 
